@@ -1,0 +1,13 @@
+//! The IRC wire format: parsing and writing lines, bounded line reading, and
+//! the names and numbers both the host and the client session share.
+//!
+//! Nothing here touches sockets or GTK; it is plain data in, data out.
+
+pub mod codec;
+pub mod message;
+pub mod names;
+pub mod numeric;
+
+pub use codec::{Line, LineCodec, MAX_LINE_BYTES, MAX_TAGS_BYTES};
+pub use message::{Message, ParseError};
+pub use names::{fold_case, is_channel_name, is_valid_nick, truncate_utf8};

@@ -1,0 +1,82 @@
+//! Nicknames, channel names and text lengths as IRC counts them.
+
+/// Longest nickname we accept (RFC 2812 says 9; modern servers allow more).
+pub const MAX_NICK_LEN: usize = 30;
+/// Longest channel name we accept.
+pub const MAX_CHANNEL_LEN: usize = 50;
+
+/// Case folding for nickname and channel comparison. We advertise
+/// `CASEMAPPING=ascii`, the simplest mapping modern clients understand.
+pub fn fold_case(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+/// A nickname starts with a letter or one of `[]\`_^{|}` and goes on with
+/// those, digits and `-`. Non-ASCII names are refused: every IRC client can
+/// type and display ASCII, and the wire stays unambiguous.
+pub fn is_valid_nick(nick: &str) -> bool {
+    let special = |c: char| "[]\\`_^{|}".contains(c);
+    let mut chars = nick.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    nick.len() <= MAX_NICK_LEN
+        && (first.is_ascii_alphabetic() || special(first))
+        && chars.all(|c| c.is_ascii_alphanumeric() || special(c) || c == '-')
+}
+
+/// `#name` or `&name`, without spaces, commas, BEL or control characters.
+pub fn is_channel_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('#' | '&'))
+        && name.len() > 1
+        && name.len() <= MAX_CHANNEL_LEN
+        && chars.all(|c| !c.is_control() && c != ' ' && c != ',' && c != ':')
+}
+
+/// The longest prefix of `text` that fits in `max_bytes` without cutting a
+/// UTF-8 character in two.
+pub fn truncate_utf8(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nicknames() {
+        for ok in ["alice", "Bob_2", "[away]", "x-y", "a"] {
+            assert!(is_valid_nick(ok), "{ok}");
+        }
+        for bad in ["", "1abc", "-x", "a b", "a!b", "a@b", "名字", "#chan", &"a".repeat(31)] {
+            assert!(!is_valid_nick(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn channels() {
+        assert!(is_channel_name("#chat"));
+        assert!(is_channel_name("&local"));
+        assert!(is_channel_name("#中文"));
+        for bad in ["chat", "#", "#a b", "#a,b", "#a\x07"] {
+            assert!(!is_channel_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn truncation_respects_characters() {
+        assert_eq!(truncate_utf8("hello", 10), "hello");
+        assert_eq!(truncate_utf8("hello", 3), "hel");
+        // '你' is three bytes: cutting at 4 must drop the second one whole.
+        assert_eq!(truncate_utf8("你好", 4), "你");
+        assert_eq!(truncate_utf8("你好", 2), "");
+    }
+}
