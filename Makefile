@@ -46,7 +46,7 @@ run: build
 test: deps-test
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
-	xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) test --all-targets -- --test-threads=2
+	xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) test
 
 clean:
 	$(CARGO) clean
