@@ -52,7 +52,7 @@ clean:
 	$(CARGO) clean
 
 # ---- Desktop integration: install, uninstall, deb, check-packaging ----
-# `make install` (PREFIX=/usr/local), `make install PREFIX=$$HOME/.local` for one user,
+# `make install` (PREFIX=/usr/local), `make install PREFIX=$HOME/.local` for one user,
 # `make install DESTDIR=/stage PREFIX=/usr` for packagers. The caches are refreshed only
 # when installing for real (no DESTDIR), as meson does.
 
@@ -84,8 +84,8 @@ data_target = $(SHARE_DIR)/$(word 2,$(subst :, ,$(1)))/$(notdir $(call data_sour
 INSTALLED_FILES = $(DESTDIR)$(PREFIX)/bin/tcp-chat $(foreach f,$(DATA_FILES),$(call data_target,$(f)))
 
 # Rebuilt only when a source changed, so `sudo make install` after `make build` does not
-# need cargo in root's PATH.
-$(BINARY): Cargo.toml Cargo.lock $(shell find src -name '*.rs') $(wildcard build.rs)
+# need cargo in root's PATH. resources/ holds what build.rs compiles into the binary.
+$(BINARY): Cargo.toml Cargo.lock $(shell find src resources -type f 2>/dev/null) $(wildcard build.rs)
 	$(CARGO) build --release
 	touch $@
 
