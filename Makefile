@@ -8,12 +8,12 @@ CARGO ?= cargo
 # Packages to build the app, and the extra ones the test suite drives.
 BUILD_PACKAGES := build-essential pkg-config libgtk-4-dev libadwaita-1-dev libglib2.0-bin
 TEST_PACKAGES := xvfb xauth xdotool imagemagick ngircd inspircd ii irssi weechat-headless \
-	desktop-file-utils appstream gtk-update-icon-cache dbus-x11
+	desktop-file-utils appstream gtk-update-icon-cache dbus-x11 dbus-daemon libgtk-4-bin librsvg2-bin
 BENCH_PACKAGES := ngircd inspircd
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build run test check bench deps-build deps-test deps-bench install uninstall deb clean
+.PHONY: all build run test check bench deps-build deps-test deps-bench install uninstall deb check-packaging clean
 
 all: build
 
@@ -50,3 +50,73 @@ test: deps-test
 
 clean:
 	$(CARGO) clean
+
+# ---- Desktop integration: install, uninstall, deb, check-packaging ----
+# `make install` (PREFIX=/usr/local), `make install PREFIX=$HOME/.local` for one user,
+# `make install DESTDIR=/stage PREFIX=/usr` for packagers. The caches are refreshed only
+# when installing for real (no DESTDIR), as meson does.
+
+APP_ID := io.github.tcpchat.TcpChat
+BINARY := target/release/tcp-chat
+SHARE_DIR = $(DESTDIR)$(PREFIX)/share
+ICON_THEME_DIR = $(SHARE_DIR)/icons/hicolor
+SCHEMA_DIR = $(SHARE_DIR)/glib-2.0/schemas
+GSCHEMAS := $(wildcard data/*.gschema.xml)
+DEB_STAGE := target/deb-stage
+
+# Every data file, as source:directory-under-share. The only list: install, uninstall and
+# the .deb (staged through install) all read it.
+DATA_FILES := \
+	data/$(APP_ID).desktop:applications \
+	data/$(APP_ID).metainfo.xml:metainfo \
+	data/icons/hicolor/scalable/apps/$(APP_ID).svg:icons/hicolor/scalable/apps \
+	data/icons/hicolor/symbolic/apps/$(APP_ID)-symbolic.svg:icons/hicolor/symbolic/apps \
+	$(foreach schema,$(GSCHEMAS),$(schema):glib-2.0/schemas)
+
+# Lets one foreach write one recipe line per file (make runs and echoes each on its own).
+define newline
+
+
+endef
+
+data_source = $(word 1,$(subst :, ,$(1)))
+data_target = $(SHARE_DIR)/$(word 2,$(subst :, ,$(1)))/$(notdir $(call data_source,$(1)))
+INSTALLED_FILES = $(DESTDIR)$(PREFIX)/bin/tcp-chat $(foreach f,$(DATA_FILES),$(call data_target,$(f)))
+
+# Rebuilt only when a source changed, so `sudo make install` after `make build` does not
+# need cargo in root's PATH. resources/ holds what build.rs compiles into the binary.
+$(BINARY): Cargo.toml Cargo.lock $(shell find src resources -type f 2>/dev/null) $(wildcard build.rs)
+	$(CARGO) build --release
+	touch $@
+
+# Each tool may be missing (a minimal system): skipping it only leaves a cache stale.
+define refresh_caches
+	@if [ -z "$(DESTDIR)" ]; then \
+		if command -v gtk-update-icon-cache >/dev/null && [ -d '$(ICON_THEME_DIR)' ]; then \
+			gtk-update-icon-cache -qtf '$(ICON_THEME_DIR)'; fi; \
+		if command -v update-desktop-database >/dev/null && [ -d '$(SHARE_DIR)/applications' ]; then \
+			update-desktop-database -q '$(SHARE_DIR)/applications'; fi; \
+		if [ -n '$(GSCHEMAS)' ] && command -v glib-compile-schemas >/dev/null && [ -d '$(SCHEMA_DIR)' ]; then \
+			glib-compile-schemas '$(SCHEMA_DIR)'; fi; \
+	fi
+endef
+
+install: $(BINARY)
+	install -Dm755 $(BINARY) '$(DESTDIR)$(PREFIX)/bin/tcp-chat'
+	$(foreach f,$(DATA_FILES),install -Dm644 $(call data_source,$(f)) '$(call data_target,$(f))'$(newline))
+	$(refresh_caches)
+
+uninstall:
+	rm -f $(foreach file,$(INSTALLED_FILES),'$(file)')
+	$(refresh_caches)
+
+deb: $(BINARY)
+	@$(CARGO) deb --version >/dev/null 2>&1 || $(CARGO) install cargo-deb --locked
+	rm -rf $(DEB_STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_STAGE) PREFIX=/usr
+	$(CARGO) deb --no-build
+
+# Validates the desktop entry and metainfo, install/uninstall, the .deb, and a launch of
+# the installed entry under Xvfb.
+check-packaging: deps-test
+	tests/packaging.sh
