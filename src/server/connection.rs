@@ -3,15 +3,16 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use super::hub::{ClientId, Hub, Style};
-use super::input::{Ending, Input};
+use super::input::{Ending, Input, Next};
 use super::outbox::{self, Outbox};
 use super::{irc, listen, plain, ServerConfig};
 use crate::protocol::{Line, Message};
@@ -35,16 +36,51 @@ pub(super) struct Client<'a> {
     /// The peer's address as written in prefixes.
     pub host: String,
     pub outbox: Outbox,
+    /// Replies that found the client's queue full, queued with waiting
+    /// before its next line is read: a long WHO may not overflow the
+    /// client's own queue.
+    replies: Mutex<Vec<Bytes>>,
 }
 
 impl Client<'_> {
     pub fn send(&self, message: &Message) {
-        self.outbox.push_vec(message.to_bytes());
+        self.reply(message.to_bytes());
     }
 
     /// A line for a plain-text user.
     pub fn say(&self, text: &str) {
-        self.outbox.push_vec(plain::line(text));
+        self.reply(plain::line(text));
+    }
+
+    /// Straight into the queue while it has room and nothing waits before
+    /// this line (keeping replies and relayed lines in order); else held.
+    fn reply(&self, line: Vec<u8>) {
+        let mut pending = self.pending();
+        let line = Bytes::from(line);
+        if pending.is_empty() {
+            if let Err(line) = self.outbox.try_push(line) {
+                pending.push(line);
+            }
+        } else {
+            pending.push(line);
+        }
+    }
+
+    fn pending(&self) -> MutexGuard<'_, Vec<Bytes>> {
+        self.replies
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Hands over the pending replies, then reads the next line.
+    pub async fn next(&self, input: &mut Input) -> Next {
+        let replies = std::mem::take(&mut *self.pending());
+        for line in replies {
+            if let Err(ending) = input.deliver(line).await {
+                return Next::End(ending);
+            }
+        }
+        input.next().await
     }
 
     pub fn server_name(&self) -> &str {
@@ -99,6 +135,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
         id: shared.hub.new_id(),
         host,
         outbox,
+        replies: Mutex::default(),
     };
     log::debug!("connection from {peer}");
     let (style, ending) = match input.first(limits.plain_text_wait).await {
@@ -115,6 +152,9 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     match &ending {
         Ending::Overflow => log::warn!("dropping {who}: it stopped reading (send queue full)"),
         ending => log::info!("{who} left: {ending:?}"),
+    }
+    for line in std::mem::take(&mut *client.pending()) {
+        client.outbox.push(line);
     }
     if let Some(line) = farewell(style, &ending) {
         client.outbox.push_vec(line);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::Instant;
@@ -79,6 +79,17 @@ impl Input {
         self.keepalive = keepalive;
         if flood_control {
             self.flood = Some(TokenBucket::new(std::time::Instant::now()));
+        }
+    }
+
+    /// Queues one of the client's own replies, waiting for room in its
+    /// queue but not past shutdown or an overflow.
+    pub async fn deliver(&mut self, line: Bytes) -> Result<(), Ending> {
+        tokio::select! {
+            biased;
+            () = self.shutdown.cancelled() => Err(Ending::HostClosing),
+            () = self.outbox.dropped().cancelled() => Err(Ending::Overflow),
+            sent = self.outbox.send(line) => sent.map_err(|_| Ending::PeerClosed),
         }
     }
 

@@ -44,7 +44,7 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: String) -
             );
             input.registered(Some(keepalive), limits.flood_control);
         }
-        line = match input.next().await {
+        line = match client.next(input).await {
             Next::Line(line) => line,
             Next::End(ending) => return ending,
         };

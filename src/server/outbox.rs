@@ -38,6 +38,20 @@ impl Outbox {
         }
     }
 
+    /// Queues a line if there is room, handing it back if not.
+    pub(super) fn try_push(&self, line: Bytes) -> Result<(), Bytes> {
+        match self.queue.try_send(line) {
+            Err(mpsc::error::TrySendError::Full(line)) => Err(line),
+            _ => Ok(()),
+        }
+    }
+
+    /// Queues one of the client's own replies, waiting for room: a client
+    /// may slow itself down, never anyone else.
+    pub(super) async fn send(&self, line: Bytes) -> Result<(), Closed> {
+        self.queue.send(line).await.map_err(|_| Closed)
+    }
+
     pub(super) fn push_vec(&self, line: Vec<u8>) {
         self.push(Bytes::from(line));
     }
@@ -47,6 +61,10 @@ impl Outbox {
         &self.dropped
     }
 }
+
+/// The writer task is gone.
+#[derive(Debug)]
+pub(super) struct Closed;
 
 /// The writer task of one connection.
 pub(super) struct Writer {

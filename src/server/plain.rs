@@ -110,7 +110,7 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
         client.say(&format!("{greeting} This room needs a password. Password?"));
         let attempt = match unprompted.take() {
             Some(text) if text == *password => Some(text),
-            _ => match next_text(input).await {
+            _ => match next_text(client, input).await {
                 Ok(text) => Some(text),
                 Err(ending) => return ending,
             },
@@ -142,8 +142,8 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
 }
 
 /// The next line's text; an over-long line counts as an empty answer.
-async fn next_text(input: &mut Input) -> Result<String, Ending> {
-    match input.next().await {
+async fn next_text(client: &Client<'_>, input: &mut Input) -> Result<String, Ending> {
+    match client.next(input).await {
         Next::Line(Line::Text(text)) => Ok(text.trim().to_owned()),
         Next::Line(Line::TooLong) => Ok(String::new()),
         Next::End(ending) => Err(ending),
@@ -180,7 +180,7 @@ fn register(client: &Client, name: &str) -> bool {
 
 async fn ask_name(client: &Client<'_>, input: &mut Input) -> Result<String, Ending> {
     loop {
-        let name = next_text(input).await?;
+        let name = next_text(client, input).await?;
         if name.is_empty() {
             client.say("What's your name?");
             continue;
@@ -213,7 +213,7 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
     let hub = &client.shared.hub;
     let room = hub.room();
     loop {
-        let text = match input.next().await {
+        let text = match client.next(input).await {
             Next::Line(Line::Text(text)) => text,
             Next::Line(Line::TooLong) => {
                 client.say("That line was too long and was not sent.");

@@ -214,3 +214,10 @@ impl TestClient {
         }
     }
 }
+
+impl TestClient {
+    /// A bare connection attempt, for checking nothing listens any more.
+    pub async fn try_connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
+        TcpStream::connect(addr).await
+    }
+}
