@@ -6,18 +6,13 @@ mod support;
 
 use std::time::Duration;
 
-use support::{start_host, test_config, TestClient};
-use tcp_chat::server::{Limits, ServerConfig};
+use support::{start_host, test_config, test_config_with, TestClient};
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_and_others_keep_getting_messages() {
-    let config = ServerConfig {
-        limits: Limits {
-            send_queue_lines: 8,
-            ..test_config().limits
-        },
-        ..test_config()
-    };
+    let config = test_config_with(|limits| {
+        limits.send_queue_lines = 8;
+    });
     let (host, addr) = start_host(config).await;
     let mut alice = TestClient::register(addr, "alice").await;
     let mut bob = TestClient::register(addr, "bob").await;
@@ -89,13 +84,9 @@ async fn binary_junk_hurts_nobody() {
 
 #[tokio::test]
 async fn connections_over_the_cap_are_turned_away() {
-    let config = ServerConfig {
-        limits: Limits {
-            max_clients: 2,
-            ..test_config().limits
-        },
-        ..test_config()
-    };
+    let config = test_config_with(|limits| {
+        limits.max_clients = 2;
+    });
     let (host, addr) = start_host(config).await;
     let _alice = TestClient::register(addr, "alice").await;
     let mut bob = TestClient::register(addr, "bob").await;
@@ -136,21 +127,15 @@ async fn shutdown_says_goodbye_to_every_client() {
     tokio::time::timeout(support::TIMEOUT, host.shutdown())
         .await
         .expect("shutdown finishes");
-    let rest = alice.expect_closed().await;
-    assert_eq!(
-        rest.last().map(String::as_str),
-        Some("ERROR :Closing link: host is closing the room")
-    );
-    let rest = carol.expect_closed().await;
-    assert_eq!(
-        rest.last().map(String::as_str),
-        Some("The host is closing the room. Bye!")
-    );
-    let rest = unregistered.expect_closed().await;
-    assert_eq!(
-        rest.last().map(String::as_str),
-        Some("ERROR :Closing link: host is closing the room")
-    );
+    alice
+        .expect_closed_after("ERROR :Closing link: host is closing the room")
+        .await;
+    carol
+        .expect_closed_after("The host is closing the room. Bye!")
+        .await;
+    unregistered
+        .expect_closed_after("ERROR :Closing link: host is closing the room")
+        .await;
     assert!(
         TestClient::try_connect(addr).await.is_err(),
         "still listening after shutdown"
@@ -159,14 +144,10 @@ async fn shutdown_says_goodbye_to_every_client() {
 
 #[tokio::test]
 async fn silent_clients_are_pinged_and_dropped_when_they_do_not_answer() {
-    let config = ServerConfig {
-        limits: Limits {
-            ping_interval: Duration::from_millis(100),
-            ping_timeout: Duration::from_millis(100),
-            ..test_config().limits
-        },
-        ..test_config()
-    };
+    let config = test_config_with(|limits| {
+        limits.ping_interval = Duration::from_millis(100);
+        limits.ping_timeout = Duration::from_millis(100);
+    });
     let (host, addr) = start_host(config).await;
     let mut awake = TestClient::register(addr, "awake").await;
     let mut asleep = TestClient::register(addr, "asleep").await;
@@ -195,43 +176,30 @@ async fn silent_clients_are_pinged_and_dropped_when_they_do_not_answer() {
         (Some("asleep"), Some("Ping timeout"))
     );
     asleep.expect_command("PING").await;
-    let rest = asleep.expect_closed().await;
-    assert_eq!(
-        rest.last().map(String::as_str),
-        Some("ERROR :Closing link: ping timeout")
-    );
+    asleep
+        .expect_closed_after("ERROR :Closing link: ping timeout")
+        .await;
     host.shutdown().await;
 }
 
 #[tokio::test]
 async fn clients_that_never_finish_registering_are_dropped() {
-    let config = ServerConfig {
-        limits: Limits {
-            registration_timeout: Duration::from_millis(300),
-            ..test_config().limits
-        },
-        ..test_config()
-    };
+    let config = test_config_with(|limits| {
+        limits.registration_timeout = Duration::from_millis(300);
+    });
     let (host, addr) = start_host(config).await;
     let mut slow = TestClient::connect(addr, "slow").await;
     slow.send("NICK slow").await;
-    let rest = slow.expect_closed().await;
-    assert_eq!(
-        rest.last().map(String::as_str),
-        Some("ERROR :Closing link: registration timed out")
-    );
+    slow.expect_closed_after("ERROR :Closing link: registration timed out")
+        .await;
     host.shutdown().await;
 }
 
 #[tokio::test]
 async fn with_flood_control_a_burst_arrives_whole_and_in_order() {
-    let config = ServerConfig {
-        limits: Limits {
-            flood_control: true,
-            ..test_config().limits
-        },
-        ..test_config()
-    };
+    let config = test_config_with(|limits| {
+        limits.flood_control = true;
+    });
     let (host, addr) = start_host(config).await;
     let mut alice = TestClient::register(addr, "alice").await;
     let mut bob = TestClient::register(addr, "bob").await;

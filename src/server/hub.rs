@@ -210,6 +210,18 @@ impl State {
         found
     }
 
+    /// A channel's name and members, and the identity of `id`, a member.
+    fn membership(
+        &self,
+        id: ClientId,
+        channel: &str,
+    ) -> Result<(String, Vec<ClientId>, Identity), ChannelError> {
+        let found = self.channel_of(id, channel)?;
+        let members = found.members.iter().copied().collect();
+        let source = self.members.get(&id).ok_or(ChannelError::NotOnChannel)?;
+        Ok((found.name.clone(), members, source.identity.clone()))
+    }
+
     fn channel_of(&self, id: ClientId, channel: &str) -> Result<&Channel, ChannelError> {
         let channel = self
             .channels
@@ -353,12 +365,7 @@ impl Hub {
         reason: Option<&str>,
     ) -> Result<(), ChannelError> {
         let mut state = self.lock();
-        let found = state.channel_of(id, channel)?;
-        let name = found.name.clone();
-        let members: Vec<ClientId> = found.members.iter().copied().collect();
-        let Some(source) = state.members.get(&id).map(|m| m.identity.clone()) else {
-            return Err(ChannelError::NotOnChannel);
-        };
+        let (name, members, source) = state.membership(id, channel)?;
         let happening = Happening::Left {
             channel: &name,
             reason,
@@ -457,12 +464,7 @@ impl Hub {
     /// Sets a topic (anyone in the channel may) and tells every member.
     pub fn set_topic(&self, id: ClientId, channel: &str, text: &str) -> Result<(), ChannelError> {
         let mut state = self.lock();
-        let found = state.channel_of(id, channel)?;
-        let name = found.name.clone();
-        let members: Vec<ClientId> = found.members.iter().copied().collect();
-        let Some(source) = state.members.get(&id).map(|m| m.identity.clone()) else {
-            return Err(ChannelError::NotOnChannel);
-        };
+        let (name, members, source) = state.membership(id, channel)?;
         if let Some(found) = state.channels.get_mut(&fold_case(&name)) {
             found.topic = (!text.is_empty()).then(|| Topic {
                 text: text.to_owned(),

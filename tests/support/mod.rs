@@ -30,6 +30,13 @@ pub fn test_config() -> ServerConfig {
     }
 }
 
+/// [`test_config`] with some limits changed.
+pub fn test_config_with(change: impl FnOnce(&mut Limits)) -> ServerConfig {
+    let mut config = test_config();
+    change(&mut config.limits);
+    config
+}
+
 pub async fn start_host(config: ServerConfig) -> (RunningHost, SocketAddr) {
     let _ = env_logger::builder().is_test(true).try_init();
     let host = server::start(config).await.expect("host starts");
@@ -175,6 +182,17 @@ impl TestClient {
             }
             before.push(line);
         }
+    }
+
+    /// Reads until the host closes the connection, checking the last line.
+    pub async fn expect_closed_after(&mut self, last: &str) {
+        let rest = self.expect_closed().await;
+        assert_eq!(
+            rest.last().map(String::as_str),
+            Some(last),
+            "{}: {rest:?}",
+            self.name
+        );
     }
 
     /// Reads until the host closes the connection; returns what came.
