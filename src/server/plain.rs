@@ -17,6 +17,9 @@ const HELP: &[&str] = &[
     "/quit or exit   leave",
 ];
 
+/// Names listed by `/who` and on arrival; a terminal line holds no more.
+const WHO_SHOWN: usize = 40;
+
 /// One line for a plain-text user, with the CRLF telnet wants.
 pub(super) fn line(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() + 2);
@@ -202,8 +205,19 @@ fn who_line(client: &Client) -> String {
     let hub = &client.shared.hub;
     match hub.members(hub.room()) {
         Some((room, members)) => {
-            let names: Vec<String> = members.into_iter().map(|m| m.nick).collect();
-            format!("In {room} ({}): {}.", names.len(), names.join(", "))
+            let count = members.len();
+            let shown: Vec<String> = members
+                .into_iter()
+                .take(WHO_SHOWN)
+                .map(|m| m.nick)
+                .collect();
+            let more = count - shown.len();
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!("In {room} ({count}): {}{more}.", shown.join(", "))
         }
         None => String::new(),
     }
