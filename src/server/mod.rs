@@ -1,8 +1,38 @@
 //! The host: an IRC-compatible relay for one room (and any other channels
 //! clients make), plus a plain-text mode for `nc`/`telnet` users. GTK-free.
+//!
+//! How it works: one task accepts connections; each connection gets a
+//! reading task (its session: `irc` or `plain`, chosen by its first
+//! line or its silence) and a writing task that drains a bounded queue of
+//! `Bytes` into the socket, batching whatever is queued into one write. The
+//! `hub` — nicknames, channels, members — sits behind one mutex that is
+//! only held for look-ups and non-blocking `try_send`s, never across an
+//! await or a write. A relayed line is serialised once (once per style:
+//! IRC or plain sentence) and the same `Bytes` is queued for every
+//! recipient. A client whose queue is full has stopped reading: it is
+//! dropped rather than allowed to slow anyone else. A client's own replies
+//! may wait for room in its own queue.
 
-use std::net::{IpAddr, SocketAddr};
+mod connection;
+mod flood;
+mod hub;
+mod input;
+mod irc;
+mod listen;
+mod outbox;
+mod plain;
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use connection::{Shared, Slot};
+use hub::Hub;
 
 /// Protection against slow, silent or flooding clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +115,9 @@ impl std::error::Error for StartError {}
 /// A host that is accepting clients on the current tokio runtime.
 pub struct RunningHost {
     local_addrs: Vec<SocketAddr>,
+    shutdown: CancellationToken,
+    /// Ends (yields `None`) once every task holding a sender is gone.
+    tasks_done: mpsc::Receiver<()>,
 }
 
 impl RunningHost {
@@ -95,28 +128,108 @@ impl RunningHost {
 
     /// Tells every client the host is closing, closes the listeners and
     /// waits until every connection task has ended.
-    pub async fn shutdown(self) {}
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        while self.tasks_done.recv().await.is_some() {}
+        log::info!("host closed");
+    }
+}
+
+impl Drop for RunningHost {
+    /// A host nobody holds any more stops (without waiting for its tasks).
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
 }
 
 /// Binds, spawns the accept loop on the current tokio runtime and returns.
 pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
-    let addr = SocketAddr::new(
-        config
-            .bind
-            .unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)),
-        config.port,
-    );
-    Err(StartError::Io(
-        addr,
-        std::io::Error::other("the host is not written yet"),
-    ))
+    let listener = listen::bind(config.bind, config.port)?;
+    let local_addr = listener.local_addr().map_err(|err| {
+        StartError::Io(
+            SocketAddr::new(
+                config.bind.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+                config.port,
+            ),
+            err,
+        )
+    })?;
+    log::info!("hosting {} on {local_addr}", config.room);
+    let shutdown = CancellationToken::new();
+    let shared = Arc::new(Shared {
+        hub: Hub::new(&config.room),
+        config,
+        shutdown: shutdown.clone(),
+        connections: Arc::default(),
+    });
+    // Every task holds a clone; `shutdown` waits for the channel to close.
+    let (alive, tasks_done) = mpsc::channel(1);
+    tokio::spawn(accept_loop(listener, shared, alive));
+    Ok(RunningHost {
+        local_addrs: vec![local_addr],
+        shutdown,
+        tasks_done,
+    })
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, alive: mpsc::Sender<()>) {
+    loop {
+        let accepted = tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                // Out of file descriptors, usually: give clients time to leave.
+                log::warn!("cannot accept: {err}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let alive = alive.clone();
+        match Slot::take(&shared.connections, shared.config.limits.max_clients) {
+            Some(slot) => {
+                let shared = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    connection::serve(stream, peer, shared).await;
+                    drop((slot, alive));
+                });
+            }
+            None => {
+                log::warn!(
+                    "refusing {peer}: already {} clients",
+                    shared.config.limits.max_clients
+                );
+                tokio::spawn(async move {
+                    connection::refuse(stream).await;
+                    drop(alive);
+                });
+            }
+        }
+    }
 }
 
 /// `tcp-chat --serve`: runs the host on its own runtime until SIGINT/SIGTERM.
 pub fn run_headless(config: ServerConfig) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let _host = start(config).await?;
+        let host = start(config).await?;
+        for addr in host.local_addrs() {
+            log::info!("listening on {addr}; stop with Ctrl+C");
+        }
+        wait_for_stop_signal().await?;
+        log::info!("closing the room");
+        host.shutdown().await;
         Ok(())
     })
+}
+
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted.context("cannot watch SIGINT"),
+        _ = terminate.recv() => Ok(()),
+    }
 }

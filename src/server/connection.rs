@@ -1,0 +1,238 @@
+//! One connection from accept to close: tell IRC from plain text, run the
+//! matching session, then say goodbye and let the others know.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::hub::{ClientId, Hub, Style};
+use super::input::{Ending, Input, Next};
+use super::outbox::{self, Outbox};
+use super::{irc, listen, plain, ServerConfig};
+use crate::protocol::{Line, Message};
+
+/// How long a closing connection may take to hand over its last lines.
+const FLUSH_GRACE: Duration = Duration::from_secs(5);
+
+/// What every connection task shares.
+pub(super) struct Shared {
+    pub config: ServerConfig,
+    pub hub: Hub,
+    pub shutdown: CancellationToken,
+    /// Open connections, for `max_clients`.
+    pub connections: Arc<AtomicUsize>,
+}
+
+/// One connected client as its session sees it.
+pub(super) struct Client<'a> {
+    pub shared: &'a Shared,
+    pub id: ClientId,
+    /// The peer's address as written in prefixes.
+    pub host: String,
+    pub outbox: Outbox,
+    /// Replies that found the client's queue full, queued with waiting
+    /// before its next line is read: a long WHO may not overflow the
+    /// client's own queue.
+    replies: Mutex<Vec<Bytes>>,
+}
+
+impl Client<'_> {
+    pub fn send(&self, message: &Message) {
+        self.reply(message.to_bytes());
+    }
+
+    /// A line for a plain-text user.
+    pub fn say(&self, text: &str) {
+        self.reply(plain::line(text));
+    }
+
+    /// Straight into the queue while it has room and nothing waits before
+    /// this line (keeping replies and relayed lines in order); else held.
+    fn reply(&self, line: Vec<u8>) {
+        let mut pending = self.pending();
+        let line = Bytes::from(line);
+        if pending.is_empty() {
+            if let Err(line) = self.outbox.try_push(line) {
+                pending.push(line);
+            }
+        } else {
+            pending.push(line);
+        }
+    }
+
+    fn pending(&self) -> MutexGuard<'_, Vec<Bytes>> {
+        self.replies
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Hands over the pending replies, then reads the next line.
+    pub async fn next(&self, input: &mut Input) -> Next {
+        let replies = std::mem::take(&mut *self.pending());
+        for line in replies {
+            if let Err(ending) = input.deliver(line).await {
+                return Next::End(ending);
+            }
+        }
+        input.next().await
+    }
+
+    pub fn server_name(&self) -> &str {
+        &self.shared.config.server_name
+    }
+}
+
+/// Counts a connection for `max_clients` while it lives.
+pub(super) struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    pub fn take(count: &Arc<AtomicUsize>, max: usize) -> Option<Self> {
+        let before = count.fetch_add(1, Ordering::AcqRel);
+        if before >= max {
+            count.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(Slot(Arc::clone(count)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Turns away a connection over `max_clients`.
+pub(super) async fn refuse(mut stream: TcpStream) {
+    let goodbye = async {
+        stream.write_all(b"ERROR :Server full\r\n").await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(FLUSH_GRACE, goodbye).await;
+}
+
+pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let limits = &shared.config.limits;
+    let host = host_name(listen::canonical_peer(peer));
+    // Chat lines are small and latency matters; the writer batches anyway.
+    let _ = stream.set_nodelay(true);
+    let (read, write) = stream.into_split();
+    let (outbox, writer) = outbox::spawn(write, limits.send_queue_lines);
+    let mut input = Input::new(
+        read,
+        outbox.clone(),
+        shared.shutdown.clone(),
+        limits.registration_timeout,
+    );
+    let client = Client {
+        shared: &shared,
+        id: shared.hub.new_id(),
+        host,
+        outbox,
+        replies: Mutex::default(),
+    };
+    log::debug!("connection from {peer}");
+    let (style, ending) = match input.first(limits.plain_text_wait).await {
+        Err(ending) => (Style::Irc, ending),
+        Ok(Some(Line::Text(first))) if irc::is_registration(&first) => {
+            (Style::Irc, irc::run(&client, &mut input, first).await)
+        }
+        Ok(first) => (Style::Plain, plain::run(&client, &mut input, first).await),
+    };
+    let who = shared
+        .hub
+        .identity(client.id)
+        .map_or_else(|| format!("[{}]", client.host), |i| i.prefix());
+    match &ending {
+        Ending::Overflow => log::warn!("dropping {who}: it stopped reading (send queue full)"),
+        ending => log::info!("{who} left: {ending:?}"),
+    }
+    for line in std::mem::take(&mut *client.pending()) {
+        client.outbox.push(line);
+    }
+    if let Some(line) = farewell(style, &ending) {
+        client.outbox.push_vec(line);
+    }
+    shared.hub.remove(client.id, &quit_reason(&ending));
+    drop(input);
+    drop(client);
+    writer.finish(FLUSH_GRACE).await;
+}
+
+/// The last line a client gets, in its own style.
+fn farewell(style: Style, ending: &Ending) -> Option<Vec<u8>> {
+    let (irc, human) = match ending {
+        Ending::PeerClosed | Ending::Overflow => return None,
+        Ending::Quit(_) => ("Closing link: quit", "Bye!"),
+        Ending::HostClosing => (
+            "Closing link: host is closing the room",
+            "The host is closing the room. Bye!",
+        ),
+        Ending::RegistrationTimeout => (
+            "Closing link: registration timed out",
+            "You took too long to answer. Bye!",
+        ),
+        Ending::PingTimeout => (
+            "Closing link: ping timeout",
+            "You were silent too long. Bye!",
+        ),
+        Ending::BadPassword => ("Closing link: password incorrect", "Wrong password. Bye!"),
+    };
+    Some(match style {
+        Style::Irc => Message::new("ERROR", [irc]).to_bytes(),
+        Style::Plain => plain::line(human),
+    })
+}
+
+/// What the others are told in the QUIT.
+fn quit_reason(ending: &Ending) -> String {
+    match ending {
+        Ending::Quit(Some(reason)) if !reason.is_empty() => format!("Quit: {reason}"),
+        Ending::Quit(_) => "Quit".to_owned(),
+        Ending::HostClosing => "Host is closing the room".to_owned(),
+        Ending::Overflow => "Send queue full".to_owned(),
+        Ending::PingTimeout => "Ping timeout".to_owned(),
+        Ending::PeerClosed | Ending::RegistrationTimeout | Ending::BadPassword => {
+            "Connection closed".to_owned()
+        }
+    }
+}
+
+/// An address as a prefix host: IPv6 `::1` would start with `:`, which
+/// would end a parameter list on the wire, so it is written `0::1`.
+fn host_name(ip: IpAddr) -> String {
+    let text = ip.to_string();
+    if text.starts_with(':') {
+        format!("0{text}")
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_never_start_with_a_colon() {
+        assert_eq!(host_name("::1".parse().unwrap()), "0::1");
+        assert_eq!(host_name("127.0.0.1".parse().unwrap()), "127.0.0.1");
+        assert_eq!(host_name("fe80::1".parse().unwrap()), "fe80::1");
+    }
+
+    #[test]
+    fn slots_are_capped_and_given_back() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let first = Slot::take(&count, 1);
+        assert!(first.is_some());
+        assert!(Slot::take(&count, 1).is_none());
+        drop(first);
+        assert!(Slot::take(&count, 1).is_some());
+    }
+}

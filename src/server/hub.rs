@@ -1,0 +1,523 @@
+//! Who is connected, under which nickname, in which channels — and relaying
+//! what happens to everyone concerned.
+//!
+//! One `std::sync::Mutex` guards it all. It is held only for map look-ups and
+//! `try_send`s into bounded queues, never across an `.await` or a socket
+//! write, so a slow client can never stall it. A relayed line is serialised
+//! once per style (IRC or plain text) into a `Bytes` that every recipient's
+//! queue shares.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use super::outbox::Outbox;
+use super::plain;
+use crate::protocol::{fold_case, truncate_utf8, Message, MAX_LINE_BYTES};
+
+pub(super) type ClientId = u64;
+
+/// How a client wants to read what happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Style {
+    Irc,
+    Plain,
+}
+
+/// Who someone is on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Identity {
+    pub nick: String,
+    pub user: String,
+    pub host: String,
+    pub realname: String,
+}
+
+impl Identity {
+    /// `nick!user@host`, the source of everything this client does.
+    pub fn prefix(&self) -> String {
+        format!("{}!{}@{}", self.nick, self.user, self.host)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Topic {
+    pub text: String,
+    pub set_by: String,
+    /// Seconds since the Unix epoch.
+    pub set_at: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum MessageKind {
+    Privmsg,
+    Notice,
+}
+
+impl MessageKind {
+    pub fn command(self) -> &'static str {
+        match self {
+            MessageKind::Privmsg => "PRIVMSG",
+            MessageKind::Notice => "NOTICE",
+        }
+    }
+}
+
+/// Something a client did that others are told about.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Happening<'a> {
+    Joined {
+        channel: &'a str,
+    },
+    Left {
+        channel: &'a str,
+        reason: Option<&'a str>,
+    },
+    Quit {
+        reason: &'a str,
+    },
+    Renamed {
+        new: &'a str,
+    },
+    Said {
+        kind: MessageKind,
+        target: &'a str,
+        text: &'a str,
+    },
+    TopicSet {
+        channel: &'a str,
+        text: &'a str,
+    },
+}
+
+impl Happening<'_> {
+    fn to_message(self) -> Message {
+        match self {
+            Happening::Joined { channel } => Message::new("JOIN", [channel]),
+            Happening::Left { channel, reason } => {
+                Message::new("PART", [Some(channel), reason].into_iter().flatten())
+            }
+            Happening::Quit { reason } => Message::new("QUIT", [reason]),
+            Happening::Renamed { new } => Message::new("NICK", [new]),
+            Happening::Said { kind, target, text } => Message::new(kind.command(), [target, text]),
+            Happening::TopicSet { channel, text } => Message::new("TOPIC", [channel, text]),
+        }
+    }
+}
+
+/// One happening on its way to its recipients, serialised at most once per
+/// style, on first need.
+struct Delivery<'a> {
+    source: &'a Identity,
+    happening: Happening<'a>,
+    room: &'a str,
+    irc: Option<Bytes>,
+    plain: Option<Option<Bytes>>,
+}
+
+impl<'a> Delivery<'a> {
+    fn new(source: &'a Identity, happening: Happening<'a>, room: &'a str) -> Self {
+        Delivery {
+            source,
+            happening,
+            room,
+            irc: None,
+            plain: None,
+        }
+    }
+
+    fn send_to(&mut self, member: &Member) {
+        let line = match member.style {
+            Style::Irc => Some(&*self.irc.get_or_insert_with(|| {
+                let message = self
+                    .happening
+                    .to_message()
+                    .with_prefix(self.source.prefix());
+                Bytes::from(message.to_bytes())
+            })),
+            Style::Plain => self
+                .plain
+                .get_or_insert_with(|| {
+                    plain::render(&self.source.nick, self.happening, self.room).map(Bytes::from)
+                })
+                .as_ref(),
+        };
+        if let Some(line) = line {
+            member.outbox.push(line.clone());
+        }
+    }
+}
+
+struct Member {
+    identity: Identity,
+    style: Style,
+    outbox: Outbox,
+    /// Folded names of the channels this client is in.
+    channels: BTreeSet<String>,
+}
+
+struct Channel {
+    name: String,
+    /// In joining order (ids only grow).
+    members: BTreeSet<ClientId>,
+    topic: Option<Topic>,
+}
+
+impl Channel {
+    fn new(name: &str) -> Self {
+        Channel {
+            name: name.to_owned(),
+            members: BTreeSet::new(),
+            topic: None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    members: HashMap<ClientId, Member>,
+    /// Folded nickname → client.
+    nicks: HashMap<String, ClientId>,
+    /// Folded channel name → channel.
+    channels: HashMap<String, Channel>,
+}
+
+impl State {
+    fn deliver<'a>(
+        &self,
+        recipients: impl IntoIterator<Item = &'a ClientId>,
+        delivery: &mut Delivery,
+    ) {
+        for id in recipients {
+            if let Some(member) = self.members.get(id) {
+                delivery.send_to(member);
+            }
+        }
+    }
+
+    /// Everyone sharing a channel with `id` (each once), without `id`.
+    fn neighbours(&self, id: ClientId) -> HashSet<ClientId> {
+        let mut found = HashSet::new();
+        if let Some(member) = self.members.get(&id) {
+            for channel in member.channels.iter().filter_map(|c| self.channels.get(c)) {
+                found.extend(channel.members.iter().copied());
+            }
+        }
+        found.remove(&id);
+        found
+    }
+
+    /// A channel's name and members, and the identity of `id`, a member.
+    fn membership(
+        &self,
+        id: ClientId,
+        channel: &str,
+    ) -> Result<(String, Vec<ClientId>, Identity), ChannelError> {
+        let found = self.channel_of(id, channel)?;
+        let members = found.members.iter().copied().collect();
+        let source = self.members.get(&id).ok_or(ChannelError::NotOnChannel)?;
+        Ok((found.name.clone(), members, source.identity.clone()))
+    }
+
+    fn channel_of(&self, id: ClientId, channel: &str) -> Result<&Channel, ChannelError> {
+        let channel = self
+            .channels
+            .get(&fold_case(channel))
+            .ok_or(ChannelError::NoSuchChannel)?;
+        if channel.members.contains(&id) {
+            Ok(channel)
+        } else {
+            Err(ChannelError::NotOnChannel)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ChannelError {
+    NoSuchChannel,
+    NotOnChannel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct NickInUse;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SayError {
+    NoSuchNick,
+    NoSuchChannel,
+    CannotSendToChannel,
+}
+
+/// What a client that just joined is shown.
+#[derive(Debug, Clone)]
+pub(super) struct Joined {
+    pub channel: String,
+    pub topic: Option<Topic>,
+    pub names: Vec<String>,
+}
+
+pub(super) struct Hub {
+    room: String,
+    next_id: AtomicU64,
+    state: Mutex<State>,
+}
+
+impl Hub {
+    pub fn new(room: &str) -> Self {
+        let mut state = State::default();
+        state.channels.insert(fold_case(room), Channel::new(room));
+        Hub {
+            room: room.to_owned(),
+            next_id: AtomicU64::new(1),
+            state: Mutex::new(state),
+        }
+    }
+
+    pub fn room(&self) -> &str {
+        &self.room
+    }
+
+    pub fn new_id(&self) -> ClientId {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere must not take the whole host down with it.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn nick_in_use(&self, nick: &str) -> bool {
+        self.lock().nicks.contains_key(&fold_case(nick))
+    }
+
+    /// Makes a client known under its nickname (atomically unique).
+    pub fn register(
+        &self,
+        id: ClientId,
+        identity: Identity,
+        style: Style,
+        outbox: Outbox,
+    ) -> Result<(), NickInUse> {
+        let mut state = self.lock();
+        let folded = fold_case(&identity.nick);
+        if state.nicks.contains_key(&folded) {
+            return Err(NickInUse);
+        }
+        state.nicks.insert(folded, id);
+        let member = Member {
+            identity,
+            style,
+            outbox,
+            channels: BTreeSet::new(),
+        };
+        state.members.insert(id, member);
+        Ok(())
+    }
+
+    pub fn identity(&self, id: ClientId) -> Option<Identity> {
+        self.lock().members.get(&id).map(|m| m.identity.clone())
+    }
+
+    /// Joins `channel` (creating it), tells every member including the
+    /// joiner. `None` when already a member.
+    pub fn join(&self, id: ClientId, channel: &str) -> Option<Joined> {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let folded = fold_case(channel);
+        let member = state.members.get_mut(&id)?;
+        if !member.channels.insert(folded.clone()) {
+            return None;
+        }
+        let source = member.identity.clone();
+        let entry = state
+            .channels
+            .entry(folded)
+            .or_insert_with(|| Channel::new(channel));
+        entry.members.insert(id);
+        let channel = entry.name.clone();
+        let topic = entry.topic.clone();
+        let members: Vec<ClientId> = entry.members.iter().copied().collect();
+        let mut delivery =
+            Delivery::new(&source, Happening::Joined { channel: &channel }, &self.room);
+        state.deliver(&members, &mut delivery);
+        let names = members
+            .iter()
+            .filter_map(|m| state.members.get(m))
+            .map(|m| m.identity.nick.clone())
+            .collect();
+        Some(Joined {
+            channel,
+            topic,
+            names,
+        })
+    }
+
+    /// Leaves `channel`, telling every member including the leaver.
+    pub fn part(
+        &self,
+        id: ClientId,
+        channel: &str,
+        reason: Option<&str>,
+    ) -> Result<(), ChannelError> {
+        let mut state = self.lock();
+        let (name, members, source) = state.membership(id, channel)?;
+        let happening = Happening::Left {
+            channel: &name,
+            reason,
+        };
+        state.deliver(&members, &mut Delivery::new(&source, happening, &self.room));
+        self.leave(&mut state, id, &fold_case(&name));
+        Ok(())
+    }
+
+    fn leave(&self, state: &mut State, id: ClientId, folded: &str) {
+        if let Some(member) = state.members.get_mut(&id) {
+            member.channels.remove(folded);
+        }
+        if let Some(channel) = state.channels.get_mut(folded) {
+            channel.members.remove(&id);
+            // The room outlives its members (its topic too); others go empty.
+            if channel.members.is_empty() && channel.name != self.room {
+                state.channels.remove(folded);
+            }
+        }
+    }
+
+    /// Changes a nickname, telling the changer and everyone sharing a
+    /// channel with them, once each.
+    pub fn rename(&self, id: ClientId, new: &str) -> Result<(), NickInUse> {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let new_folded = fold_case(new);
+        if let Some(owner) = state.nicks.get(&new_folded) {
+            if *owner != id {
+                return Err(NickInUse);
+            }
+        }
+        let Some(member) = state.members.get_mut(&id) else {
+            return Ok(());
+        };
+        if member.identity.nick == new {
+            return Ok(());
+        }
+        let source = member.identity.clone();
+        member.identity.nick = new.to_owned();
+        state.nicks.remove(&fold_case(&source.nick));
+        state.nicks.insert(new_folded, id);
+        let mut recipients = state.neighbours(id);
+        recipients.insert(id);
+        let mut delivery = Delivery::new(&source, Happening::Renamed { new }, &self.room);
+        state.deliver(&recipients, &mut delivery);
+        Ok(())
+    }
+
+    /// Relays a PRIVMSG or NOTICE, cut on a character boundary so the whole
+    /// relayed line fits in 512 bytes.
+    pub fn say(
+        &self,
+        id: ClientId,
+        kind: MessageKind,
+        target: &str,
+        text: &str,
+    ) -> Result<(), SayError> {
+        let state = self.lock();
+        let Some(source) = state.members.get(&id).map(|m| &m.identity) else {
+            return Ok(());
+        };
+        // ":" prefix " " COMMAND " " target " :" text "\r\n"
+        let overhead =
+            1 + source.prefix().len() + 1 + kind.command().len() + 1 + target.len() + 2 + 2;
+        let text = truncate_utf8(text, MAX_LINE_BYTES.saturating_sub(overhead));
+        let happening = Happening::Said { kind, target, text };
+        let mut delivery = Delivery::new(source, happening, &self.room);
+        let folded = fold_case(target);
+        if crate::protocol::is_channel_name(target) {
+            let channel = state.channels.get(&folded).ok_or(SayError::NoSuchChannel)?;
+            if !channel.members.contains(&id) {
+                return Err(SayError::CannotSendToChannel);
+            }
+            let others = channel.members.iter().filter(|m| **m != id);
+            state.deliver(others, &mut delivery);
+        } else {
+            let to = state.nicks.get(&folded).ok_or(SayError::NoSuchNick)?;
+            state.deliver([to], &mut delivery);
+        }
+        Ok(())
+    }
+
+    /// The topic of a channel the client is in.
+    pub fn topic(
+        &self,
+        id: ClientId,
+        channel: &str,
+    ) -> Result<(String, Option<Topic>), ChannelError> {
+        let state = self.lock();
+        let found = state.channel_of(id, channel)?;
+        Ok((found.name.clone(), found.topic.clone()))
+    }
+
+    /// Sets a topic (anyone in the channel may) and tells every member.
+    pub fn set_topic(&self, id: ClientId, channel: &str, text: &str) -> Result<(), ChannelError> {
+        let mut state = self.lock();
+        let (name, members, source) = state.membership(id, channel)?;
+        if let Some(found) = state.channels.get_mut(&fold_case(&name)) {
+            found.topic = (!text.is_empty()).then(|| Topic {
+                text: text.to_owned(),
+                set_by: source.nick.clone(),
+                set_at: unix_now(),
+            });
+        }
+        let happening = Happening::TopicSet {
+            channel: &name,
+            text,
+        };
+        state.deliver(&members, &mut Delivery::new(&source, happening, &self.room));
+        Ok(())
+    }
+
+    /// The channel's display name and its members' identities, in joining order.
+    pub fn members(&self, channel: &str) -> Option<(String, Vec<Identity>)> {
+        let state = self.lock();
+        let found = state.channels.get(&fold_case(channel))?;
+        let members = found
+            .members
+            .iter()
+            .filter_map(|m| state.members.get(m))
+            .map(|m| m.identity.clone())
+            .collect();
+        Some((found.name.clone(), members))
+    }
+
+    pub fn find_nick(&self, nick: &str) -> Option<Identity> {
+        let state = self.lock();
+        let id = state.nicks.get(&fold_case(nick))?;
+        state.members.get(id).map(|m| m.identity.clone())
+    }
+
+    /// Forgets a client, telling everyone who shared a channel with it.
+    pub fn remove(&self, id: ClientId, reason: &str) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let recipients = state.neighbours(id);
+        let Some(member) = state.members.remove(&id) else {
+            return;
+        };
+        let mut delivery = Delivery::new(&member.identity, Happening::Quit { reason }, &self.room);
+        state.deliver(&recipients, &mut delivery);
+        state.nicks.remove(&fold_case(&member.identity.nick));
+        for channel in &member.channels {
+            self.leave(state, id, channel);
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}

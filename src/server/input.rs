@@ -1,0 +1,194 @@
+//! Reading a client's lines while watching the clock: registration deadline,
+//! keep-alive PINGs, flood delays, queue overflow and host shutdown.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::time::Instant;
+use tokio_util::codec::Decoder;
+use tokio_util::sync::CancellationToken;
+
+use super::flood::TokenBucket;
+use super::outbox::Outbox;
+use crate::protocol::{Line, LineCodec, Message};
+
+/// Read size; the buffer starts empty and grows only while a line needs it.
+const READ_CHUNK_BYTES: usize = 512;
+
+/// Why a connection ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Ending {
+    /// The peer closed the connection or it broke.
+    PeerClosed,
+    /// QUIT, `exit` or `/quit`, with the client's reason.
+    Quit(Option<String>),
+    HostClosing,
+    /// The client stopped reading and its send queue filled up.
+    Overflow,
+    RegistrationTimeout,
+    PingTimeout,
+    BadPassword,
+}
+
+pub(super) enum Next {
+    Line(Line),
+    End(Ending),
+}
+
+pub(super) struct Input {
+    lines: LineReader,
+    outbox: Outbox,
+    shutdown: CancellationToken,
+    registration_deadline: Option<Instant>,
+    /// `(interval, timeout, server name)` once PINGs should be sent.
+    keepalive: Option<(Duration, Duration, String)>,
+    flood: Option<TokenBucket>,
+}
+
+impl Input {
+    pub fn new(
+        socket: OwnedReadHalf,
+        outbox: Outbox,
+        shutdown: CancellationToken,
+        registration_timeout: Duration,
+    ) -> Self {
+        Input {
+            lines: LineReader {
+                socket,
+                codec: LineCodec::new(),
+                buffer: BytesMut::new(),
+            },
+            outbox,
+            shutdown,
+            registration_deadline: Some(Instant::now() + registration_timeout),
+            keepalive: None,
+            flood: None,
+        }
+    }
+
+    /// Called once the client has a name: no more deadline; keep-alive PINGs
+    /// (IRC clients only) and flood control from now on.
+    pub fn registered(
+        &mut self,
+        keepalive: Option<(Duration, Duration, String)>,
+        flood_control: bool,
+    ) {
+        self.registration_deadline = None;
+        self.keepalive = keepalive;
+        if flood_control {
+            self.flood = Some(TokenBucket::new(std::time::Instant::now()));
+        }
+    }
+
+    /// Queues one of the client's own replies, waiting for room in its
+    /// queue but not past shutdown or an overflow.
+    pub async fn deliver(&mut self, line: Bytes) -> Result<(), Ending> {
+        tokio::select! {
+            biased;
+            () = self.shutdown.cancelled() => Err(Ending::HostClosing),
+            () = self.outbox.dropped().cancelled() => Err(Ending::Overflow),
+            sent = self.outbox.send(line) => sent.map_err(|_| Ending::PeerClosed),
+        }
+    }
+
+    /// The first line, if one comes within `wait`; `Ok(None)` on silence.
+    pub async fn first(&mut self, wait: Duration) -> Result<Option<Line>, Ending> {
+        let deadline = Instant::now() + wait;
+        tokio::select! {
+            biased;
+            () = self.shutdown.cancelled() => Err(Ending::HostClosing),
+            () = tokio::time::sleep_until(deadline) => Ok(None),
+            line = self.lines.next_line() => line.map(Some),
+        }
+    }
+
+    pub async fn next(&mut self) -> Next {
+        let mut awaiting_pong = false;
+        let line = loop {
+            let silence =
+                self.keepalive.as_ref().map(
+                    |(interval, timeout, _)| {
+                        if awaiting_pong {
+                            *timeout
+                        } else {
+                            *interval
+                        }
+                    },
+                );
+            let tick = Instant::now() + silence.unwrap_or(Duration::ZERO);
+            let deadline = self.registration_deadline.unwrap_or_else(Instant::now);
+            tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => return Next::End(Ending::HostClosing),
+                () = self.outbox.dropped().cancelled() => return Next::End(Ending::Overflow),
+                () = tokio::time::sleep_until(deadline), if self.registration_deadline.is_some() => {
+                    return Next::End(Ending::RegistrationTimeout);
+                }
+                () = tokio::time::sleep_until(tick), if silence.is_some() => {
+                    if awaiting_pong {
+                        return Next::End(Ending::PingTimeout);
+                    }
+                    if let Some((_, _, server)) = &self.keepalive {
+                        self.outbox.push_vec(Message::new("PING", [server.as_str()]).to_bytes());
+                    }
+                    awaiting_pong = true;
+                }
+                line = self.lines.next_line() => match line {
+                    Ok(line) => break line,
+                    Err(ending) => return Next::End(ending),
+                },
+            }
+        };
+        if let Some(bucket) = &mut self.flood {
+            let delay = bucket.delay(std::time::Instant::now());
+            if !delay.is_zero() {
+                tokio::select! {
+                    () = self.shutdown.cancelled() => return Next::End(Ending::HostClosing),
+                    () = self.outbox.dropped().cancelled() => return Next::End(Ending::Overflow),
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+        Next::Line(line)
+    }
+}
+
+/// Lines from the socket through [`LineCodec`]; the buffer grows only as a
+/// line needs it. Cancel-safe: bytes are only ever added by a finished read.
+struct LineReader {
+    socket: OwnedReadHalf,
+    codec: LineCodec,
+    buffer: BytesMut,
+}
+
+impl LineReader {
+    async fn next_line(&mut self) -> Result<Line, Ending> {
+        loop {
+            match self.codec.decode(&mut self.buffer) {
+                Ok(Some(line)) => return Ok(line),
+                Ok(None) => {}
+                Err(err) => return Err(read_failed(&err)),
+            }
+            if self.buffer.capacity() - self.buffer.len() < READ_CHUNK_BYTES / 4 {
+                self.buffer.reserve(READ_CHUNK_BYTES);
+            }
+            match self.socket.read_buf(&mut self.buffer).await {
+                Ok(0) => {
+                    return match self.codec.decode_eof(&mut self.buffer) {
+                        Ok(Some(line)) => Ok(line),
+                        _ => Err(Ending::PeerClosed),
+                    }
+                }
+                Ok(_) => {}
+                Err(err) => return Err(read_failed(&err)),
+            }
+        }
+    }
+}
+
+fn read_failed(err: &std::io::Error) -> Ending {
+    log::debug!("read failed: {err}");
+    Ending::PeerClosed
+}

@@ -1,0 +1,591 @@
+//! An IRC client's session: registration (CAP, PASS, NICK, USER), then the
+//! commands of a small, compatible server.
+
+use super::connection::Client;
+use super::hub::{ChannelError, Identity, Joined, MessageKind, SayError, Style, Topic};
+use super::input::{Ending, Input, Next};
+use crate::protocol::names::{MAX_CHANNEL_LEN, MAX_NICK_LEN};
+use crate::protocol::numeric::*;
+use crate::protocol::{is_channel_name, is_valid_nick, Line, Message, MAX_LINE_BYTES};
+
+// Numerics the shared table does not list.
+const ERR_NOORIGIN: &str = "409";
+const ERR_INVALIDCAPCMD: &str = "410";
+const ERR_CHANOPRIVSNEEDED: &str = "482";
+const ERR_UMODEUNKNOWNFLAG: &str = "501";
+
+const VERSION: &str = concat!("tcp-chat-", env!("CARGO_PKG_VERSION"));
+
+/// Whether a connection's first line shows an IRC client. Clients write
+/// commands in capitals; a person typing "nick" as a name is not one.
+pub(super) fn is_registration(line: &str) -> bool {
+    let command = line
+        .trim_start_matches(' ')
+        .split(' ')
+        .next()
+        .unwrap_or_default();
+    matches!(command, "CAP" | "PASS" | "NICK" | "USER")
+}
+
+pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: String) -> Ending {
+    let mut session = Session::new(client);
+    let mut line = Line::Text(first);
+    loop {
+        let was_registered = session.registered;
+        if let Some(ending) = session.handle(line) {
+            return ending;
+        }
+        if session.registered && !was_registered {
+            let limits = &client.shared.config.limits;
+            let keepalive = (
+                limits.ping_interval,
+                limits.ping_timeout,
+                client.server_name().to_owned(),
+            );
+            input.registered(Some(keepalive), limits.flood_control);
+        }
+        line = match client.next(input).await {
+            Next::Line(line) => line,
+            Next::End(ending) => return ending,
+        };
+    }
+}
+
+struct Session<'a> {
+    client: &'a Client<'a>,
+    nick: Option<String>,
+    /// `(user name, real name)` from USER.
+    user: Option<(String, String)>,
+    password: Option<String>,
+    /// Between CAP LS/REQ and CAP END the welcome is held back.
+    cap_negotiating: bool,
+    registered: bool,
+    invisible: bool,
+}
+
+impl<'a> Session<'a> {
+    fn new(client: &'a Client<'a>) -> Self {
+        Session {
+            client,
+            nick: None,
+            user: None,
+            password: None,
+            cap_negotiating: false,
+            registered: false,
+            invisible: false,
+        }
+    }
+
+    /// `:server NUMERIC <nick> params…`
+    fn reply<'p>(&self, numeric: &str, params: impl IntoIterator<Item = &'p str>) {
+        let me = self.me().to_owned();
+        let params = std::iter::once(me).chain(params.into_iter().map(String::from));
+        let message = Message::new(numeric, params).with_prefix(self.client.server_name());
+        self.client.send(&message);
+    }
+
+    fn handle(&mut self, line: Line) -> Option<Ending> {
+        let text = match line {
+            Line::Text(text) => text,
+            Line::TooLong => {
+                self.reply(ERR_INPUTTOOLONG, ["Input line was too long"]);
+                return None;
+            }
+        };
+        let Ok(message) = Message::parse(&text) else {
+            return None; // Blank lines are ignored, as servers do.
+        };
+        match message.command.as_str() {
+            "PING" => self.ping(&message),
+            "PONG" => {}
+            "QUIT" => return Some(Ending::Quit(message.param(0).map(str::to_owned))),
+            "CAP" => return self.cap(&message),
+            _ if self.registered => self.command(&message),
+            "PASS" => match message.param(0) {
+                Some(password) => self.password = Some(password.to_owned()),
+                None => self.need_more_params("PASS"),
+            },
+            "NICK" => {
+                if let Some(nick) = self.checked_nick(&message) {
+                    self.nick = Some(nick);
+                    return self.try_register();
+                }
+            }
+            "USER" => {
+                if message.params.len() < 4 {
+                    self.need_more_params("USER");
+                } else {
+                    let user = clean_user(message.param(0).unwrap_or_default());
+                    let realname = message.param(3).unwrap_or_default().to_owned();
+                    self.user = Some((user, realname));
+                    return self.try_register();
+                }
+            }
+            _ => self.reply(ERR_NOTREGISTERED, ["You have not registered"]),
+        }
+        None
+    }
+
+    fn need_more_params(&self, command: &str) {
+        self.reply(ERR_NEEDMOREPARAMS, [command, "Not enough parameters"]);
+    }
+
+    fn ping(&self, message: &Message) {
+        match message.param(0) {
+            Some(token) => {
+                let server = self.client.server_name();
+                let pong = Message::new("PONG", [server, token]).with_prefix(server);
+                self.client.send(&pong);
+            }
+            None => self.reply(ERR_NOORIGIN, ["No origin specified"]),
+        }
+    }
+
+    /// We offer no capabilities: LS lists none, REQ is refused.
+    fn cap(&mut self, message: &Message) -> Option<Ending> {
+        let Some(sub) = message.param(0).map(str::to_ascii_uppercase) else {
+            self.need_more_params("CAP");
+            return None;
+        };
+        let server = self.client.server_name().to_owned();
+        let me = self.nick.clone().unwrap_or_else(|| "*".to_owned());
+        let answer = |verb: &str, list: &str| {
+            let message =
+                Message::new("CAP", [me.as_str(), verb, list]).with_prefix(server.as_str());
+            self.client.send(&message);
+        };
+        match sub.as_str() {
+            "LS" => answer("LS", ""),
+            "LIST" => answer("LIST", ""),
+            "REQ" => answer("NAK", message.param(1).unwrap_or_default()),
+            "END" => {}
+            _ => {
+                self.reply(ERR_INVALIDCAPCMD, [sub.as_str(), "Invalid CAP command"]);
+                return None;
+            }
+        }
+        if !self.registered {
+            self.cap_negotiating = sub != "END";
+            return self.try_register();
+        }
+        None
+    }
+
+    /// The nickname asked for by NICK, or `None` after telling why not.
+    fn checked_nick(&self, message: &Message) -> Option<String> {
+        let nick = match message.param(0) {
+            Some(nick) if !nick.is_empty() => nick,
+            _ => {
+                self.reply(ERR_NONICKNAMEGIVEN, ["No nickname given"]);
+                return None;
+            }
+        };
+        if !is_valid_nick(nick) {
+            self.reply(ERR_ERRONEUSNICKNAME, [nick, "Erroneous nickname"]);
+            return None;
+        }
+        let own = self.registered
+            && self
+                .nick
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(nick));
+        if !own && self.client.shared.hub.nick_in_use(nick) {
+            self.reply(ERR_NICKNAMEINUSE, [nick, "Nickname is already in use"]);
+            return None;
+        }
+        Some(nick.to_owned())
+    }
+
+    fn try_register(&mut self) -> Option<Ending> {
+        if self.cap_negotiating {
+            return None;
+        }
+        let (Some(nick), Some((user, realname))) = (self.nick.clone(), self.user.clone()) else {
+            return None;
+        };
+        let config = &self.client.shared.config;
+        if config.password.is_some() && self.password != config.password {
+            self.reply(ERR_PASSWDMISMATCH, ["Password incorrect"]);
+            return Some(Ending::BadPassword);
+        }
+        let identity = Identity {
+            nick: nick.clone(),
+            user,
+            host: self.client.host.clone(),
+            realname,
+        };
+        let hub = &self.client.shared.hub;
+        let outbox = self.client.outbox.clone();
+        if hub
+            .register(self.client.id, identity.clone(), Style::Irc, outbox)
+            .is_err()
+        {
+            // Taken between NICK and now.
+            self.reply(
+                ERR_NICKNAMEINUSE,
+                [nick.as_str(), "Nickname is already in use"],
+            );
+            self.nick = None;
+            return None;
+        }
+        self.registered = true;
+        log::info!("{} registered", identity.prefix());
+        self.welcome(&identity);
+        self.join(hub.room());
+        None
+    }
+
+    fn welcome(&self, identity: &Identity) {
+        let server = self.client.server_name();
+        let network: String = server.chars().filter(|c| !c.is_whitespace()).collect();
+        let welcome = format!(
+            "Welcome to the {network} IRC network, {}",
+            identity.prefix()
+        );
+        self.reply(RPL_WELCOME, [welcome.as_str()]);
+        let your_host = format!("Your host is {server}, running version {VERSION}");
+        self.reply(RPL_YOURHOST, [your_host.as_str()]);
+        self.reply(RPL_CREATED, ["This server is a TCP Chat host"]);
+        self.reply(RPL_MYINFO, [server, VERSION, "i", "bn"]);
+        let nicklen = format!("NICKLEN={MAX_NICK_LEN}");
+        let chanlen = format!("CHANNELLEN={MAX_CHANNEL_LEN}");
+        let network = format!("NETWORK={network}");
+        let tokens = [
+            "CASEMAPPING=ascii",
+            "CHANTYPES=#&",
+            nicklen.as_str(),
+            chanlen.as_str(),
+            network.as_str(),
+            "CHANMODES=b,,,n",
+            "PREFIX=()",
+            "are supported by this server",
+        ];
+        self.reply(RPL_ISUPPORT, tokens);
+        self.reply(ERR_NOMOTD, ["MOTD File is missing"]);
+    }
+
+    fn me(&self) -> &str {
+        self.nick.as_deref().unwrap_or("*")
+    }
+
+    fn command(&mut self, message: &Message) {
+        let client = self.client;
+        let hub = &client.shared.hub;
+        match message.command.as_str() {
+            "NICK" => {
+                if let Some(nick) = self.checked_nick(message) {
+                    match hub.rename(self.client.id, &nick) {
+                        Ok(()) => self.nick = Some(nick),
+                        Err(_) => self.reply(
+                            ERR_NICKNAMEINUSE,
+                            [nick.as_str(), "Nickname is already in use"],
+                        ),
+                    }
+                }
+            }
+            "USER" | "PASS" => self.reply(ERR_ALREADYREGISTERED, ["You may not reregister"]),
+            "JOIN" => self.for_each_target(message, "JOIN", |s, name| {
+                if is_channel_name(name) {
+                    s.join(name);
+                } else {
+                    s.reply(ERR_NOSUCHCHANNEL, [name, "No such channel"]);
+                }
+            }),
+            "PART" => self.for_each_target(message, "PART", |s, name| {
+                let reason = message.param(1);
+                if let Err(err) = s.client.shared.hub.part(s.client.id, name, reason) {
+                    s.channel_error(name, err);
+                }
+            }),
+            "PRIVMSG" => self.say(message, MessageKind::Privmsg),
+            "NOTICE" => self.say(message, MessageKind::Notice),
+            "TOPIC" => self.topic(message),
+            "MODE" => self.mode(message),
+            "WHO" => self.who(message.param(0)),
+            "NAMES" => match message.param(0) {
+                Some(list) => list.split(',').for_each(|name| self.names(name)),
+                None => self.reply(RPL_ENDOFNAMES, ["*", "End of /NAMES list"]),
+            },
+            "MOTD" => self.reply(ERR_NOMOTD, ["MOTD File is missing"]),
+            command => self.reply(ERR_UNKNOWNCOMMAND, [command, "Unknown command"]),
+        }
+    }
+
+    /// Runs `each` for every comma-separated name in the first parameter.
+    fn for_each_target(
+        &mut self,
+        message: &Message,
+        command: &str,
+        mut each: impl FnMut(&mut Self, &str),
+    ) {
+        match message.param(0) {
+            Some(list) if !list.is_empty() => list
+                .split(',')
+                .filter(|n| !n.is_empty())
+                .for_each(|n| each(self, n)),
+            _ => self.need_more_params(command),
+        }
+    }
+
+    fn channel_error(&self, name: &str, err: ChannelError) {
+        match err {
+            ChannelError::NoSuchChannel => self.reply(ERR_NOSUCHCHANNEL, [name, "No such channel"]),
+            ChannelError::NotOnChannel => {
+                self.reply(ERR_NOTONCHANNEL, [name, "You're not on that channel"])
+            }
+        }
+    }
+
+    fn join(&self, channel: &str) {
+        if let Some(Joined {
+            channel,
+            topic,
+            names,
+        }) = self.client.shared.hub.join(self.client.id, channel)
+        {
+            if let Some(topic) = &topic {
+                self.show_topic(&channel, topic);
+            }
+            self.names_reply(&channel, &names);
+        }
+    }
+
+    fn show_topic(&self, channel: &str, topic: &Topic) {
+        self.reply(RPL_TOPIC, [channel, topic.text.as_str()]);
+        let set_at = topic.set_at.to_string();
+        self.reply(
+            RPL_TOPICWHOTIME,
+            [channel, topic.set_by.as_str(), set_at.as_str()],
+        );
+    }
+
+    fn names(&self, channel: &str) {
+        if let Some((channel, members)) = self.client.shared.hub.members(channel) {
+            let names: Vec<String> = members.into_iter().map(|m| m.nick).collect();
+            self.names_reply(&channel, &names);
+        } else {
+            self.reply(RPL_ENDOFNAMES, [channel, "End of /NAMES list"]);
+        }
+    }
+
+    /// 353s, as many as it takes to keep each under 512 bytes, then 366.
+    fn names_reply(&self, channel: &str, names: &[String]) {
+        // ":server 353 me = #channel :" + names + CRLF
+        let fixed = self.client.server_name().len() + self.me().len() + channel.len() + 16;
+        for chunk in pack_words(names, MAX_LINE_BYTES.saturating_sub(fixed)) {
+            self.reply(RPL_NAMREPLY, ["=", channel, chunk.as_str()]);
+        }
+        self.reply(RPL_ENDOFNAMES, [channel, "End of /NAMES list"]);
+    }
+
+    fn say(&self, message: &Message, kind: MessageKind) {
+        let quiet = kind == MessageKind::Notice; // RFC 2812: never answer a NOTICE
+        let Some(targets) = message.param(0).filter(|t| !t.is_empty()) else {
+            if !quiet {
+                self.reply(ERR_NORECIPIENT, ["No recipient given (PRIVMSG)"]);
+            }
+            return;
+        };
+        let Some(text) = message.param(1).filter(|t| !t.is_empty()) else {
+            if !quiet {
+                self.reply(ERR_NOTEXTTOSEND, ["No text to send"]);
+            }
+            return;
+        };
+        for target in targets.split(',') {
+            let result = self
+                .client
+                .shared
+                .hub
+                .say(self.client.id, kind, target, text);
+            match result {
+                Ok(()) => {}
+                Err(_) if quiet => {}
+                Err(SayError::NoSuchNick) => {
+                    self.reply(ERR_NOSUCHNICK, [target, "No such nick/channel"])
+                }
+                Err(SayError::NoSuchChannel) => {
+                    self.reply(ERR_NOSUCHCHANNEL, [target, "No such channel"])
+                }
+                Err(SayError::CannotSendToChannel) => {
+                    self.reply(ERR_CANNOTSENDTOCHAN, [target, "Cannot send to channel"]);
+                }
+            }
+        }
+    }
+
+    fn topic(&self, message: &Message) {
+        let hub = &self.client.shared.hub;
+        let Some(channel) = message.param(0) else {
+            return self.need_more_params("TOPIC");
+        };
+        let result = match message.param(1) {
+            Some(text) => hub.set_topic(self.client.id, channel, text),
+            None => hub
+                .topic(self.client.id, channel)
+                .map(|(name, topic)| match topic {
+                    Some(topic) => self.show_topic(&name, &topic),
+                    None => self.reply(RPL_NOTOPIC, [name.as_str(), "No topic is set"]),
+                }),
+        };
+        if let Err(err) = result {
+            self.channel_error(channel, err);
+        }
+    }
+
+    /// Just what clients ask after joining: channel modes, the ban list and
+    /// their own `+i`.
+    fn mode(&mut self, message: &Message) {
+        let Some(target) = message.param(0) else {
+            return self.need_more_params("MODE");
+        };
+        let change = message.param(1);
+        if is_channel_name(target) {
+            let Some((channel, _)) = self.client.shared.hub.members(target) else {
+                return self.reply(ERR_NOSUCHCHANNEL, [target, "No such channel"]);
+            };
+            match change {
+                None => self.reply(RPL_CHANNELMODEIS, [channel.as_str(), "+n"]),
+                Some("b" | "+b") if message.params.len() == 2 => {
+                    self.reply(
+                        RPL_ENDOFBANLIST,
+                        [channel.as_str(), "End of channel ban list"],
+                    );
+                }
+                Some(_) => self.reply(
+                    ERR_CHANOPRIVSNEEDED,
+                    [channel.as_str(), "You're not channel operator"],
+                ),
+            }
+        } else if !target.eq_ignore_ascii_case(self.me()) {
+            if self.client.shared.hub.find_nick(target).is_some() {
+                self.reply(ERR_USERSDONTMATCH, ["Can't change mode for other users"]);
+            } else {
+                self.reply(ERR_NOSUCHNICK, [target, "No such nick/channel"]);
+            }
+        } else if let Some(change) = change {
+            self.user_mode(change);
+        } else {
+            self.reply(RPL_UMODEIS, [if self.invisible { "+i" } else { "+" }]);
+        }
+    }
+
+    fn user_mode(&mut self, change: &str) {
+        let mut adding = true;
+        let mut applied = String::new();
+        let mut unknown = false;
+        for flag in change.chars() {
+            match flag {
+                '+' => adding = true,
+                '-' => adding = false,
+                'i' if adding != self.invisible => {
+                    self.invisible = adding;
+                    applied.push(if adding { '+' } else { '-' });
+                    applied.push('i');
+                }
+                'i' => {}
+                _ => unknown = true,
+            }
+        }
+        if unknown {
+            self.reply(ERR_UMODEUNKNOWNFLAG, ["Unknown MODE flag"]);
+        }
+        if !applied.is_empty() {
+            let me = self.me().to_owned();
+            self.client.send(
+                &Message::new("MODE", [me.as_str(), applied.as_str()]).with_prefix(me.as_str()),
+            );
+        }
+    }
+
+    fn who(&self, mask: Option<&str>) {
+        let mask = mask.unwrap_or("*");
+        let hub = &self.client.shared.hub;
+        if is_channel_name(mask) {
+            if let Some((channel, members)) = hub.members(mask) {
+                members.iter().for_each(|m| self.who_reply(&channel, m));
+            }
+        } else if let Some(identity) = hub.find_nick(mask) {
+            self.who_reply("*", &identity);
+        }
+        self.reply(RPL_ENDOFWHO, [mask, "End of WHO list"]);
+    }
+
+    fn who_reply(&self, channel: &str, who: &Identity) {
+        let hops_and_name = format!("0 {}", who.realname);
+        let server = self.client.server_name();
+        let params = [
+            channel,
+            who.user.as_str(),
+            who.host.as_str(),
+            server,
+            who.nick.as_str(),
+            "H",
+            hops_and_name.as_str(),
+        ];
+        self.reply(RPL_WHOREPLY, params);
+    }
+}
+
+/// A user name as it may appear in a prefix: no spaces, `!` or `@`.
+fn clean_user(raw: &str) -> String {
+    let user: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_graphic() && !matches!(c, '!' | '@' | ':'))
+        .take(MAX_NICK_LEN)
+        .collect();
+    if user.is_empty() {
+        "user".to_owned()
+    } else {
+        user
+    }
+}
+
+/// Space-separated words packed into lines of at most `budget` bytes.
+pub(super) fn pack_words(words: &[String], budget: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in words {
+        if !current.is_empty() && current.len() + 1 + word.len() > budget {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_commands_are_recognised() {
+        for line in ["NICK a", "USER a 0 * :A", "CAP LS 302", "PASS x", "CAP"] {
+            assert!(is_registration(line), "{line}");
+        }
+        for line in ["hello", "", "PRIVMSG #chat :hi", "nick", "User", "NICKNAME"] {
+            assert!(!is_registration(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn words_are_packed_within_the_budget() {
+        let words: Vec<String> = (0..100).map(|i| format!("nick{i}")).collect();
+        let lines = pack_words(&words, 50);
+        assert!(lines.len() > 1);
+        assert!(lines.iter().all(|l| l.len() <= 50));
+        assert_eq!(lines.join(" ").split(' ').count(), 100);
+    }
+
+    #[test]
+    fn user_names_lose_what_would_break_a_prefix() {
+        assert_eq!(clean_user("a@b!c d"), "abcd");
+        assert_eq!(clean_user("@@"), "user");
+    }
+}

@@ -1,0 +1,382 @@
+//! People on `nc` or `telnet`: asked their name, then every line they type
+//! is a message to the room, and they read the room as plain sentences —
+//! never IRC syntax. IRC users see them as ordinary members.
+
+use super::connection::Client;
+use super::hub::{Happening, Identity, MessageKind, Style};
+use super::input::{Ending, Input, Next};
+use crate::protocol::names::MAX_NICK_LEN;
+use crate::protocol::{fold_case, is_valid_nick, Line};
+
+const HELP: &[&str] = &[
+    "Type a line and press Enter to talk to everyone in the room.",
+    "/me TEXT     act (shows as: * you TEXT)",
+    "/nick NAME   change your name",
+    "/who         list who is here",
+    "/topic TEXT  set the room's topic (/topic alone shows it)",
+    "/quit or exit   leave",
+];
+
+/// Names listed by `/who` and on arrival; a terminal line holds no more.
+const WHO_SHOWN: usize = 40;
+
+/// One line for a plain-text user, with the CRLF telnet wants.
+pub(super) fn line(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + 2);
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// What a plain-text user reads when `nick` does something; `None` for what
+/// happens outside the room (plain users live in the room only).
+pub(super) fn render(nick: &str, happening: Happening, room: &str) -> Option<Vec<u8>> {
+    let in_room = |channel: &str| fold_case(channel) == fold_case(room);
+    let text = match happening {
+        Happening::Joined { channel } if in_room(channel) => format!("* {nick} joined"),
+        Happening::Left { channel, reason } if in_room(channel) => match reason {
+            Some(reason) if !reason.is_empty() => format!("* {nick} left ({})", visible(reason)),
+            _ => format!("* {nick} left"),
+        },
+        Happening::Quit { reason } => match reason
+            .strip_prefix("Quit")
+            .map(|r| r.trim_start_matches(": "))
+        {
+            Some("") => format!("* {nick} left"),
+            Some(said) => format!("* {nick} left ({})", visible(said)),
+            None => format!("* {nick} left ({})", visible(reason)),
+        },
+        Happening::Renamed { new } => format!("* {nick} is now known as {new}"),
+        Happening::Said { kind, target, text } => {
+            let private = !in_room(target);
+            if private && target.starts_with(['#', '&']) {
+                return None;
+            }
+            match (action(text), kind, private) {
+                (Some(act), _, _) => format!("* {nick} {}", visible(act)),
+                (None, MessageKind::Notice, _) => format!("-{nick}- {}", visible(text)),
+                (None, MessageKind::Privmsg, true) => format!("*{nick}* {}", visible(text)),
+                (None, MessageKind::Privmsg, false) => format!("<{nick}> {}", visible(text)),
+            }
+        }
+        Happening::TopicSet { channel, text } if in_room(channel) => {
+            format!("* {nick} changed the topic to: {}", visible(text))
+        }
+        _ => return None,
+    };
+    Some(line(&text))
+}
+
+/// The text of a CTCP ACTION (`/me`), if this is one.
+fn action(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix("\u{1}ACTION")?;
+    let inner = inner.strip_suffix('\u{1}').unwrap_or(inner);
+    Some(inner.strip_prefix(' ').unwrap_or(inner))
+}
+
+/// IRC colour and formatting codes would show as junk in a terminal.
+fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{3}' {
+            // Colour: up to two digits, optionally ",NN" for the background.
+            skip_digits(&mut chars);
+            if chars.peek() == Some(&',') {
+                chars.next();
+                skip_digits(&mut chars);
+            }
+        } else if !c.is_control() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn skip_digits(chars: &mut std::iter::Peekable<std::str::Chars>) {
+    for _ in 0..2 {
+        if chars.next_if(char::is_ascii_digit).is_none() {
+            break;
+        }
+    }
+}
+
+pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Line>) -> Ending {
+    let mut unprompted = first.and_then(|line| match line {
+        Line::Text(text) => Some(text.trim().to_owned()),
+        Line::TooLong => None,
+    });
+    let shared = client.shared;
+    let room = shared.hub.room();
+    let mut greeting = format!("Welcome to {room} on {}!", client.server_name());
+    if let Some(password) = &shared.config.password {
+        client.say(&format!("{greeting} This room needs a password. Password?"));
+        let attempt = match unprompted.take() {
+            Some(text) if text == *password => Some(text),
+            _ => match next_text(client, input).await {
+                Ok(text) => Some(text),
+                Err(ending) => return ending,
+            },
+        };
+        if attempt.as_deref().map(str::trim) != Some(password.as_str()) {
+            return Ending::BadPassword;
+        }
+        greeting = "Password accepted.".to_owned();
+    }
+    let nick = match unprompted.filter(|name| free_name(client, name).is_ok()) {
+        Some(name) if register(client, &name) => {
+            client.say(&greeting);
+            name
+        }
+        _ => {
+            client.say(&format!("{greeting} What's your name?"));
+            match ask_name(client, input).await {
+                Ok(name) => name,
+                Err(ending) => return ending,
+            }
+        }
+    };
+    let limits = &shared.config.limits;
+    input.registered(None, limits.flood_control);
+    log::info!("{nick} (plain text, {}) joined", client.host);
+    shared.hub.join(client.id, room);
+    client.say(&format!("{} Type /help for commands.", who_line(client)));
+    chat(client, input).await
+}
+
+/// The next line's text; an over-long line counts as an empty answer.
+async fn next_text(client: &Client<'_>, input: &mut Input) -> Result<String, Ending> {
+    match client.next(input).await {
+        Next::Line(Line::Text(text)) => Ok(text.trim().to_owned()),
+        Next::Line(Line::TooLong) => Ok(String::new()),
+        Next::End(ending) => Err(ending),
+    }
+}
+
+/// Why a name cannot be had, in words.
+fn free_name(client: &Client, name: &str) -> Result<(), String> {
+    if !is_valid_nick(name) {
+        return Err(format!(
+            "A name is one word of at most {MAX_NICK_LEN} letters, digits or - _ [ ] {{ }} | ^ ` \\, starting with a letter."
+        ));
+    }
+    if client.shared.hub.nick_in_use(name) {
+        return Err(format!("Someone here is already called {name}."));
+    }
+    Ok(())
+}
+
+fn register(client: &Client, name: &str) -> bool {
+    let identity = Identity {
+        nick: name.to_owned(),
+        user: name.to_owned(),
+        host: client.host.clone(),
+        realname: "plain-text user".to_owned(),
+    };
+    let outbox = client.outbox.clone();
+    client
+        .shared
+        .hub
+        .register(client.id, identity, Style::Plain, outbox)
+        .is_ok()
+}
+
+async fn ask_name(client: &Client<'_>, input: &mut Input) -> Result<String, Ending> {
+    loop {
+        let name = next_text(client, input).await?;
+        if name.is_empty() {
+            client.say("What's your name?");
+            continue;
+        }
+        if let Err(why) = free_name(client, &name) {
+            client.say(&format!("{why} What's your name?"));
+            continue;
+        }
+        if register(client, &name) {
+            return Ok(name);
+        }
+        client.say(&format!(
+            "Someone here is already called {name}. What's your name?"
+        ));
+    }
+}
+
+fn who_line(client: &Client) -> String {
+    let hub = &client.shared.hub;
+    match hub.members(hub.room()) {
+        Some((room, members)) => {
+            let count = members.len();
+            let shown: Vec<String> = members
+                .into_iter()
+                .take(WHO_SHOWN)
+                .map(|m| m.nick)
+                .collect();
+            let more = count - shown.len();
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!("In {room} ({count}): {}{more}.", shown.join(", "))
+        }
+        None => String::new(),
+    }
+}
+
+async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
+    let hub = &client.shared.hub;
+    let room = hub.room();
+    loop {
+        let text = match client.next(input).await {
+            Next::Line(Line::Text(text)) => text,
+            Next::Line(Line::TooLong) => {
+                client.say("That line was too long and was not sent.");
+                continue;
+            }
+            Next::End(ending) => return ending,
+        };
+        let text = text.trim_end();
+        let (command, rest) = match text.split_once(' ') {
+            Some((command, rest)) => (command, rest.trim()),
+            None => (text, ""),
+        };
+        let say = |message: &str| {
+            let _ = hub.say(client.id, MessageKind::Privmsg, room, message);
+        };
+        match command {
+            "" => {}
+            "exit" if rest.is_empty() => return Ending::Quit(None),
+            "/quit" | "/exit" => return Ending::Quit((!rest.is_empty()).then(|| rest.to_owned())),
+            "/help" => HELP.iter().for_each(|help| client.say(help)),
+            "/who" | "/names" => client.say(&who_line(client)),
+            "/me" => say(&format!("\u{1}ACTION {rest}\u{1}")),
+            "/nick" => rename(client, rest),
+            "/topic" if rest.is_empty() => match hub.topic(client.id, room) {
+                Ok((_, Some(topic))) => {
+                    client.say(&format!("The topic is: {}", visible(&topic.text)))
+                }
+                _ => client.say("There is no topic."),
+            },
+            "/topic" => {
+                let _ = hub.set_topic(client.id, room, rest);
+            }
+            // "//text" sends "/text".
+            _ if text.starts_with("//") => say(&text[1..]),
+            _ if text.starts_with('/') => client.say(&format!(
+                "Unknown command {command}. Type /help for the list."
+            )),
+            _ => say(text),
+        }
+    }
+}
+
+fn rename(client: &Client, name: &str) {
+    let hub = &client.shared.hub;
+    let own = hub
+        .identity(client.id)
+        .is_some_and(|me| fold_case(&me.nick) == fold_case(name));
+    let checked = if own { Ok(()) } else { free_name(client, name) };
+    let result = checked.and_then(|()| {
+        hub.rename(client.id, name)
+            .map_err(|_| format!("Someone here is already called {name}."))
+    });
+    if let Err(why) = result {
+        client.say(&why);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(happening: Happening) -> Option<String> {
+        render("bob", happening, "#chat").map(|bytes| String::from_utf8(bytes).unwrap())
+    }
+
+    #[test]
+    fn room_events_read_as_sentences() {
+        let said = |kind, target, text| Happening::Said { kind, target, text };
+        assert_eq!(
+            rendered(Happening::Joined { channel: "#Chat" }).unwrap(),
+            "* bob joined\r\n"
+        );
+        assert_eq!(
+            rendered(Happening::Left {
+                channel: "#chat",
+                reason: Some("later")
+            })
+            .unwrap(),
+            "* bob left (later)\r\n"
+        );
+        assert_eq!(
+            rendered(Happening::Quit { reason: "Quit" }).unwrap(),
+            "* bob left\r\n"
+        );
+        assert_eq!(
+            rendered(Happening::Quit {
+                reason: "Quit: gone"
+            })
+            .unwrap(),
+            "* bob left (gone)\r\n"
+        );
+        assert_eq!(
+            rendered(Happening::Quit {
+                reason: "Ping timeout"
+            })
+            .unwrap(),
+            "* bob left (Ping timeout)\r\n"
+        );
+        assert_eq!(
+            rendered(Happening::Renamed { new: "rob" }).unwrap(),
+            "* bob is now known as rob\r\n"
+        );
+        assert_eq!(
+            rendered(said(MessageKind::Privmsg, "#chat", "hi")).unwrap(),
+            "<bob> hi\r\n"
+        );
+        assert_eq!(
+            rendered(said(
+                MessageKind::Privmsg,
+                "#chat",
+                "\u{1}ACTION waves\u{1}"
+            ))
+            .unwrap(),
+            "* bob waves\r\n"
+        );
+        assert_eq!(
+            rendered(said(MessageKind::Notice, "#chat", "psst")).unwrap(),
+            "-bob- psst\r\n"
+        );
+        assert_eq!(
+            rendered(said(MessageKind::Privmsg, "alice", "hey")).unwrap(),
+            "*bob* hey\r\n"
+        );
+        assert_eq!(
+            rendered(Happening::TopicSet {
+                channel: "#chat",
+                text: "news"
+            })
+            .unwrap(),
+            "* bob changed the topic to: news\r\n"
+        );
+    }
+
+    #[test]
+    fn other_channels_stay_out_of_view() {
+        assert_eq!(rendered(Happening::Joined { channel: "#other" }), None);
+        let elsewhere = Happening::Said {
+            kind: MessageKind::Privmsg,
+            target: "#other",
+            text: "x",
+        };
+        assert_eq!(rendered(elsewhere), None);
+    }
+
+    #[test]
+    fn formatting_codes_are_removed() {
+        assert_eq!(
+            visible("\u{2}bold\u{2} \u{3}04,12red\u{3} \u{3}7x"),
+            "bold red x"
+        );
+    }
+}

@@ -1,0 +1,214 @@
+//! Holding up: clients that stop reading, vanish, send junk or idle; the
+//! connection cap; timeouts; and a clean shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use support::{start_host, test_config, test_config_with, TestClient};
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_and_others_keep_getting_messages() {
+    let config = test_config_with(|limits| {
+        limits.send_queue_lines = 8;
+    });
+    let (host, addr) = start_host(config).await;
+    let mut alice = TestClient::register(addr, "alice").await;
+    let mut bob = TestClient::register(addr, "bob").await;
+    let mut idle = TestClient::connect_small_buffer(addr, "idle").await;
+    idle.send("NICK idle").await;
+    idle.send("USER idle 0 * :I").await;
+    // From here on `idle` never reads. Bob reads each line before alice
+    // sends the next, so only idle's queue can fill.
+    let filler = "x".repeat(400);
+    let mut sent = 0;
+    let quit = loop {
+        sent += 1;
+        assert!(sent < 1_000_000, "idle was never dropped");
+        alice.send(&format!("PRIVMSG #chat :{sent} {filler}")).await;
+        let line = bob
+            .expect("message or QUIT", |l| {
+                l.contains(" PRIVMSG ") || l.contains(" QUIT ")
+            })
+            .await;
+        if line.contains(" QUIT ") {
+            break line;
+        }
+        assert!(
+            line.contains(&format!(":{sent} x")),
+            "bob missed message {sent}: {line}"
+        );
+    };
+    assert!(quit.starts_with(":idle!"), "{quit}");
+    assert!(quit.ends_with("Send queue full"), "{quit}");
+    alice.send("PRIVMSG #chat :still here").await;
+    bob.expect_containing("still here").await;
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_vanishing_mid_line_sends_nothing_and_is_seen_leaving() {
+    let (host, addr) = start_host(test_config()).await;
+    let mut alice = TestClient::register(addr, "alice").await;
+    let mut ghost = TestClient::register(addr, "ghost").await;
+    alice.expect_command("JOIN").await;
+    ghost.send_raw(b"PRIVMSG #chat :half a line").await;
+    drop(ghost);
+    let quit = alice.expect_command("QUIT").await;
+    assert_eq!(quit.source_nick(), Some("ghost"));
+    assert!(!alice.seen.iter().any(|l| l.contains("half a line")));
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn binary_junk_hurts_nobody() {
+    let (host, addr) = start_host(test_config()).await;
+    let mut alice = TestClient::register(addr, "alice").await;
+    let mut junk: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    junk.extend_from_slice(b"\r\n\0\0\n\r\r\n");
+    // As a registered IRC client…
+    let mut bad = TestClient::register(addr, "bad").await;
+    bad.send_raw(&junk).await;
+    bad.sync("survived").await;
+    // …and as the very first bytes of a connection.
+    let mut raw = TestClient::connect(addr, "raw").await;
+    raw.send_raw(&junk).await;
+    drop(raw);
+    alice.sync("alice-ok").await;
+    let mut late = TestClient::register(addr, "late").await;
+    late.send("PRIVMSG #chat :after the junk").await;
+    alice.expect_containing("after the junk").await;
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_are_turned_away() {
+    let config = test_config_with(|limits| {
+        limits.max_clients = 2;
+    });
+    let (host, addr) = start_host(config).await;
+    let _alice = TestClient::register(addr, "alice").await;
+    let mut bob = TestClient::register(addr, "bob").await;
+    let mut third = TestClient::connect(addr, "third").await;
+    assert_eq!(third.expect_closed().await, ["ERROR :Server full"]);
+    // A place freed is a place taken.
+    bob.send("QUIT").await;
+    bob.expect_closed().await;
+    // The slot is given back just after bob's socket closes: retry until
+    // the host lets a new client in (the overall timeout catches a leak).
+    tokio::time::timeout(support::TIMEOUT, async {
+        loop {
+            let mut next = TestClient::connect(addr, "next").await;
+            next.send("NICK next").await;
+            next.send("USER next 0 * :N").await;
+            match next.next_line().await.as_deref() {
+                Some("ERROR :Server full") => tokio::task::yield_now().await,
+                Some(line) => break assert!(line.contains(" 001 next "), "{line}"),
+                None => panic!("closed without a word"),
+            }
+        }
+    })
+    .await
+    .expect("the freed place was never given back");
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_says_goodbye_to_every_client() {
+    let (host, addr) = start_host(test_config()).await;
+    let mut alice = TestClient::register(addr, "alice").await;
+    let mut carol = TestClient::connect(addr, "carol").await;
+    carol.send("carol").await;
+    carol.expect_containing("In #chat").await;
+    let mut unregistered = TestClient::connect(addr, "unregistered").await;
+    unregistered.send("NICK half").await;
+    unregistered.sync("seen").await;
+    tokio::time::timeout(support::TIMEOUT, host.shutdown())
+        .await
+        .expect("shutdown finishes");
+    alice
+        .expect_closed_after("ERROR :Closing link: host is closing the room")
+        .await;
+    carol
+        .expect_closed_after("The host is closing the room. Bye!")
+        .await;
+    unregistered
+        .expect_closed_after("ERROR :Closing link: host is closing the room")
+        .await;
+    assert!(
+        TestClient::try_connect(addr).await.is_err(),
+        "still listening after shutdown"
+    );
+}
+
+#[tokio::test]
+async fn silent_clients_are_pinged_and_dropped_when_they_do_not_answer() {
+    let config = test_config_with(|limits| {
+        limits.ping_interval = Duration::from_millis(100);
+        limits.ping_timeout = Duration::from_millis(100);
+    });
+    let (host, addr) = start_host(config).await;
+    let mut awake = TestClient::register(addr, "awake").await;
+    let mut asleep = TestClient::register(addr, "asleep").await;
+    // Awake answers every PING until it sees asleep leave, then a few more.
+    let mut pongs_after_quit = 0;
+    let mut quit = None;
+    while pongs_after_quit < 3 {
+        let line = awake
+            .expect("PING or QUIT", |l| {
+                l.starts_with("PING") || l.contains(" QUIT ")
+            })
+            .await;
+        let message = tcp_chat::protocol::Message::parse(&line).unwrap();
+        if message.command == "QUIT" {
+            quit = Some(message);
+        } else {
+            awake
+                .send(&format!("PONG :{}", message.param(0).unwrap()))
+                .await;
+            pongs_after_quit += usize::from(quit.is_some());
+        }
+    }
+    let quit = quit.unwrap();
+    assert_eq!(
+        (quit.source_nick(), quit.param(0)),
+        (Some("asleep"), Some("Ping timeout"))
+    );
+    asleep.expect_command("PING").await;
+    asleep
+        .expect_closed_after("ERROR :Closing link: ping timeout")
+        .await;
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn clients_that_never_finish_registering_are_dropped() {
+    let config = test_config_with(|limits| {
+        limits.registration_timeout = Duration::from_millis(300);
+    });
+    let (host, addr) = start_host(config).await;
+    let mut slow = TestClient::connect(addr, "slow").await;
+    slow.send("NICK slow").await;
+    slow.expect_closed_after("ERROR :Closing link: registration timed out")
+        .await;
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_flood_control_a_burst_arrives_whole_and_in_order() {
+    let config = test_config_with(|limits| {
+        limits.flood_control = true;
+    });
+    let (host, addr) = start_host(config).await;
+    let mut alice = TestClient::register(addr, "alice").await;
+    let mut bob = TestClient::register(addr, "bob").await;
+    for n in 0..13 {
+        alice.send(&format!("PRIVMSG #chat :line {n}")).await;
+    }
+    for n in 0..13 {
+        let said = bob.expect_command("PRIVMSG").await;
+        assert_eq!(said.param(1), Some(format!("line {n}").as_str()));
+    }
+    host.shutdown().await;
+}
