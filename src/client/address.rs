@@ -6,6 +6,9 @@ use std::net::Ipv6Addr;
 
 use percent_encoding::percent_decode_str;
 
+/// The room joined when neither the request nor the URL names one.
+pub const DEFAULT_ROOM: &str = "#chat";
+
 /// The IRC port when none is given (RFC 7194 keeps 6667 for plain text).
 pub const DEFAULT_PORT: u16 = 6667;
 
@@ -83,6 +86,16 @@ pub fn normalize_room(room: &str) -> String {
         room.to_owned()
     } else {
         format!("#{room}")
+    }
+}
+
+/// [`normalize_room`], with [`DEFAULT_ROOM`] for a blank name.
+pub fn room_or_default(room: &str) -> String {
+    let room = normalize_room(room);
+    if room.is_empty() {
+        DEFAULT_ROOM.to_owned()
+    } else {
+        room
     }
 }
 
@@ -241,5 +254,6 @@ mod tests {
         assert_eq!(normalize_room(" #chat "), "#chat");
         assert_eq!(normalize_room("&local"), "&local");
         assert_eq!(normalize_room(""), "");
+        assert_eq!(room_or_default(" "), DEFAULT_ROOM);
     }
 }

@@ -11,5 +11,8 @@ mod outgoing;
 mod session;
 mod state;
 
-pub use address::{normalize_room, parse_address, AddressError, Target};
-pub use session::{Session, SessionCommand, SessionConfig, Timing, DEFAULT_ROOM};
+pub use address::{
+    normalize_room, parse_address, room_or_default, AddressError, Target, DEFAULT_PORT,
+    DEFAULT_ROOM,
+};
+pub use session::{Session, SessionCommand, SessionConfig, Timing};

@@ -11,14 +11,11 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::codec::Decoder;
 
-use super::address::{normalize_room, parse_address, Target};
+use super::address::{parse_address, room_or_default, Target};
 use super::connect;
 use super::state::{End, EventSink, State};
 use crate::network::{Command, DisconnectReason, Event};
 use crate::protocol::{Line, LineCodec, Message};
-
-/// The room joined when neither the request nor the URL names one.
-pub const DEFAULT_ROOM: &str = "#chat";
 
 /// How long the session waits for the network at each step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,12 +154,7 @@ async fn run(
     let room = target
         .room
         .clone()
-        .unwrap_or_else(|| normalize_room(&config.room));
-    let room = if room.is_empty() {
-        DEFAULT_ROOM.to_owned()
-    } else {
-        room
-    };
+        .unwrap_or_else(|| room_or_default(&config.room));
     let (reader, writer) = stream.into_split();
     let (lines, outgoing) = mpsc::unbounded_channel();
     let writing = tokio::spawn(write_lines(writer, outgoing));
@@ -177,8 +169,7 @@ async fn run(
         state.on_command(command);
     }
     state.register(config.password.as_deref());
-    let reason = converse(&mut state, reader, &mut commands, writing, config.timing).await;
-    reason
+    converse(&mut state, reader, &mut commands, writing, config.timing).await
 }
 
 /// `host:port` as a person would type it back.
