@@ -145,6 +145,10 @@ impl State {
         if message.command != numeric::RPL_TOPICWHOTIME {
             self.flush_topic(None)?;
         }
+        if !is_well_formed(&message) {
+            log::debug!("ignoring malformed {message}");
+            return Ok(());
+        }
         let source = message.source_nick().map(str::to_owned);
         let Message {
             command, params, ..
@@ -166,7 +170,9 @@ impl State {
                     }
                 }));
             }
-            numeric::RPL_WELCOME => self.welcomed(next())?,
+            numeric::RPL_WELCOME if matches!(self.phase, Phase::Registering { .. }) => {
+                self.welcomed(next())?;
+            }
             numeric::RPL_ISUPPORT => {
                 let tokens: Vec<String> = std::iter::from_fn(|| params.next()).collect();
                 self.nick_len = tokens
@@ -487,6 +493,22 @@ impl State {
 fn member_nick(entry: &str) -> &str {
     let nick = entry.trim_start_matches(['@', '+', '%', '&', '~', '!']);
     nick.split('!').next().unwrap_or(nick)
+}
+
+/// Whether `message` has what its command needs: a sender for what people
+/// do, and the parameters we read.
+fn is_well_formed(message: &Message) -> bool {
+    let (needs_source, params) = match message.command.as_str() {
+        "PRIVMSG" | "KICK" | "TOPIC" => (true, 2),
+        "JOIN" | "PART" | "NICK" => (true, 1),
+        "QUIT" => (true, 0),
+        "NOTICE" => (false, 2),
+        numeric::RPL_TOPIC | numeric::RPL_ENDOFNAMES => (false, 2),
+        numeric::RPL_TOPICWHOTIME | numeric::RPL_NAMREPLY => (false, 3),
+        _ => (false, 0),
+    };
+    message.params.len() >= params
+        && (!needs_source || message.source_nick().is_some_and(|n| !n.is_empty()))
 }
 
 fn is_error_numeric(code: &str) -> bool {
