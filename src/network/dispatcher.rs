@@ -30,6 +30,8 @@ pub async fn run(commands: async_channel::Receiver<Command>, events: async_chann
             break;
         }
     }
+    // Commands sent from now on fail instead of waiting unanswered.
+    commands.close();
     dispatcher.leave(None).await;
 }
 
