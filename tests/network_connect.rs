@@ -48,9 +48,8 @@ async fn connect_chat_leave_and_shut_down() {
     assert_eq!(peer.message().await.to_string(), "PRIVMSG #room :hi bob");
     let mut seen = Vec::new();
     while seen.len() < 2 {
-        match next_event(&net.events).await {
-            event @ Event::Message { .. } => seen.push(event),
-            _ => {}
+        if let event @ Event::Message { .. } = next_event(&net.events).await {
+            seen.push(event);
         }
     }
     assert!(seen
