@@ -24,6 +24,20 @@ fn start(config: SessionConfig) -> (Session, async_channel::Receiver<Event>) {
     (Session::start(config, sender), events)
 }
 
+/// A session that has sent its registration to a fresh fake server.
+async fn registering(
+    nick: &str,
+    password: Option<&str>,
+) -> (FakeServer, Peer, Session, async_channel::Receiver<Event>) {
+    let server = FakeServer::bind().await;
+    let mut wanted = config(&server.address(), nick);
+    wanted.password = password.map(str::to_owned);
+    let (session, events) = start(wanted);
+    let mut peer = server.accept().await;
+    peer.read_registration().await;
+    (server, peer, session, events)
+}
+
 /// A session registered and joined to `#room` on a fresh fake server.
 async fn joined(nick: &str) -> (FakeServer, Peer, Session, async_channel::Receiver<Event>) {
     let server = FakeServer::bind().await;
@@ -86,10 +100,7 @@ async fn sends_password_first() {
 
 #[tokio::test]
 async fn nick_in_use_retries_with_suffixes() {
-    let server = FakeServer::bind().await;
-    let (_session, events) = start(config(&server.address(), "alice"));
-    let mut peer = server.accept().await;
-    peer.read_registration().await;
+    let (_server, mut peer, _session, events) = registering("alice", None).await;
     peer.send(":irc.test 433 * alice :Nickname is already in use")
         .await;
     assert_eq!(peer.expect("NICK").await.params, ["alice_"]);
@@ -105,29 +116,30 @@ async fn nick_in_use_retries_with_suffixes() {
             using: "alice2".to_owned()
         }
     );
-    match wait_connected(&events).await {
-        Event::Connected { nick, .. } => assert_eq!(nick, "alice2"),
-        other => unreachable!("{other:?}"),
-    }
+    assert_eq!(wait_connected(&events).await.nick, "alice2");
 }
 
 #[tokio::test]
 async fn erroneous_nick_is_cleaned_up() {
-    let server = FakeServer::bind().await;
-    let (_session, _events) = start(config(&server.address(), "张三 x"));
-    let mut peer = server.accept().await;
-    peer.read_registration().await;
+    let (_server, mut peer, _session, _events) = registering("张三 x", None).await;
     peer.send(":irc.test 432 * :Erroneous nickname").await;
     assert_eq!(peer.expect("NICK").await.params, ["x"]);
 }
 
 #[tokio::test]
 async fn wrong_password() {
-    let server = FakeServer::bind().await;
-    let (_session, events) = start(config(&server.address(), "alice"));
-    let mut peer = server.accept().await;
-    peer.read_registration().await;
+    let (_server, mut peer, _session, events) = registering("alice", None).await;
     peer.send(":irc.test 464 alice :Password incorrect").await;
+    assert_eq!(
+        wait_disconnected(&events).await,
+        DisconnectReason::WrongPassword
+    );
+}
+
+#[tokio::test]
+async fn password_refused_with_a_bare_error() {
+    let (_server, mut peer, _session, events) = registering("alice", Some("guess")).await;
+    peer.send("ERROR :Access denied: Bad password?").await;
     assert_eq!(
         wait_disconnected(&events).await,
         DisconnectReason::WrongPassword
@@ -169,10 +181,7 @@ async fn closed_connection_means_connection_lost() {
 
 #[tokio::test]
 async fn answers_ping_before_and_after_registration() {
-    let server = FakeServer::bind().await;
-    let (_session, _events) = start(config(&server.address(), "alice"));
-    let mut peer = server.accept().await;
-    peer.read_registration().await;
+    let (_server, mut peer, _session, _events) = registering("alice", None).await;
     peer.send("PING :12345").await;
     assert_eq!(peer.message().await.to_string(), "PONG 12345");
     peer.welcome_and_join(&[]).await;
@@ -201,10 +210,7 @@ async fn pings_a_silent_server_then_gives_up() {
 
 #[tokio::test]
 async fn collects_members_until_end_of_names() {
-    let server = FakeServer::bind().await;
-    let (_session, events) = start(config(&server.address(), "alice"));
-    let mut peer = server.accept().await;
-    peer.read_registration().await;
+    let (_server, mut peer, _session, events) = registering("alice", None).await;
     peer.send(":irc.test 001 alice :Welcome").await;
     peer.expect("JOIN").await;
     peer.send(":alice!a@h JOIN :#room").await;
@@ -401,7 +407,10 @@ fn relayed_len(line: &str, nick: &str) -> usize {
 #[tokio::test]
 async fn long_messages_are_split_to_fit_and_reassemble() {
     let (_server, mut peer, session, _events) = joined("alice").await;
-    let first = "The quick brown fox 你好世界 jumps over the lazy dog. ".repeat(40);
+    let first = "The quick brown fox 你好世界 jumps over the lazy dog. "
+        .repeat(40)
+        .trim_end()
+        .to_owned();
     let second = "x".repeat(1500) + "ü".repeat(700).as_str();
     session.send(SessionCommand::Message(format!("{first}\n{second}")));
     session.send(SessionCommand::Action(second.clone()));
@@ -462,18 +471,12 @@ async fn url_room_wins() {
     let (_session, events) = start(config(&url, "alice"));
     let mut peer = server.accept().await;
     assert_eq!(peer.handshake().await, "#elsewhere");
-    match wait_connected(&events).await {
-        Event::Connected { room, .. } => assert_eq!(room, "#elsewhere"),
-        other => unreachable!("{other:?}"),
-    }
+    assert_eq!(wait_connected(&events).await.room, "#elsewhere");
 }
 
 #[tokio::test]
 async fn join_refused_ends_the_session() {
-    let server = FakeServer::bind().await;
-    let (_session, events) = start(config(&server.address(), "alice"));
-    let mut peer = server.accept().await;
-    peer.read_registration().await;
+    let (_server, mut peer, _session, events) = registering("alice", None).await;
     peer.send(":irc.test 001 alice :Welcome").await;
     peer.expect("JOIN").await;
     peer.send(":irc.test 474 alice #room :Cannot join channel (+b)")
@@ -582,10 +585,7 @@ async fn nonsense_addresses_are_invalid() {
 
 #[tokio::test]
 async fn leaving_during_registration_ends_the_session() {
-    let server = FakeServer::bind().await;
-    let (session, events) = start(config(&server.address(), "alice"));
-    let mut peer = server.accept().await;
-    peer.read_registration().await;
+    let (_server, _peer, session, events) = registering("alice", None).await;
     session.leave(None).await;
     assert_eq!(wait_disconnected(&events).await, DisconnectReason::Left);
 }

@@ -3,7 +3,7 @@
 
 mod client_support;
 
-use client_support::{next_event, wait_connected, wait_disconnected, FakeServer, PATIENCE};
+use client_support::{next_event, wait_connected, wait_disconnected, FakeServer, Peer, PATIENCE};
 use tcp_chat::network::{self, Command, ConnectRequest, DisconnectReason, Event};
 
 fn connect(address: String, nick: &str) -> Command {
@@ -13,6 +13,18 @@ fn connect(address: String, nick: &str) -> Command {
         room: "room".to_owned(),
         password: None,
     })
+}
+
+/// Connects the network thread to `server` and completes the handshake.
+async fn connected(net: &network::NetworkHandle, server: &FakeServer) -> Peer {
+    net.commands
+        .send(connect(server.address(), "alice"))
+        .await
+        .unwrap();
+    let mut peer = server.accept().await;
+    assert_eq!(peer.handshake().await, "#room");
+    wait_connected(&net.events).await;
+    peer
 }
 
 /// Waits until the network thread has ended: it drops its event sender.
@@ -27,16 +39,7 @@ async fn wait_until_ended(events: &async_channel::Receiver<Event>) {
 async fn connect_chat_leave_and_shut_down() {
     let server = FakeServer::bind().await;
     let net = network::spawn().unwrap();
-    net.commands
-        .send(connect(server.address(), "alice"))
-        .await
-        .unwrap();
-    let mut peer = server.accept().await;
-    assert_eq!(peer.handshake().await, "#room");
-    assert!(matches!(
-        wait_connected(&net.events).await,
-        Event::Connected { .. }
-    ));
+    let mut peer = connected(&net, &server).await;
 
     peer.send(":bob!b@h PRIVMSG #room :hello alice").await;
     net.commands
@@ -80,13 +83,7 @@ async fn a_new_connect_leaves_the_old_room_first() {
     let first = FakeServer::bind().await;
     let second = FakeServer::bind().await;
     let net = network::spawn().unwrap();
-    net.commands
-        .send(connect(first.address(), "alice"))
-        .await
-        .unwrap();
-    let mut old = first.accept().await;
-    old.handshake().await;
-    wait_connected(&net.events).await;
+    let mut old = connected(&net, &first).await;
 
     net.commands
         .send(connect(second.address(), "alice"))
@@ -97,10 +94,7 @@ async fn a_new_connect_leaves_the_old_room_first() {
     let mut new = second.accept().await;
     new.handshake().await;
     assert_eq!(wait_disconnected(&net.events).await, DisconnectReason::Left);
-    match wait_connected(&net.events).await {
-        Event::Connected { server, .. } => assert_eq!(server, second.address()),
-        other => unreachable!("{other:?}"),
-    }
+    assert_eq!(wait_connected(&net.events).await.server, second.address());
 }
 
 #[tokio::test]
@@ -139,13 +133,7 @@ async fn reports_failures_as_events() {
 async fn dropping_the_window_ends_the_thread() {
     let server = FakeServer::bind().await;
     let net = network::spawn().unwrap();
-    net.commands
-        .send(connect(server.address(), "alice"))
-        .await
-        .unwrap();
-    let mut peer = server.accept().await;
-    peer.handshake().await;
-    wait_connected(&net.events).await;
+    let mut peer = connected(&net, &server).await;
     let events = net.events.clone();
     drop(net.commands);
     // The thread leaves the room on its way out.

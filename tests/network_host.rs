@@ -36,13 +36,8 @@ async fn hosts_joins_and_chats_with_a_guest() {
     let net = network::spawn().unwrap();
     net.commands.send(host(0, None)).await.unwrap();
     let port = hosting_port(&net.events).await;
-    match wait_connected(&net.events).await {
-        Event::Connected { nick, room, .. } => {
-            assert_eq!(nick, "hostess");
-            assert_eq!(room, "#lan");
-        }
-        other => unreachable!("{other:?}"),
-    }
+    let us = wait_connected(&net.events).await;
+    assert_eq!((us.nick.as_str(), us.room.as_str()), ("hostess", "#lan"));
 
     let mut guest = Peer::new(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
     guest.send("NICK guest").await;

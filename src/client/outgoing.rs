@@ -50,13 +50,16 @@ pub fn parse_ctcp_action(text: &str) -> Option<&str> {
     }
 }
 
-/// The non-empty lines of what was typed (CRLF, LF or CR line breaks).
+/// The non-blank lines of what was typed (CRLF, LF or CR line breaks),
+/// without trailing white space, which servers strip anyway.
 pub fn typed_lines(text: &str) -> impl Iterator<Item = &str> {
-    text.split(['\n', '\r']).filter(|line| !line.is_empty())
+    text.split(['\n', '\r'])
+        .map(str::trim_end)
+        .filter(|line| !line.is_empty())
 }
 
 /// Splits one line into chunks of at most `max_bytes`, never inside a UTF-8
-/// character, preferring to break after a space in the chunk's second half.
+/// character, preferring to break before a space in the chunk's second half.
 /// Concatenating the chunks gives the line back exactly.
 pub fn chunks(line: &str, max_bytes: usize) -> impl Iterator<Item = &str> {
     let mut rest = line;
@@ -71,8 +74,15 @@ pub fn chunks(line: &str, max_bytes: usize) -> impl Iterator<Item = &str> {
             // A character longer than the budget: send it whole.
             rest.chars().next().map_or(rest.len(), char::len_utf8)
         } else {
+            // Break before a space: some servers (ngircd) strip trailing
+            // white space from a line, a leading one survives.
             match window.rfind(' ') {
-                Some(space) if space >= window.len() / 2 => space + 1,
+                Some(space) if space >= window.len() / 2 => {
+                    match window[..space].trim_end_matches(' ').len() {
+                        0 => window.len(),
+                        end => end,
+                    }
+                }
                 _ => window.len(),
             }
         };
@@ -96,7 +106,9 @@ mod tests {
     #[test]
     fn breaks_after_spaces_when_it_can() {
         let parts: Vec<_> = chunks("aaaa bbbb cccc", 10).collect();
-        assert_eq!(parts, ["aaaa bbbb ", "cccc"]);
+        assert_eq!(parts, ["aaaa bbbb", " cccc"]);
+        let parts: Vec<_> = chunks("aaaaaaa   bbbbbbb", 10).collect();
+        assert_eq!(parts, ["aaaaaaa", "   bbbbbbb"]);
         let parts: Vec<_> = chunks("aaaaaaaaaaaaaaa", 10).collect();
         assert_eq!(parts, ["aaaaaaaaaa", "aaaaa"]);
     }
@@ -109,8 +121,8 @@ mod tests {
 
     #[test]
     fn typed_lines_skip_blank_ones() {
-        let lines: Vec<_> = typed_lines("one\r\ntwo\n\nthree\r").collect();
-        assert_eq!(lines, ["one", "two", "three"]);
+        let lines: Vec<_> = typed_lines("one\r\n two \n\n \nthree\r").collect();
+        assert_eq!(lines, ["one", " two", "three"]);
     }
 
     #[test]
@@ -140,6 +152,15 @@ mod tests {
                 prop_assert!(!part.is_empty());
             }
             prop_assert_eq!(parts.concat(), line);
+        }
+
+        #[test]
+        fn chunks_do_not_end_in_spaces(line in "[a-z ]{0,400}", max in MIN_CHUNK_BYTES..120) {
+            let parts: Vec<&str> = chunks(&line, max).collect();
+            for part in parts.iter().take(parts.len().saturating_sub(1)) {
+                // Only a run of spaces over half a chunk can force a trailing one.
+                prop_assert!(!part.ends_with(' ') || line.contains(&" ".repeat(max / 2)));
+            }
         }
     }
 }

@@ -68,6 +68,7 @@ pub struct State {
     /// A 332 waiting to see whether a 333 names who set it.
     pending_topic: Option<(String, String)>,
     queued: Vec<SessionCommand>,
+    sent_password: bool,
     quitting: bool,
 }
 
@@ -94,6 +95,7 @@ impl State {
             names: Vec::new(),
             pending_topic: None,
             queued: Vec::new(),
+            sent_password: false,
             quitting: false,
         }
     }
@@ -110,6 +112,7 @@ impl State {
     pub fn register(&mut self, password: Option<&str>) {
         if let Some(password) = password.filter(|p| !p.is_empty()) {
             self.send_new("PASS", [password]);
+            self.sent_password = true;
         }
         self.send_new("NICK", [self.me.as_str()]);
         let user = sanitize_nick(&self.me);
@@ -160,16 +163,7 @@ impl State {
                 let token = next();
                 self.send_new("PONG", [token.as_str()]);
             }
-            "ERROR" => {
-                let text = next();
-                return Err(End(if self.quitting {
-                    DisconnectReason::Left
-                } else {
-                    DisconnectReason::HostClosed {
-                        message: (!text.is_empty()).then_some(text),
-                    }
-                }));
-            }
+            "ERROR" => return Err(End(self.closed_by_server(next()))),
             numeric::RPL_WELCOME if matches!(self.phase, Phase::Registering { .. }) => {
                 self.welcomed(next())?;
             }
@@ -277,6 +271,22 @@ impl State {
             _ => {}
         }
         Ok(())
+    }
+
+    fn closed_by_server(&self, text: String) -> DisconnectReason {
+        if self.quitting {
+            return DisconnectReason::Left;
+        }
+        // Servers like ngircd refuse a bad PASS with a bare ERROR, no 464.
+        let refused_password = self.sent_password
+            && matches!(self.phase, Phase::Registering { .. })
+            && text.to_ascii_lowercase().contains("password");
+        if refused_password {
+            return DisconnectReason::WrongPassword;
+        }
+        DisconnectReason::HostClosed {
+            message: (!text.is_empty()).then_some(text),
+        }
     }
 
     fn welcomed(&mut self, nick: String) -> Result<(), End> {

@@ -184,8 +184,19 @@ pub async fn wait_for(
     }
 }
 
-pub async fn wait_connected(events: &async_channel::Receiver<Event>) -> Event {
-    wait_for(events, |e| matches!(e, Event::Connected { .. })).await
+/// Who we are once connected: `Event::Connected`'s server, nick and room.
+#[derive(Debug)]
+pub struct Connected {
+    pub server: String,
+    pub nick: String,
+    pub room: String,
+}
+
+pub async fn wait_connected(events: &async_channel::Receiver<Event>) -> Connected {
+    match wait_for(events, |e| matches!(e, Event::Connected { .. })).await {
+        Event::Connected { server, nick, room } => Connected { server, nick, room },
+        _ => unreachable!("wait_for returns what it waited for"),
+    }
 }
 
 pub async fn wait_disconnected(
