@@ -6,7 +6,7 @@ mod client_support;
 use std::time::Duration;
 
 use client_support::{next_event, wait_connected, wait_disconnected, wait_for, FakeServer, Peer};
-use tcp_chat::client::{Session, SessionCommand, SessionConfig, Timing};
+use tcp_chat::client::{Pacing, Session, SessionCommand, SessionConfig, Timing};
 use tcp_chat::network::{DisconnectReason, Event};
 
 fn config(address: &str, nick: &str) -> SessionConfig {
@@ -406,7 +406,12 @@ fn relayed_len(line: &str, nick: &str) -> usize {
 
 #[tokio::test]
 async fn long_messages_are_split_to_fit_and_reassemble() {
-    let (_server, mut peer, session, _events) = joined("alice").await;
+    let server = FakeServer::bind().await;
+    let mut unpaced = config(&server.address(), "alice");
+    unpaced.timing.pacing.interval = Duration::ZERO;
+    let (session, _events) = start(unpaced);
+    let mut peer = server.accept().await;
+    peer.handshake().await;
     let first = "The quick brown fox 你好世界 jumps over the lazy dog. "
         .repeat(40)
         .trim_end()
@@ -449,6 +454,29 @@ async fn long_messages_are_split_to_fit_and_reassemble() {
         .expect("a chunk boundary between the two lines");
     assert!(boundary + 1 < room_text.len());
     assert_eq!(action_text, second);
+}
+
+#[tokio::test]
+async fn chat_is_paced_but_protocol_lines_skip_the_queue() {
+    let server = FakeServer::bind().await;
+    let mut slow = config(&server.address(), "alice");
+    // So slow that only the burst leaves while the test runs.
+    slow.timing.pacing = Pacing {
+        interval: Duration::from_secs(3600),
+        burst: 2,
+    };
+    let (session, _events) = start(slow);
+    let mut peer = server.accept().await;
+    peer.handshake().await;
+    for n in 1..=5 {
+        session.send(SessionCommand::Message(format!("line {n}")));
+    }
+    assert_eq!(peer.message().await.to_string(), "PRIVMSG #room :line 1");
+    assert_eq!(peer.message().await.to_string(), "PRIVMSG #room :line 2");
+    peer.send("PING :waiting").await;
+    assert_eq!(peer.message().await.to_string(), "PONG waiting");
+    session.send(SessionCommand::Quit(Some("bye".to_owned())));
+    assert_eq!(peer.message().await.to_string(), "QUIT bye");
 }
 
 #[tokio::test]

@@ -10,9 +10,11 @@ mod nick;
 mod outgoing;
 mod session;
 mod state;
+mod writer;
 
 pub use address::{
     normalize_room, parse_address, room_or_default, AddressError, Target, DEFAULT_PORT,
     DEFAULT_ROOM,
 };
 pub use session::{Session, SessionCommand, SessionConfig, Timing};
+pub use writer::Pacing;

@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -14,6 +13,7 @@ use tokio_util::codec::Decoder;
 use super::address::{parse_address, room_or_default, Target};
 use super::connect;
 use super::state::{End, EventSink, State};
+use super::writer::{self, Pacing};
 use crate::network::{Command, DisconnectReason, Event};
 use crate::protocol::{Line, LineCodec, Message};
 
@@ -28,6 +28,8 @@ pub struct Timing {
     pub ping_timeout: Duration,
     /// After QUIT, how long we wait for the server to close.
     pub quit_wait: Duration,
+    /// How fast chat lines may leave.
+    pub pacing: Pacing,
 }
 
 impl Default for Timing {
@@ -37,6 +39,7 @@ impl Default for Timing {
             ping_interval: Duration::from_secs(90),
             ping_timeout: Duration::from_secs(60),
             quit_wait: Duration::from_secs(2),
+            pacing: Pacing::default(),
         }
     }
 }
@@ -156,11 +159,10 @@ async fn run(
         .clone()
         .unwrap_or_else(|| room_or_default(&config.room));
     let (reader, writer) = stream.into_split();
-    let (lines, outgoing) = mpsc::unbounded_channel();
-    let writing = tokio::spawn(write_lines(writer, outgoing));
+    let (outbox, writing) = writer::spawn(writer, config.timing.pacing);
     let mut state = State::new(
         events.clone(),
-        lines,
+        outbox,
         server_label(&target),
         config.nick,
         room,
@@ -290,22 +292,4 @@ impl KeepAlive {
         self.deadline = Instant::now() + timing.ping_timeout;
         self.awaiting_pong = true;
     }
-}
-
-/// Writes queued lines, many per system call when they pile up.
-async fn write_lines(
-    mut writer: OwnedWriteHalf,
-    mut lines: mpsc::UnboundedReceiver<Vec<u8>>,
-) -> std::io::Result<()> {
-    const BATCH: usize = 256;
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut bytes = Vec::with_capacity(16 * 1024);
-    while lines.recv_many(&mut batch, BATCH).await > 0 {
-        bytes.clear();
-        for line in batch.drain(..) {
-            bytes.extend_from_slice(&line);
-        }
-        writer.write_all(&bytes).await?;
-    }
-    writer.shutdown().await
 }

@@ -1,13 +1,12 @@
 //! What a session knows (our nick, the room, registration progress) and how
 //! each IRC message and each command changes it.
 
-use tokio::sync::mpsc;
-
 use super::nick::{alternative_nick, sanitize_nick, RFC_NICK_LEN};
 use super::outgoing::{
     action_budget, chunks, ctcp_action, parse_ctcp_action, text_budget, typed_lines,
 };
 use super::session::SessionCommand;
+use super::writer::Outbox;
 use crate::network::{DisconnectReason, Event};
 use crate::protocol::{fold_case, is_channel_name, numeric, Message};
 
@@ -56,7 +55,7 @@ enum Phase {
 
 pub struct State {
     events: EventSink,
-    lines: mpsc::UnboundedSender<Vec<u8>>,
+    outbox: Outbox,
     server: String,
     requested_nick: String,
     me: String,
@@ -75,14 +74,14 @@ pub struct State {
 impl State {
     pub fn new(
         events: EventSink,
-        lines: mpsc::UnboundedSender<Vec<u8>>,
+        outbox: Outbox,
         server: String,
         nick: String,
         room: String,
     ) -> Self {
         State {
             events,
-            lines,
+            outbox,
             server,
             requested_nick: nick.clone(),
             phase: Phase::Registering {
@@ -100,13 +99,14 @@ impl State {
         }
     }
 
-    fn send(&self, message: &Message) {
-        // The writer only goes away with the connection, which the read side reports.
-        let _ = self.lines.send(message.to_bytes());
+    /// Protocol lines, ahead of queued chat.
+    fn send_new<const N: usize>(&self, command: &str, params: [&str; N]) {
+        self.outbox.urgent(&Message::new(command, params));
     }
 
-    fn send_new<const N: usize>(&self, command: &str, params: [&str; N]) {
-        self.send(&Message::new(command, params));
+    /// What the person does, paced so the server does not see a flood.
+    fn send_chat<const N: usize>(&self, command: &str, params: [&str; N]) {
+        self.outbox.paced(&Message::new(command, params));
     }
 
     pub fn register(&mut self, password: Option<&str>) {
@@ -424,11 +424,11 @@ impl State {
             SessionCommand::Action(text) => self.say(&text, true),
             SessionCommand::Private { nick, text } => self.whisper(nick, &text),
             SessionCommand::ChangeNick(nick) => {
-                self.send_new("NICK", [nick.trim()]);
+                self.send_chat("NICK", [nick.trim()]);
                 Ok(())
             }
             SessionCommand::SetTopic(topic) => {
-                self.send_new("TOPIC", [self.room.as_str(), topic.as_str()]);
+                self.send_chat("TOPIC", [self.room.as_str(), topic.as_str()]);
                 Ok(())
             }
             SessionCommand::Quit(message) => {
@@ -453,9 +453,9 @@ impl State {
             for chunk in chunks(line, budget) {
                 if action {
                     let framed = ctcp_action(chunk);
-                    self.send_new("PRIVMSG", [self.room.as_str(), framed.as_str()]);
+                    self.send_chat("PRIVMSG", [self.room.as_str(), framed.as_str()]);
                 } else {
-                    self.send_new("PRIVMSG", [self.room.as_str(), chunk]);
+                    self.send_chat("PRIVMSG", [self.room.as_str(), chunk]);
                 }
             }
             let (from, target, text) = (self.me.clone(), self.room.clone(), line.to_owned());
@@ -484,7 +484,7 @@ impl State {
         let budget = text_budget("PRIVMSG", &nick, self.me.len());
         for line in typed_lines(text) {
             for chunk in chunks(line, budget) {
-                self.send_new("PRIVMSG", [nick.as_str(), chunk]);
+                self.send_chat("PRIVMSG", [nick.as_str(), chunk]);
             }
             self.emit(Event::Message {
                 from: self.me.clone(),
