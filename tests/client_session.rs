@@ -578,6 +578,25 @@ async fn bad_input_does_not_break_the_session() {
 }
 
 #[tokio::test]
+async fn connects_over_ipv6_loopback() {
+    let Ok(listener) = tokio::net::TcpListener::bind("[::1]:0").await else {
+        eprintln!("no IPv6 loopback on this machine; skipping");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    for address in [format!("[::1]:{port}"), format!("irc://[::1]:{port}/room")] {
+        let (_session, events) = start(config(&address, "alice"));
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut peer = Peer::new(stream);
+        peer.handshake().await;
+        assert_eq!(
+            wait_connected(&events).await.server,
+            format!("[::1]:{port}")
+        );
+    }
+}
+
+#[tokio::test]
 async fn refused_when_nobody_listens() {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
