@@ -3,284 +3,55 @@
 
 mod client_support;
 
-use std::io::{BufRead, BufReader};
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::ffi::OsString;
+use std::path::Path;
 
-use client_support::{wait_connected, wait_disconnected, wait_for, PATIENCE};
-use tcp_chat::client::{Session, SessionCommand, SessionConfig, Timing};
-use tcp_chat::network::{DisconnectReason, Event};
+use client_support::daemon::{two_sessions_chat, Daemon, DaemonSpec};
+use client_support::{wait_connected, wait_disconnected, PATIENCE};
+use tcp_chat::network::DisconnectReason;
 
-/// An ngircd child process with its own config; killed on drop.
-struct Ngircd {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
+fn ngircd_config(port: u16, dir: &Path, password: Option<&str>) -> String {
+    let password_line = password
+        .map(|p| format!("\tPassword = {p}\n"))
+        .unwrap_or_default();
+    // As root, ngircd switches to `nobody` by itself; no PAM, DNS or ident
+    // so nothing leaves the machine.
+    format!(
+        "[Global]\n\tName = irc.test\n\tInfo = TCP Chat interop test\n\
+         \tAdminInfo1 = test\n\tAdminInfo2 = loopback\n\tAdminEMail = test@irc.test\n\
+         \tListen = 127.0.0.1\n\tPorts = {port}\n\tMotdPhrase = \"hello\"\n\
+         \tPidFile = {pid}\n{password_line}\
+         [Limits]\n\tMaxNickLength = 30\n\
+         [Options]\n\tDNS = no\n\tIdent = no\n\tPAM = no\n",
+        pid = dir.join("ngircd.pid").display(),
+    )
 }
 
-impl Ngircd {
-    fn start(password: Option<&str>) -> Ngircd {
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
-        let dir =
-            std::env::temp_dir().join(format!("tcp-chat-ngircd-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        // Started as root, ngircd drops to `nobody`, which must still write its PID file.
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let password_line = password
-            .map(|p| format!("\tPassword = {p}\n"))
-            .unwrap_or_default();
-        let config = format!(
-            "[Global]\n\tName = irc.test\n\tInfo = TCP Chat interop test\n\
-             \tAdminInfo1 = test\n\tAdminInfo2 = loopback\n\tAdminEMail = test@irc.test\n\
-             \tListen = 127.0.0.1\n\tPorts = {port}\n\tMotdPhrase = \"hello\"\n\
-             \tPidFile = {pid}\n{password_line}\
-             [Limits]\n\tMaxNickLength = 30\n\
-             [Options]\n\tDNS = no\n\tIdent = no\n\tPAM = no\n",
-            pid = dir.join("ngircd.pid").display(),
-        );
-        let config_path = dir.join("ngircd.conf");
-        std::fs::write(&config_path, config).unwrap();
-        let mut child = match Command::new("ngircd")
-            .arg("-n")
-            .arg("-f")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-        {
-            Ok(child) => child,
-            Err(err) => panic!("cannot run ngircd ({err}): install it with `apt-get install ngircd` (make deps-test)"),
-        };
-        // ngircd says when it listens; wait for that line, not for time to pass.
-        let stdout = child.stdout.take().unwrap();
-        let mut log = String::new();
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    log.push_str(&line);
-                    log.push('\n');
-                    if line.contains("Now listening on") {
-                        break true;
-                    }
-                }
-                _ => break false,
-            }
-        };
-        // Keep draining its log so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        let server = Ngircd { child, dir, port };
-        assert!(ready, "ngircd did not start:\n{log}");
-        server
-    }
-
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn session(
-        &self,
-        nick: &str,
-        password: Option<&str>,
-    ) -> (Session, async_channel::Receiver<Event>) {
-        let (sender, events) = async_channel::unbounded();
-        let config = SessionConfig {
-            address: self.address(),
-            nick: nick.to_owned(),
-            room: "#interop".to_owned(),
-            password: password.map(str::to_owned),
-            timing: Timing::default(),
-        };
-        (Session::start(config, sender), events)
-    }
+fn ngircd_args(config: &Path) -> Vec<OsString> {
+    vec!["-n".into(), "-f".into(), config.into()]
 }
 
-impl Drop for Ngircd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+const NGIRCD: DaemonSpec = DaemonSpec {
+    program: "ngircd",
+    package: "ngircd",
+    config: |port, dir| ngircd_config(port, dir, None),
+    args: ngircd_args,
+    ready_marker: "Now listening on",
+};
 
-async fn members(events: &async_channel::Receiver<Event>) -> Vec<String> {
-    match wait_for(events, |e| matches!(e, Event::Members { .. })).await {
-        Event::Members { mut nicks, .. } => {
-            nicks.sort();
-            nicks
-        }
-        other => unreachable!("{other:?}"),
-    }
-}
-
-/// The next chat event (message or action), skipping notices and the like.
-async fn next_chat(events: &async_channel::Receiver<Event>) -> Event {
-    wait_for(events, |e| {
-        matches!(
-            e,
-            Event::Message { own: false, .. } | Event::Action { own: false, .. }
-        )
-    })
-    .await
-}
+const NGIRCD_WITH_PASSWORD: DaemonSpec = DaemonSpec {
+    config: |port, dir| ngircd_config(port, dir, Some("sesame")),
+    ..NGIRCD
+};
 
 #[tokio::test]
 async fn two_sessions_chat_through_ngircd() {
-    let server = Ngircd::start(None);
-    let (alice, alice_events) = server.session("alice", None);
-    let alice_joined = wait_connected(&alice_events).await;
-    assert_eq!(
-        (alice_joined.nick.as_str(), alice_joined.room.as_str()),
-        ("alice", "#interop")
-    );
-    assert_eq!(members(&alice_events).await, ["alice"]);
-
-    let (bob, bob_events) = server.session("bob", None);
-    wait_connected(&bob_events).await;
-    assert_eq!(members(&bob_events).await, ["alice", "bob"]);
-    wait_for(
-        &alice_events,
-        |e| matches!(e, Event::Joined { nick, own: false, .. } if nick == "bob"),
-    )
-    .await;
-
-    let s = String::from;
-    alice.send(SessionCommand::Message(s("hello bob, 你好")));
-    assert_eq!(
-        next_chat(&bob_events).await,
-        Event::Message {
-            from: s("alice"),
-            target: s("#interop"),
-            text: s("hello bob, 你好"),
-            own: false,
-            private: false
-        }
-    );
-    bob.send(SessionCommand::Message(s("hi alice")));
-    bob.send(SessionCommand::Action(s("waves")));
-    bob.send(SessionCommand::Private {
-        nick: s("alice"),
-        text: s("psst"),
-    });
-    assert_eq!(
-        next_chat(&alice_events).await,
-        Event::Message {
-            from: s("bob"),
-            target: s("#interop"),
-            text: s("hi alice"),
-            own: false,
-            private: false
-        }
-    );
-    assert_eq!(
-        next_chat(&alice_events).await,
-        Event::Action {
-            from: s("bob"),
-            target: s("#interop"),
-            text: s("waves"),
-            own: false
-        }
-    );
-    assert_eq!(
-        next_chat(&alice_events).await,
-        Event::Message {
-            from: s("bob"),
-            target: s("alice"),
-            text: s("psst"),
-            own: false,
-            private: true
-        }
-    );
-
-    // Long text: the server relays every piece, which reassemble exactly.
-    let long = "Lorem ipsum 长文本 dolor sit amet. "
-        .repeat(60)
-        .trim_end()
-        .to_owned();
-    alice.send(SessionCommand::Message(long.clone()));
-    let mut received = String::new();
-    while received.len() < long.len() {
-        match next_chat(&bob_events).await {
-            Event::Message { text, .. } => received.push_str(&text),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    assert_eq!(received, long);
-
-    alice.send(SessionCommand::ChangeNick(s("alicia")));
-    assert_eq!(
-        wait_for(&alice_events, |e| matches!(e, Event::NickChanged { .. })).await,
-        Event::NickChanged {
-            old: s("alice"),
-            new: s("alicia"),
-            own: true
-        }
-    );
-    assert_eq!(
-        wait_for(&bob_events, |e| matches!(e, Event::NickChanged { .. })).await,
-        Event::NickChanged {
-            old: s("alice"),
-            new: s("alicia"),
-            own: false
-        }
-    );
-
-    alice.send(SessionCommand::SetTopic(s("interop works")));
-    assert_eq!(
-        wait_for(&bob_events, |e| matches!(e, Event::Topic { .. })).await,
-        Event::Topic {
-            room: s("#interop"),
-            topic: s("interop works"),
-            set_by: Some(s("alicia"))
-        }
-    );
-
-    // A third person asking for a taken nick gets another one.
-    let (carol, carol_events) = server.session("alicia", None);
-    assert_eq!(
-        wait_for(&carol_events, |e| matches!(e, Event::NickInUse { .. })).await,
-        Event::NickInUse {
-            requested: s("alicia"),
-            using: s("alicia_")
-        }
-    );
-    wait_connected(&carol_events).await;
-    assert_eq!(
-        wait_for(&carol_events, |e| matches!(e, Event::Topic { .. })).await,
-        Event::Topic {
-            room: s("#interop"),
-            topic: s("interop works"),
-            set_by: Some(s("alicia"))
-        }
-    );
-    carol.leave(None).await;
-
-    bob.leave(Some(s("bye now"))).await;
-    assert_eq!(wait_disconnected(&bob_events).await, DisconnectReason::Left);
-    match wait_for(
-        &alice_events,
-        |e| matches!(e, Event::Quit { nick, .. } if nick == "bob"),
-    )
-    .await
-    {
-        Event::Quit { reason, .. } => assert!(reason.unwrap_or_default().contains("bye now")),
-        other => unreachable!("{other:?}"),
-    }
-    alice.leave(None).await;
-    assert_eq!(
-        wait_disconnected(&alice_events).await,
-        DisconnectReason::Left
-    );
+    two_sessions_chat(&Daemon::start(&NGIRCD)).await;
 }
 
 #[tokio::test]
 async fn ngircd_password_is_checked() {
-    let server = Ngircd::start(Some("sesame"));
+    let server = Daemon::start(&NGIRCD_WITH_PASSWORD);
     let (_wrong, wrong_events) = server.session("mallory", Some("guess"));
     let reason = tokio::time::timeout(PATIENCE, wait_disconnected(&wrong_events))
         .await

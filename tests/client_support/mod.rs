@@ -2,6 +2,8 @@
 //! to await events with an overall timeout so a bug fails instead of hanging.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod daemon;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
