@@ -141,3 +141,28 @@ async fn dropping_the_window_ends_the_thread() {
     drop(peer);
     wait_until_ended(&events).await;
 }
+
+#[tokio::test]
+async fn a_session_that_ends_by_itself_leaves_the_thread_ready() {
+    let server = FakeServer::bind().await;
+    let net = network::spawn().unwrap();
+    let mut peer = connected(&net, &server).await;
+    peer.send("ERROR :Closing Link: bye").await;
+    assert_eq!(
+        wait_disconnected(&net.events).await,
+        DisconnectReason::HostClosed {
+            message: Some("Closing Link: bye".to_owned())
+        }
+    );
+    // Leaving an ended session reports nothing more; connecting again works.
+    net.commands
+        .send(Command::Leave { message: None })
+        .await
+        .unwrap();
+    let mut again = connected(&net, &server).await;
+    net.commands.send(Command::Shutdown).await.unwrap();
+    again.expect("QUIT").await;
+    drop(again);
+    assert_eq!(wait_disconnected(&net.events).await, DisconnectReason::Left);
+    wait_until_ended(&net.events).await;
+}

@@ -82,4 +82,26 @@ mod tests {
         assert!(is_reserved_invalid("Nothing.INVALID."));
         assert!(!is_reserved_invalid("invalid.example"));
     }
+
+    #[test]
+    fn failures_map_to_reasons() {
+        let reason = |kind| connect_failure(&io::Error::from(kind));
+        assert_eq!(
+            reason(io::ErrorKind::ConnectionRefused),
+            DisconnectReason::Refused
+        );
+        assert_eq!(
+            reason(io::ErrorKind::NetworkUnreachable),
+            DisconnectReason::Unreachable
+        );
+        assert_eq!(
+            reason(io::ErrorKind::HostUnreachable),
+            DisconnectReason::Unreachable
+        );
+        assert_eq!(reason(io::ErrorKind::TimedOut), DisconnectReason::TimedOut);
+        assert!(matches!(
+            reason(io::ErrorKind::PermissionDenied),
+            DisconnectReason::ConnectionLost { .. }
+        ));
+    }
 }

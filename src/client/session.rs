@@ -86,7 +86,8 @@ impl TryFrom<Command> for SessionCommand {
 /// The handle of a running session. Dropping it makes the session quit.
 pub struct Session {
     commands: mpsc::UnboundedSender<SessionCommand>,
-    task: JoinHandle<()>,
+    /// `None` once awaited: a finished task must not be polled again.
+    task: Option<JoinHandle<()>>,
 }
 
 impl Session {
@@ -101,7 +102,10 @@ impl Session {
             // If the window is gone there is nobody to tell.
             let _ = sink.emit(Event::Disconnected { reason });
         });
-        Session { commands, task }
+        Session {
+            commands,
+            task: Some(task),
+        }
     }
 
     /// Passes a command on; false once the session has ended.
@@ -110,16 +114,24 @@ impl Session {
     }
 
     pub fn has_ended(&self) -> bool {
-        self.task.is_finished()
+        self.task.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Completes once the session has ended and reported why.
+    pub async fn finished(&mut self) {
+        if let Some(task) = &mut self.task {
+            if let Err(err) = task.await {
+                log::warn!("session task failed: {err}");
+            }
+            self.task = None;
+        }
     }
 
     /// Quits with `message` and waits until the session has ended and
     /// reported it.
-    pub async fn leave(self, message: Option<String>) {
+    pub async fn leave(mut self, message: Option<String>) {
         let _ = self.commands.send(SessionCommand::Quit(message));
-        if let Err(err) = self.task.await {
-            log::warn!("session task failed: {err}");
-        }
+        self.finished().await;
     }
 }
 

@@ -25,7 +25,15 @@ pub async fn run(commands: async_channel::Receiver<Command>, events: async_chann
         session: None,
         host: None,
     };
-    while let Ok(command) = commands.recv().await {
+    loop {
+        let command = tokio::select! {
+            command = commands.recv() => command,
+            () = session_end(&mut dispatcher.session) => {
+                dispatcher.session_ended().await;
+                continue;
+            }
+        };
+        let Ok(command) = command else { break };
         if dispatcher.handle(command).await.is_err() {
             break;
         }
@@ -123,6 +131,16 @@ impl Dispatcher {
         }
     }
 
+    /// Our session ended by itself (it has said why). A room we host
+    /// would go on without us, unseen: close it too.
+    async fn session_ended(&mut self) {
+        self.session = None;
+        if let Some(host) = self.host.take() {
+            log::info!("our own session ended; closing the room we host");
+            host.shutdown().await;
+        }
+    }
+
     fn forward(&mut self, command: Command) {
         let command = match SessionCommand::try_from(command) {
             Ok(command) => command,
@@ -135,6 +153,14 @@ impl Dispatcher {
             Some(session) if session.send(command) => {}
             _ => log::debug!("no session for a chat command"),
         }
+    }
+}
+
+/// Completes when the session (if any) has ended.
+async fn session_end(session: &mut Option<Session>) {
+    match session {
+        Some(session) => session.finished().await,
+        None => std::future::pending().await,
     }
 }
 
