@@ -127,6 +127,21 @@ async fn erroneous_nick_is_cleaned_up() {
 }
 
 #[tokio::test]
+async fn too_long_nick_is_shortened_to_the_rfc_limit() {
+    let (_server, mut peer, _session, events) = registering("alexander_the_great", None).await;
+    peer.send(":irc.test 432 * alexander_the_great :Nickname too long")
+        .await;
+    peer.nick = peer.expect("NICK").await.params[0].clone();
+    assert_eq!(peer.nick, "alexander");
+    peer.send(":irc.test 433 * alexander :Nickname is already in use")
+        .await;
+    peer.nick = peer.expect("NICK").await.params[0].clone();
+    assert_eq!(peer.nick, "alexande_");
+    peer.welcome_and_join(&[]).await;
+    assert_eq!(wait_connected(&events).await.nick, "alexande_");
+}
+
+#[tokio::test]
 async fn wrong_password() {
     let (_server, mut peer, _session, events) = registering("alice", None).await;
     peer.send(":irc.test 464 alice :Password incorrect").await;

@@ -8,7 +8,7 @@ use super::outgoing::{
 use super::session::SessionCommand;
 use super::writer::Outbox;
 use crate::network::{DisconnectReason, Event};
-use crate::protocol::{fold_case, is_channel_name, numeric, Message};
+use crate::protocol::{fold_case, is_channel_name, numeric, truncate_utf8, Message};
 
 /// The session is over, for this reason.
 #[derive(Debug)]
@@ -43,9 +43,11 @@ impl EventSink {
 
 #[derive(Debug, PartialEq, Eq)]
 enum Phase {
-    /// NICK/USER sent; `attempt` counts the nicknames refused so far.
+    /// NICK/USER sent; `attempt` counts the nicknames refused so far,
+    /// `suffix` the alternatives made from `base`.
     Registering {
         attempt: u32,
+        suffix: u32,
         base: String,
     },
     /// Welcomed, JOIN sent, waiting for our own JOIN echo.
@@ -86,6 +88,7 @@ impl State {
             requested_nick: nick.clone(),
             phase: Phase::Registering {
                 attempt: 0,
+                suffix: 0,
                 base: nick.clone(),
             },
             me: nick,
@@ -305,7 +308,12 @@ impl State {
     }
 
     fn retry_nick(&mut self, code: &str) -> Result<(), End> {
-        let Phase::Registering { attempt, base } = &mut self.phase else {
+        let Phase::Registering {
+            attempt,
+            suffix,
+            base,
+        } = &mut self.phase
+        else {
             return Ok(());
         };
         *attempt += 1;
@@ -313,19 +321,26 @@ impl State {
             self.quit(None);
             return Err(End(DisconnectReason::HostClosed { message: None }));
         }
-        if code == numeric::ERR_ERRONEUSNICKNAME {
+        let erroneous = code == numeric::ERR_ERRONEUSNICKNAME;
+        if erroneous {
             *base = sanitize_nick(base);
+            // Refused and longer than RFC 2812's nine: assume that is the limit
+            // (registration errors come before the server's ISUPPORT).
+            if self.me.len() > RFC_NICK_LEN {
+                self.nick_len = Some(self.nick_len.map_or(RFC_NICK_LEN, |n| n.min(RFC_NICK_LEN)));
+            }
         }
         let max_len = self
             .nick_len
             .unwrap_or_else(|| RFC_NICK_LEN.max(self.requested_nick.len()));
-        let candidate = if code == numeric::ERR_ERRONEUSNICKNAME && *base != self.me {
-            // The cleaned-up nick has not been tried yet.
-            crate::protocol::truncate_utf8(base, max_len).to_owned()
+        let cleaned = truncate_utf8(base, max_len);
+        self.me = if erroneous && cleaned != self.me {
+            // The cleaned-up, shortened nick has not been tried yet.
+            cleaned.to_owned()
         } else {
-            alternative_nick(base, *attempt, max_len)
+            *suffix += 1;
+            alternative_nick(base, *suffix, max_len)
         };
-        self.me = candidate;
         self.send_new("NICK", [self.me.as_str()]);
         Ok(())
     }
