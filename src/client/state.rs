@@ -171,11 +171,8 @@ impl State {
                 self.welcomed(next())?;
             }
             numeric::RPL_ISUPPORT => {
-                let tokens: Vec<String> = std::iter::from_fn(|| params.next()).collect();
-                self.nick_len = tokens
-                    .iter()
-                    .find_map(|t| t.strip_prefix("NICKLEN=")?.parse().ok())
-                    .or(self.nick_len);
+                let announced = params.find_map(|t| t.strip_prefix("NICKLEN=")?.parse().ok());
+                self.nick_len = announced.or(self.nick_len);
             }
             numeric::ERR_NICKNAMEINUSE | numeric::ERR_ERRONEUSNICKNAME | "437"
                 if matches!(self.phase, Phase::Registering { .. }) =>
@@ -249,10 +246,9 @@ impl State {
                 self.flush_topic(Some(nick.to_owned()))?;
             }
             numeric::RPL_NAMREPLY => {
-                // Old servers leave out the channel-type symbol: the names are
-                // always last and the channel just before them.
-                let rest: Vec<String> = std::iter::from_fn(|| params.next()).collect();
-                if let Some(names) = rest.last() {
+                // The names are always last (old servers leave out the
+                // channel-type symbol before the channel).
+                if let Some(names) = params.last() {
                     for name in names.split(' ').filter(|n| !n.is_empty()) {
                         if self.names.len() < MAX_COLLECTED_NAMES {
                             self.names.push(member_nick(name).to_owned());
