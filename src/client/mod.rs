@@ -1,2 +1,20 @@
 //! The client session: connects to a host (ours or any IRC server),
 //! registers, joins the room and turns IRC traffic into typed events. GTK-free.
+//!
+//! - [`address`]: what a person types in the Connect box.
+//! - [`Session`]: one connection, driven by [`SessionCommand`]s.
+
+pub mod address;
+mod connect;
+mod nick;
+mod outgoing;
+mod session;
+mod state;
+mod writer;
+
+pub use address::{
+    normalize_room, parse_address, room_or_default, AddressError, Target, DEFAULT_PORT,
+    DEFAULT_ROOM,
+};
+pub use session::{Session, SessionCommand, SessionConfig, Timing};
+pub use writer::Pacing;

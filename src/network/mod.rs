@@ -2,8 +2,11 @@
 //! socket. The window talks to it only through two `async_channel`s carrying
 //! [`Command`] (in) and [`Event`] (out). GTK-free.
 
+mod dispatcher;
+mod interfaces;
 mod messages;
 
+pub use interfaces::shareable_addresses;
 pub use messages::{Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest};
 
 /// The window's end of the network thread.
@@ -12,10 +15,24 @@ pub struct NetworkHandle {
     pub events: async_channel::Receiver<Event>,
 }
 
+/// Worker threads for the runtime: chat traffic for one window needs few.
+const WORKER_THREADS: usize = 2;
+
 /// Starts the network thread. It ends after [`Command::Shutdown`] or when
 /// the command sender is dropped.
 pub fn spawn() -> std::io::Result<NetworkHandle> {
-    let (commands, _command_receiver) = async_channel::unbounded();
-    let (_event_sender, events) = async_channel::unbounded();
+    let (commands, command_receiver) = async_channel::unbounded();
+    let (event_sender, events) = async_channel::unbounded();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKER_THREADS)
+        .thread_name("tcp-chat-net")
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("tcp-chat-network".to_owned())
+        .spawn(move || {
+            runtime.block_on(dispatcher::run(command_receiver, event_sender));
+            log::debug!("network thread finished");
+        })?;
     Ok(NetworkHandle { commands, events })
 }

@@ -1,0 +1,307 @@
+//! A running client session: one tokio task per connection, driven by
+//! [`SessionCommand`]s and reporting [`Event`]s.
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::codec::Decoder;
+
+use super::address::{parse_address, room_or_default, Target};
+use super::connect;
+use super::state::{End, EventSink, State};
+use super::writer::{self, Pacing};
+use crate::network::{Command, DisconnectReason, Event};
+use crate::protocol::{Line, LineCodec, Message};
+
+/// How long the session waits for the network at each step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Resolving the name, and then each connection attempt.
+    pub connect: Duration,
+    /// Silence from the server after which we send a PING of our own.
+    pub ping_interval: Duration,
+    /// How long the server has to answer that PING.
+    pub ping_timeout: Duration,
+    /// After QUIT, how long we wait for the server to close.
+    pub quit_wait: Duration,
+    /// How fast chat lines may leave.
+    pub pacing: Pacing,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            connect: Duration::from_secs(15),
+            ping_interval: Duration::from_secs(90),
+            ping_timeout: Duration::from_secs(60),
+            quit_wait: Duration::from_secs(2),
+            pacing: Pacing::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// What the person typed: see [`parse_address`].
+    pub address: String,
+    pub nick: String,
+    /// Joined unless the address is a URL naming a room.
+    pub room: String,
+    pub password: Option<String>,
+    pub timing: Timing,
+}
+
+/// What the window can ask of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionCommand {
+    Message(String),
+    Action(String),
+    Private { nick: String, text: String },
+    ChangeNick(String),
+    SetTopic(String),
+    Quit(Option<String>),
+}
+
+impl TryFrom<Command> for SessionCommand {
+    /// Commands that are not for a session come back unchanged.
+    type Error = Command;
+
+    fn try_from(command: Command) -> Result<Self, Command> {
+        Ok(match command {
+            Command::SendMessage { text } => SessionCommand::Message(text),
+            Command::SendAction { text } => SessionCommand::Action(text),
+            Command::SendPrivate { nick, text } => SessionCommand::Private { nick, text },
+            Command::ChangeNick { nick } => SessionCommand::ChangeNick(nick),
+            Command::SetTopic { topic } => SessionCommand::SetTopic(topic),
+            Command::Leave { message } => SessionCommand::Quit(message),
+            other => return Err(other),
+        })
+    }
+}
+
+/// The handle of a running session. Dropping it makes the session quit.
+pub struct Session {
+    commands: mpsc::UnboundedSender<SessionCommand>,
+    /// `None` once awaited: a finished task must not be polled again.
+    task: Option<JoinHandle<()>>,
+}
+
+impl Session {
+    /// Spawns the session on the current tokio runtime. It reports through
+    /// `events` and always ends with exactly one [`Event::Disconnected`].
+    pub fn start(config: SessionConfig, events: async_channel::Sender<Event>) -> Session {
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            let sink = EventSink::new(events);
+            let reason = run(config, receiver, &sink).await;
+            log::info!("session ended: {reason:?}");
+            // If the window is gone there is nobody to tell.
+            let _ = sink.emit(Event::Disconnected { reason });
+        });
+        Session {
+            commands,
+            task: Some(task),
+        }
+    }
+
+    /// Passes a command on; false once the session has ended.
+    pub fn send(&self, command: SessionCommand) -> bool {
+        self.commands.send(command).is_ok()
+    }
+
+    pub fn has_ended(&self) -> bool {
+        self.task.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Completes once the session has ended and reported why.
+    pub async fn finished(&mut self) {
+        if let Some(task) = &mut self.task {
+            if let Err(err) = task.await {
+                log::warn!("session task failed: {err}");
+            }
+            self.task = None;
+        }
+    }
+
+    /// Quits with `message` and waits until the session has ended and
+    /// reported it.
+    pub async fn leave(mut self, message: Option<String>) {
+        let _ = self.commands.send(SessionCommand::Quit(message));
+        self.finished().await;
+    }
+}
+
+async fn run(
+    config: SessionConfig,
+    mut commands: mpsc::UnboundedReceiver<SessionCommand>,
+    events: &EventSink,
+) -> DisconnectReason {
+    let target = match parse_address(&config.address) {
+        Ok(target) => target,
+        Err(err) => {
+            log::info!("{:?}: {err}", config.address);
+            return DisconnectReason::InvalidAddress {
+                address: config.address,
+            };
+        }
+    };
+    let mut queued = Vec::new();
+    let stream = {
+        let opening = connect::open(&target, config.timing.connect);
+        tokio::pin!(opening);
+        loop {
+            tokio::select! {
+                opened = &mut opening => match opened {
+                    Ok(stream) => break stream,
+                    Err(reason) => return reason,
+                },
+                command = commands.recv() => match command {
+                    None | Some(SessionCommand::Quit(_)) => return DisconnectReason::Left,
+                    Some(command) => queued.push(command),
+                },
+            }
+        }
+    };
+    let room = target
+        .room
+        .clone()
+        .unwrap_or_else(|| room_or_default(&config.room));
+    let (reader, writer) = stream.into_split();
+    let (outbox, writing) = writer::spawn(writer, config.timing.pacing);
+    let mut state = State::new(
+        events.clone(),
+        outbox,
+        server_label(&target),
+        config.nick,
+        room,
+    );
+    for command in queued {
+        state.on_command(command);
+    }
+    state.register(config.password.as_deref());
+    converse(&mut state, reader, &mut commands, writing, config.timing).await
+}
+
+/// `host:port` as a person would type it back.
+fn server_label(target: &Target) -> String {
+    if target.host.contains(':') {
+        format!("[{}]:{}", target.host, target.port)
+    } else {
+        format!("{}:{}", target.host, target.port)
+    }
+}
+
+/// The session's main loop: lines in, commands in, keep-alive, until the
+/// conversation ends.
+async fn converse(
+    state: &mut State,
+    mut reader: tokio::net::tcp::OwnedReadHalf,
+    commands: &mut mpsc::UnboundedReceiver<SessionCommand>,
+    mut writing: JoinHandle<std::io::Result<()>>,
+    timing: Timing,
+) -> DisconnectReason {
+    let mut buffer = BytesMut::with_capacity(8 * 1024);
+    let mut codec = LineCodec::new();
+    let mut keep_alive = KeepAlive::new(timing);
+    let mut quit_deadline: Option<Instant> = None;
+    let mut writer_running = true;
+    loop {
+        let wake_at = quit_deadline.map_or(keep_alive.deadline, |q| q.min(keep_alive.deadline));
+        tokio::select! {
+            read = reader.read_buf(&mut buffer) => {
+                let eof = match read {
+                    Ok(0) => true,
+                    Ok(_) => false,
+                    Err(err) => return state.lost(err.to_string()),
+                };
+                keep_alive.heard_from_server(timing);
+                if let Err(End(reason)) = read_lines(state, &mut codec, &mut buffer, eof) {
+                    return reason;
+                }
+                if eof {
+                    return state.lost(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).to_string());
+                }
+            }
+            command = commands.recv(), if quit_deadline.is_none() => {
+                let command = command.unwrap_or(SessionCommand::Quit(None));
+                if matches!(command, SessionCommand::Quit(_)) {
+                    quit_deadline = Some(Instant::now() + timing.quit_wait);
+                }
+                state.on_command(command);
+            }
+            () = tokio::time::sleep_until(wake_at) => {
+                if quit_deadline.is_some_and(|q| q <= Instant::now()) {
+                    return DisconnectReason::Left;
+                }
+                if keep_alive.awaiting_pong {
+                    return DisconnectReason::TimedOut;
+                }
+                state.ping();
+                keep_alive.pinged(timing);
+            }
+            written = &mut writing, if writer_running => {
+                writer_running = false;
+                let detail = match written {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(err)) => err.to_string(),
+                    Err(err) => err.to_string(),
+                };
+                return state.lost(detail);
+            }
+        }
+    }
+}
+
+/// Decodes and handles every complete line in `buffer`.
+fn read_lines(
+    state: &mut State,
+    codec: &mut LineCodec,
+    buffer: &mut BytesMut,
+    eof: bool,
+) -> Result<(), End> {
+    loop {
+        let decoded = if eof {
+            codec.decode_eof(buffer)
+        } else {
+            codec.decode(buffer)
+        };
+        match decoded {
+            Ok(Some(Line::Text(text))) => match Message::parse(&text) {
+                Ok(message) => state.on_message(message)?,
+                Err(_) => continue,
+            },
+            Ok(Some(Line::TooLong)) => log::debug!("skipped an over-long line from the server"),
+            Ok(None) => return Ok(()),
+            Err(err) => return Err(End(state.lost(err.to_string()))),
+        }
+    }
+}
+
+/// Our side of keep-alive: PING after silence, give up if still silent.
+struct KeepAlive {
+    deadline: Instant,
+    awaiting_pong: bool,
+}
+
+impl KeepAlive {
+    fn new(timing: Timing) -> Self {
+        KeepAlive {
+            deadline: Instant::now() + timing.ping_interval,
+            awaiting_pong: false,
+        }
+    }
+
+    fn heard_from_server(&mut self, timing: Timing) {
+        self.deadline = Instant::now() + timing.ping_interval;
+        self.awaiting_pong = false;
+    }
+
+    fn pinged(&mut self, timing: Timing) {
+        self.deadline = Instant::now() + timing.ping_timeout;
+        self.awaiting_pong = true;
+    }
+}

@@ -1,0 +1,185 @@
+//! The network thread's loop: takes the window's commands one at a time and
+//! keeps at most one session (and, when hosting, our host) alive.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::interfaces::shareable_addresses;
+use super::messages::{Command, ConnectRequest, Event, HostError, HostRequest};
+use crate::client::{room_or_default, Session, SessionCommand, SessionConfig, Timing};
+use crate::server::{self, RunningHost, ServerConfig, StartError};
+
+/// The window has gone away: nobody is left to serve.
+struct WindowGone;
+
+struct Dispatcher {
+    events: async_channel::Sender<Event>,
+    session: Option<Session>,
+    host: Option<RunningHost>,
+}
+
+/// Serves commands until [`Command::Shutdown`], the command channel closing,
+/// or the event channel closing; then leaves the room and stops hosting.
+pub async fn run(commands: async_channel::Receiver<Command>, events: async_channel::Sender<Event>) {
+    let mut dispatcher = Dispatcher {
+        events,
+        session: None,
+        host: None,
+    };
+    loop {
+        let command = tokio::select! {
+            command = commands.recv() => command,
+            () = session_end(&mut dispatcher.session) => {
+                dispatcher.session_ended().await;
+                continue;
+            }
+        };
+        let Ok(command) = command else { break };
+        if dispatcher.handle(command).await.is_err() {
+            break;
+        }
+    }
+    // Commands sent from now on fail instead of waiting unanswered.
+    commands.close();
+    dispatcher.leave(None).await;
+}
+
+impl Dispatcher {
+    /// `Err` when the loop should end.
+    async fn handle(&mut self, command: Command) -> Result<(), WindowGone> {
+        match command {
+            Command::Shutdown => return Err(WindowGone),
+            Command::Host(request) => {
+                self.leave(None).await;
+                self.host(request).await?;
+            }
+            Command::Connect(request) => {
+                self.leave(None).await;
+                self.connect(request);
+            }
+            Command::Leave { message } => self.leave(message).await,
+            chat => self.forward(chat),
+        }
+        Ok(())
+    }
+
+    fn emit(&self, event: Event) -> Result<(), WindowGone> {
+        self.events.try_send(event).map_err(|_| {
+            log::info!("the window is gone; stopping the network thread");
+            WindowGone
+        })
+    }
+
+    async fn host(&mut self, request: HostRequest) -> Result<(), WindowGone> {
+        let room = room_or_default(&request.room);
+        let config = ServerConfig {
+            bind: None,
+            port: request.port,
+            room: room.clone(),
+            password: request.password.clone(),
+            ..ServerConfig::default()
+        };
+        let host = match server::start(config).await {
+            Ok(host) => host,
+            Err(err) => {
+                log::warn!("cannot host: {err}");
+                return self.emit(Event::HostFailed(host_error(err)));
+            }
+        };
+        let port = host
+            .local_addrs()
+            .first()
+            .map_or(request.port, SocketAddr::port);
+        let own_address = loopback_for(host.local_addrs(), port);
+        self.host = Some(host);
+        self.emit(Event::Hosting {
+            port,
+            addresses: shareable_addresses(port),
+        })?;
+        self.session = Some(Session::start(
+            SessionConfig {
+                address: own_address.to_string(),
+                nick: request.nick,
+                room,
+                password: request.password,
+                timing: Timing::default(),
+            },
+            self.events.clone(),
+        ));
+        Ok(())
+    }
+
+    fn connect(&mut self, request: ConnectRequest) {
+        self.session = Some(Session::start(
+            SessionConfig {
+                address: request.address,
+                nick: request.nick,
+                room: room_or_default(&request.room),
+                password: request.password,
+                timing: Timing::default(),
+            },
+            self.events.clone(),
+        ));
+    }
+
+    /// Quits the session (it reports `Disconnected`) and stops our host.
+    async fn leave(&mut self, message: Option<String>) {
+        if let Some(session) = self.session.take() {
+            session.leave(message).await;
+        }
+        if let Some(host) = self.host.take() {
+            host.shutdown().await;
+        }
+    }
+
+    /// Our session ended by itself (it has said why). A room we host
+    /// would go on without us, unseen: close it too.
+    async fn session_ended(&mut self) {
+        self.session = None;
+        if let Some(host) = self.host.take() {
+            log::info!("our own session ended; closing the room we host");
+            host.shutdown().await;
+        }
+    }
+
+    fn forward(&mut self, command: Command) {
+        let command = match SessionCommand::try_from(command) {
+            Ok(command) => command,
+            Err(other) => {
+                log::warn!("not a chat command: {other:?}");
+                return;
+            }
+        };
+        match &self.session {
+            Some(session) if session.send(command) => {}
+            _ => log::debug!("no session for a chat command"),
+        }
+    }
+}
+
+/// Completes when the session (if any) has ended.
+async fn session_end(session: &mut Option<Session>) {
+    match session {
+        Some(session) => session.finished().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Where our own session reaches our host: the loopback address of a
+/// family the host listens on.
+fn loopback_for(bound: &[SocketAddr], port: u16) -> SocketAddr {
+    let listens_on_v4 = bound.is_empty() || bound.iter().any(SocketAddr::is_ipv4);
+    let ip = if listens_on_v4 {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        IpAddr::V6(Ipv6Addr::LOCALHOST)
+    };
+    SocketAddr::new(ip, port)
+}
+
+fn host_error(err: StartError) -> HostError {
+    match err {
+        StartError::AddrInUse(addr) => HostError::PortInUse { port: addr.port() },
+        StartError::PermissionDenied(addr) => HostError::PermissionDenied { port: addr.port() },
+        StartError::Io(_, err) => HostError::Other(err.to_string()),
+    }
+}

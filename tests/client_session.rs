@@ -1,0 +1,653 @@
+//! The client session against a fake IRC server on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod client_support;
+
+use std::time::Duration;
+
+use client_support::{next_event, wait_connected, wait_disconnected, wait_for, FakeServer, Peer};
+use tcp_chat::client::{Pacing, Session, SessionCommand, SessionConfig, Timing};
+use tcp_chat::network::{DisconnectReason, Event};
+
+fn config(address: &str, nick: &str) -> SessionConfig {
+    SessionConfig {
+        address: address.to_owned(),
+        nick: nick.to_owned(),
+        room: "#room".to_owned(),
+        password: None,
+        timing: Timing::default(),
+    }
+}
+
+fn start(config: SessionConfig) -> (Session, async_channel::Receiver<Event>) {
+    let (sender, events) = async_channel::unbounded();
+    (Session::start(config, sender), events)
+}
+
+/// A session that has sent its registration to a fresh fake server.
+async fn registering(
+    nick: &str,
+    password: Option<&str>,
+) -> (FakeServer, Peer, Session, async_channel::Receiver<Event>) {
+    let server = FakeServer::bind().await;
+    let mut wanted = config(&server.address(), nick);
+    wanted.password = password.map(str::to_owned);
+    let (session, events) = start(wanted);
+    let mut peer = server.accept().await;
+    peer.read_registration().await;
+    (server, peer, session, events)
+}
+
+/// A session registered and joined to `#room` on a fresh fake server.
+async fn joined(nick: &str) -> (FakeServer, Peer, Session, async_channel::Receiver<Event>) {
+    let server = FakeServer::bind().await;
+    let (session, events) = start(config(&server.address(), nick));
+    let mut peer = server.accept().await;
+    peer.handshake().await;
+    wait_for(&events, |e| matches!(e, Event::Members { .. })).await;
+    (server, peer, session, events)
+}
+
+#[tokio::test]
+async fn registers_joins_and_reports_connected() {
+    let server = FakeServer::bind().await;
+    let (_session, events) = start(config(&server.address(), "alice"));
+    let mut peer = server.accept().await;
+    assert_eq!(peer.message().await.to_string(), "NICK alice");
+    let user = peer.message().await;
+    assert_eq!(user.command, "USER");
+    assert_eq!(user.params.len(), 4);
+    peer.send(":irc.test NOTICE * :*** Looking up your hostname")
+        .await;
+    peer.send(":irc.test 001 alice :Welcome").await;
+    assert_eq!(peer.expect("JOIN").await.params, ["#room"]);
+    peer.send(":alice!a@127.0.0.1 JOIN #room").await;
+    assert_eq!(
+        next_event(&events).await,
+        Event::Notice {
+            from: None,
+            text: "*** Looking up your hostname".to_owned()
+        }
+    );
+    assert_eq!(
+        next_event(&events).await,
+        Event::Connected {
+            server: server.address(),
+            nick: "alice".to_owned(),
+            room: "#room".to_owned()
+        }
+    );
+    assert_eq!(
+        next_event(&events).await,
+        Event::Joined {
+            nick: "alice".to_owned(),
+            room: "#room".to_owned(),
+            own: true
+        }
+    );
+}
+
+#[tokio::test]
+async fn sends_password_first() {
+    let server = FakeServer::bind().await;
+    let mut with_password = config(&server.address(), "alice");
+    with_password.password = Some("s3cret word".to_owned());
+    let (_session, _events) = start(with_password);
+    let mut peer = server.accept().await;
+    assert_eq!(peer.message().await.to_string(), "PASS :s3cret word");
+    assert_eq!(peer.message().await.command, "NICK");
+}
+
+#[tokio::test]
+async fn nick_in_use_retries_with_suffixes() {
+    let (_server, mut peer, _session, events) = registering("alice", None).await;
+    peer.send(":irc.test 433 * alice :Nickname is already in use")
+        .await;
+    assert_eq!(peer.expect("NICK").await.params, ["alice_"]);
+    peer.send(":irc.test 433 * alice_ :Nickname is already in use")
+        .await;
+    peer.nick = peer.expect("NICK").await.params[0].clone();
+    assert_eq!(peer.nick, "alice2");
+    peer.welcome_and_join(&["alice2"]).await;
+    assert_eq!(
+        next_event(&events).await,
+        Event::NickInUse {
+            requested: "alice".to_owned(),
+            using: "alice2".to_owned()
+        }
+    );
+    assert_eq!(wait_connected(&events).await.nick, "alice2");
+}
+
+#[tokio::test]
+async fn erroneous_nick_is_cleaned_up() {
+    let (_server, mut peer, _session, _events) = registering("张三 x", None).await;
+    peer.send(":irc.test 432 * :Erroneous nickname").await;
+    assert_eq!(peer.expect("NICK").await.params, ["x"]);
+}
+
+#[tokio::test]
+async fn too_long_nick_is_shortened_to_the_rfc_limit() {
+    let (_server, mut peer, _session, events) = registering("alexander_the_great", None).await;
+    peer.send(":irc.test 432 * alexander_the_great :Nickname too long")
+        .await;
+    peer.nick = peer.expect("NICK").await.params[0].clone();
+    assert_eq!(peer.nick, "alexander");
+    peer.send(":irc.test 433 * alexander :Nickname is already in use")
+        .await;
+    peer.nick = peer.expect("NICK").await.params[0].clone();
+    assert_eq!(peer.nick, "alexande_");
+    peer.welcome_and_join(&[]).await;
+    assert_eq!(wait_connected(&events).await.nick, "alexande_");
+}
+
+#[tokio::test]
+async fn wrong_password() {
+    let (_server, mut peer, _session, events) = registering("alice", None).await;
+    peer.send(":irc.test 464 alice :Password incorrect").await;
+    assert_eq!(
+        wait_disconnected(&events).await,
+        DisconnectReason::WrongPassword
+    );
+}
+
+#[tokio::test]
+async fn password_refused_with_a_bare_error() {
+    let (_server, mut peer, _session, events) = registering("alice", Some("guess")).await;
+    peer.send("ERROR :Access denied: Bad password?").await;
+    assert_eq!(
+        wait_disconnected(&events).await,
+        DisconnectReason::WrongPassword
+    );
+}
+
+#[tokio::test]
+async fn server_error_means_host_closed() {
+    let (_server, mut peer, _session, events) = joined("alice").await;
+    peer.send("ERROR :Closing Link: the host is shutting down")
+        .await;
+    assert_eq!(
+        wait_disconnected(&events).await,
+        DisconnectReason::HostClosed {
+            message: Some("Closing Link: the host is shutting down".to_owned())
+        }
+    );
+}
+
+#[tokio::test]
+async fn vanishing_server_means_connection_lost() {
+    let (_server, peer, _session, events) = joined("alice").await;
+    peer.vanish();
+    assert!(matches!(
+        wait_disconnected(&events).await,
+        DisconnectReason::ConnectionLost { .. }
+    ));
+}
+
+#[tokio::test]
+async fn closed_connection_means_connection_lost() {
+    let (_server, peer, _session, events) = joined("alice").await;
+    drop(peer);
+    assert!(matches!(
+        wait_disconnected(&events).await,
+        DisconnectReason::ConnectionLost { .. }
+    ));
+}
+
+#[tokio::test]
+async fn answers_ping_before_and_after_registration() {
+    let (_server, mut peer, _session, _events) = registering("alice", None).await;
+    peer.send("PING :12345").await;
+    assert_eq!(peer.message().await.to_string(), "PONG 12345");
+    peer.welcome_and_join(&[]).await;
+    peer.send(":irc.test PING :irc.test").await;
+    assert_eq!(peer.message().await.to_string(), "PONG irc.test");
+}
+
+#[tokio::test]
+async fn pings_a_silent_server_then_gives_up() {
+    let server = FakeServer::bind().await;
+    let mut quick = config(&server.address(), "alice");
+    quick.timing.ping_interval = Duration::from_millis(200);
+    quick.timing.ping_timeout = Duration::from_millis(200);
+    let (_session, events) = start(quick);
+    let mut peer = server.accept().await;
+    peer.handshake().await;
+    let ping = loop {
+        let message = peer.message().await;
+        if message.command == "PING" {
+            break message;
+        }
+    };
+    assert_eq!(ping.params.len(), 1);
+    assert_eq!(wait_disconnected(&events).await, DisconnectReason::TimedOut);
+}
+
+#[tokio::test]
+async fn collects_members_until_end_of_names() {
+    let (_server, mut peer, _session, events) = registering("alice", None).await;
+    peer.send(":irc.test 001 alice :Welcome").await;
+    peer.expect("JOIN").await;
+    peer.send(":alice!a@h JOIN :#room").await;
+    peer.send(":irc.test 353 alice = #room :@alice +bob").await;
+    peer.send(":irc.test 353 alice = #room :@+carol dave!d@host")
+        .await;
+    peer.send(":irc.test 366 alice #room :End of NAMES list")
+        .await;
+    assert_eq!(
+        wait_for(&events, |e| matches!(e, Event::Members { .. })).await,
+        Event::Members {
+            room: "#room".to_owned(),
+            nicks: ["alice", "bob", "carol", "dave"].map(String::from).to_vec()
+        }
+    );
+}
+
+#[tokio::test]
+async fn turns_traffic_into_events() {
+    let (_server, mut peer, _session, events) = joined("alice").await;
+    let script = [
+        ":bob!b@h PRIVMSG #room :hello there",
+        ":bob!b@h PRIVMSG alice :psst",
+        ":bob!b@h PRIVMSG #room :\u{1}ACTION waves\u{1}",
+        ":bob!b@h PRIVMSG alice :\u{1}VERSION\u{1}",
+        ":bob!b@h NOTICE #room :a notice",
+        ":irc.test NOTICE alice :server says",
+        ":bob!b@h TOPIC #room :new topic",
+        ":irc.test 332 alice #room :old topic",
+        ":irc.test 333 alice #room carol!c@h 1700000000",
+        ":irc.test 332 alice #room :lonely topic",
+        ":carol!c@h JOIN #room",
+        ":carol!c@h PART #room :bye",
+        ":dave!d@h QUIT :gone",
+        ":bob!b@h NICK robert",
+        ":alice!a@h NICK :alicia",
+        ":irc.test 401 alicia nobody :No such nick/channel",
+        ":irc.test 421 alicia FOO :Unknown command",
+    ];
+    for line in script {
+        peer.send(line).await;
+    }
+    let s = String::from;
+    let expected = [
+        Event::Message {
+            from: s("bob"),
+            target: s("#room"),
+            text: s("hello there"),
+            own: false,
+            private: false,
+        },
+        Event::Message {
+            from: s("bob"),
+            target: s("alice"),
+            text: s("psst"),
+            own: false,
+            private: true,
+        },
+        Event::Action {
+            from: s("bob"),
+            target: s("#room"),
+            text: s("waves"),
+            own: false,
+        },
+        Event::Notice {
+            from: Some(s("bob")),
+            text: s("a notice"),
+        },
+        Event::Notice {
+            from: None,
+            text: s("server says"),
+        },
+        Event::Topic {
+            room: s("#room"),
+            topic: s("new topic"),
+            set_by: Some(s("bob")),
+        },
+        Event::Topic {
+            room: s("#room"),
+            topic: s("old topic"),
+            set_by: Some(s("carol")),
+        },
+        Event::Topic {
+            room: s("#room"),
+            topic: s("lonely topic"),
+            set_by: None,
+        },
+        Event::Joined {
+            nick: s("carol"),
+            room: s("#room"),
+            own: false,
+        },
+        Event::Parted {
+            nick: s("carol"),
+            room: s("#room"),
+            reason: Some(s("bye")),
+        },
+        Event::Quit {
+            nick: s("dave"),
+            reason: Some(s("gone")),
+        },
+        Event::NickChanged {
+            old: s("bob"),
+            new: s("robert"),
+            own: false,
+        },
+        Event::NickChanged {
+            old: s("alice"),
+            new: s("alicia"),
+            own: true,
+        },
+        Event::ServerError {
+            text: s("nobody: No such nick/channel"),
+        },
+        Event::ServerError {
+            text: s("FOO: Unknown command"),
+        },
+    ];
+    for want in expected {
+        assert_eq!(next_event(&events).await, want);
+    }
+}
+
+#[tokio::test]
+async fn sends_chat_commands_and_echoes_own_messages() {
+    let (_server, mut peer, session, events) = joined("alice").await;
+    session.send(SessionCommand::Message("hi all".to_owned()));
+    session.send(SessionCommand::Message("two\nlines\r\n\r\n".to_owned()));
+    session.send(SessionCommand::Action("dances".to_owned()));
+    session.send(SessionCommand::Private {
+        nick: "bob".to_owned(),
+        text: "secret".to_owned(),
+    });
+    session.send(SessionCommand::SetTopic("fresh topic".to_owned()));
+    session.send(SessionCommand::ChangeNick("alicia".to_owned()));
+    for want in [
+        "PRIVMSG #room :hi all",
+        "PRIVMSG #room two",
+        "PRIVMSG #room lines",
+        "PRIVMSG #room :\u{1}ACTION dances\u{1}",
+        "PRIVMSG bob secret",
+        "TOPIC #room :fresh topic",
+        "NICK alicia",
+    ] {
+        assert_eq!(peer.message().await.to_string(), want);
+    }
+    let s = String::from;
+    for want in [
+        Event::Message {
+            from: s("alice"),
+            target: s("#room"),
+            text: s("hi all"),
+            own: true,
+            private: false,
+        },
+        Event::Message {
+            from: s("alice"),
+            target: s("#room"),
+            text: s("two"),
+            own: true,
+            private: false,
+        },
+        Event::Message {
+            from: s("alice"),
+            target: s("#room"),
+            text: s("lines"),
+            own: true,
+            private: false,
+        },
+        Event::Action {
+            from: s("alice"),
+            target: s("#room"),
+            text: s("dances"),
+            own: true,
+        },
+        Event::Message {
+            from: s("alice"),
+            target: s("bob"),
+            text: s("secret"),
+            own: true,
+            private: true,
+        },
+    ] {
+        assert_eq!(next_event(&events).await, want);
+    }
+}
+
+/// The bytes the server would relay: our line with a worst-case
+/// `:nick!~user@host ` prefix (USERLEN 10 plus `~`, a 63-byte host).
+fn relayed_len(line: &str, nick: &str) -> usize {
+    1 + nick.len() + 1 + 11 + 1 + 63 + 1 + line.len() + 2
+}
+
+#[tokio::test]
+async fn long_messages_are_split_to_fit_and_reassemble() {
+    let server = FakeServer::bind().await;
+    let mut unpaced = config(&server.address(), "alice");
+    unpaced.timing.pacing.interval = Duration::ZERO;
+    let (session, _events) = start(unpaced);
+    let mut peer = server.accept().await;
+    peer.handshake().await;
+    let first = "The quick brown fox 你好世界 jumps over the lazy dog. "
+        .repeat(40)
+        .trim_end()
+        .to_owned();
+    let second = "x".repeat(1500) + "ü".repeat(700).as_str();
+    session.send(SessionCommand::Message(format!("{first}\n{second}")));
+    session.send(SessionCommand::Action(second.clone()));
+    session.send(SessionCommand::Message("done".to_owned()));
+    let mut room_text = Vec::new();
+    let mut action_text = String::new();
+    loop {
+        let line = peer.raw_line().await.unwrap();
+        assert!(
+            relayed_len(&line, "alice") <= 512,
+            "too long once relayed: {}",
+            line.len()
+        );
+        let message = tcp_chat::protocol::Message::parse(&line).unwrap();
+        assert_eq!(message.command, "PRIVMSG");
+        assert_eq!(message.params[0], "#room");
+        let text = message.params[1].clone();
+        if text == "done" {
+            break;
+        }
+        match text.strip_prefix("\u{1}ACTION ") {
+            Some(action) => action_text.push_str(action.strip_suffix('\u{1}').unwrap()),
+            None => room_text.push(text),
+        }
+    }
+    let joined = room_text.concat();
+    assert_eq!(joined, format!("{first}{second}"));
+    // The first line's chunks end exactly where the second line starts.
+    let mut consumed = 0;
+    let boundary = room_text
+        .iter()
+        .position(|chunk| {
+            consumed += chunk.len();
+            consumed == first.len()
+        })
+        .expect("a chunk boundary between the two lines");
+    assert!(boundary + 1 < room_text.len());
+    assert_eq!(action_text, second);
+}
+
+#[tokio::test]
+async fn chat_is_paced_but_protocol_lines_skip_the_queue() {
+    let server = FakeServer::bind().await;
+    let mut slow = config(&server.address(), "alice");
+    // So slow that only the burst leaves while the test runs.
+    slow.timing.pacing = Pacing {
+        interval: Duration::from_secs(3600),
+        burst: 2,
+    };
+    let (session, _events) = start(slow);
+    let mut peer = server.accept().await;
+    peer.handshake().await;
+    for n in 1..=5 {
+        session.send(SessionCommand::Message(format!("line {n}")));
+    }
+    assert_eq!(peer.message().await.to_string(), "PRIVMSG #room :line 1");
+    assert_eq!(peer.message().await.to_string(), "PRIVMSG #room :line 2");
+    peer.send("PING :waiting").await;
+    assert_eq!(peer.message().await.to_string(), "PONG waiting");
+    session.send(SessionCommand::Quit(Some("bye".to_owned())));
+    assert_eq!(peer.message().await.to_string(), "QUIT bye");
+}
+
+#[tokio::test]
+async fn commands_typed_before_joining_wait_for_the_room() {
+    let server = FakeServer::bind().await;
+    let (session, _events) = start(config(&server.address(), "alice"));
+    session.send(SessionCommand::Message("early bird".to_owned()));
+    let mut peer = server.accept().await;
+    peer.handshake().await;
+    assert_eq!(
+        peer.message().await.to_string(),
+        "PRIVMSG #room :early bird"
+    );
+}
+
+#[tokio::test]
+async fn url_room_wins() {
+    let server = FakeServer::bind().await;
+    let url = format!("irc://127.0.0.1:{}/%23elsewhere", server.addr.port());
+    let (_session, events) = start(config(&url, "alice"));
+    let mut peer = server.accept().await;
+    assert_eq!(peer.handshake().await, "#elsewhere");
+    assert_eq!(wait_connected(&events).await.room, "#elsewhere");
+}
+
+#[tokio::test]
+async fn join_refused_ends_the_session() {
+    let (_server, mut peer, _session, events) = registering("alice", None).await;
+    peer.send(":irc.test 001 alice :Welcome").await;
+    peer.expect("JOIN").await;
+    peer.send(":irc.test 474 alice #room :Cannot join channel (+b)")
+        .await;
+    assert_eq!(
+        wait_disconnected(&events).await,
+        DisconnectReason::HostClosed {
+            message: Some("#room: Cannot join channel (+b)".to_owned())
+        }
+    );
+}
+
+#[tokio::test]
+async fn leaving_sends_quit_and_reports_left() {
+    let (_server, mut peer, session, events) = joined("alice").await;
+    let leaving = tokio::spawn(session.leave(Some("see you".to_owned())));
+    assert_eq!(peer.expect("QUIT").await.params, ["see you"]);
+    peer.send("ERROR :Closing Link: alice (Quit: see you)")
+        .await;
+    drop(peer);
+    leaving.await.unwrap();
+    assert_eq!(wait_disconnected(&events).await, DisconnectReason::Left);
+}
+
+#[tokio::test]
+async fn leaving_does_not_wait_forever_for_the_server() {
+    let (_server, mut peer, session, events) = joined("alice").await;
+    let leaving = tokio::spawn(session.leave(None));
+    assert_eq!(peer.expect("QUIT").await.params, Vec::<String>::new());
+    // The server keeps the connection open; the session must still end.
+    leaving.await.unwrap();
+    assert_eq!(wait_disconnected(&events).await, DisconnectReason::Left);
+    drop(peer);
+}
+
+#[tokio::test]
+async fn dropping_the_handle_quits() {
+    let (_server, mut peer, session, _events) = joined("alice").await;
+    drop(session);
+    peer.expect("QUIT").await;
+}
+
+#[tokio::test]
+async fn bad_input_does_not_break_the_session() {
+    let (_server, mut peer, _session, events) = joined("alice").await;
+    for line in [
+        "",
+        "   ",
+        ":only-a-prefix",
+        "@tags-only",
+        ":x 353",
+        ":x 366",
+        ":x 332",
+        ":x 001",
+        "PRIVMSG",
+        "JOIN",
+        "NICK",
+        "KICK",
+        "ERROR_NOT",
+        ":x 999 alice :weird",
+        &"A".repeat(5000),
+    ] {
+        peer.send(line).await;
+    }
+    peer.writer_write_raw(b":bob!b@h PRIVMSG #room :\xff\xfe bytes\r\n")
+        .await;
+    peer.send("PING :still-there").await;
+    assert_eq!(peer.expect("PONG").await.params, ["still-there"]);
+    let message = wait_for(&events, |e| matches!(e, Event::Message { .. })).await;
+    assert!(matches!(message, Event::Message { text, .. } if text == "\u{fffd}\u{fffd} bytes"));
+}
+
+#[tokio::test]
+async fn connects_over_ipv6_loopback() {
+    let Ok(listener) = tokio::net::TcpListener::bind("[::1]:0").await else {
+        eprintln!("no IPv6 loopback on this machine; skipping");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    for address in [format!("[::1]:{port}"), format!("irc://[::1]:{port}/room")] {
+        let (_session, events) = start(config(&address, "alice"));
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut peer = Peer::new(stream);
+        peer.handshake().await;
+        assert_eq!(
+            wait_connected(&events).await.server,
+            format!("[::1]:{port}")
+        );
+    }
+}
+
+#[tokio::test]
+async fn refused_when_nobody_listens() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let (_session, events) = start(config(&format!("127.0.0.1:{port}"), "alice"));
+    assert_eq!(wait_disconnected(&events).await, DisconnectReason::Refused);
+}
+
+#[tokio::test]
+async fn names_under_invalid_do_not_resolve() {
+    let (_session, events) = start(config("nothing.invalid:6667", "alice"));
+    assert_eq!(
+        wait_disconnected(&events).await,
+        DisconnectReason::NotResolved {
+            host: "nothing.invalid".to_owned()
+        }
+    );
+}
+
+#[tokio::test]
+async fn nonsense_addresses_are_invalid() {
+    for address in ["", "bad host", "host:99999", "ircs://secure.test"] {
+        let (_session, events) = start(config(address, "alice"));
+        assert_eq!(
+            wait_disconnected(&events).await,
+            DisconnectReason::InvalidAddress {
+                address: address.to_owned()
+            }
+        );
+    }
+}
+
+#[tokio::test]
+async fn leaving_during_registration_ends_the_session() {
+    let (_server, _peer, session, events) = registering("alice", None).await;
+    session.leave(None).await;
+    assert_eq!(wait_disconnected(&events).await, DisconnectReason::Left);
+}

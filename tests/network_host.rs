@@ -1,0 +1,140 @@
+//! `Command::Host` through the network thread: our host plus our own
+//! session. These need the host from the `server` branch.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod client_support;
+
+use client_support::{next_event, wait_connected, wait_disconnected, wait_for, Peer};
+use tcp_chat::network::{self, Command, DisconnectReason, Event, HostError, HostRequest};
+use tokio::net::TcpStream;
+
+fn host(port: u16, password: Option<&str>) -> Command {
+    Command::Host(HostRequest {
+        nick: "hostess".to_owned(),
+        port,
+        room: "#lan".to_owned(),
+        password: password.map(str::to_owned),
+    })
+}
+
+async fn hosting_port(events: &async_channel::Receiver<Event>) -> u16 {
+    match next_event(events).await {
+        Event::Hosting { port, addresses } => {
+            assert_ne!(port, 0);
+            assert!(addresses
+                .iter()
+                .all(|a| a.port() == port && !a.ip().is_loopback()));
+            port
+        }
+        other => panic!("expected Hosting, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the host"]
+async fn hosts_joins_and_chats_with_a_guest() {
+    let net = network::spawn().unwrap();
+    net.commands.send(host(0, None)).await.unwrap();
+    let port = hosting_port(&net.events).await;
+    let us = wait_connected(&net.events).await;
+    assert_eq!((us.nick.as_str(), us.room.as_str()), ("hostess", "#lan"));
+    // Joining our own room draws no error (the host may auto-join us too).
+    loop {
+        match next_event(&net.events).await {
+            Event::Members { nicks, .. } => {
+                assert_eq!(nicks, ["hostess"]);
+                break;
+            }
+            Event::ServerError { text } => panic!("error while joining: {text}"),
+            _ => {}
+        }
+    }
+
+    let mut guest = Peer::new(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    guest.send("NICK guest").await;
+    guest.send("USER guest 0 * :Guest").await;
+    guest.send("JOIN #lan").await;
+    wait_for(
+        &net.events,
+        |e| matches!(e, Event::Joined { nick, own: false, .. } if nick == "guest"),
+    )
+    .await;
+
+    guest.send("PRIVMSG #lan :hello host").await;
+    wait_for(
+        &net.events,
+        |e| matches!(e, Event::Message { text, own: false, .. } if text == "hello host"),
+    )
+    .await;
+    net.commands
+        .send(Command::SendMessage {
+            text: "welcome guest".to_owned(),
+        })
+        .await
+        .unwrap();
+    loop {
+        let message = guest.message().await;
+        if message.command == "PRIVMSG" {
+            assert_eq!(message.source_nick(), Some("hostess"));
+            assert_eq!(message.params, ["#lan", "welcome guest"]);
+            break;
+        }
+    }
+
+    net.commands
+        .send(Command::Leave { message: None })
+        .await
+        .unwrap();
+    assert_eq!(wait_disconnected(&net.events).await, DisconnectReason::Left);
+    // The host is gone with the room: the guest's connection ends.
+    while guest.raw_line().await.is_some() {}
+    assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err());
+}
+
+#[tokio::test]
+#[ignore = "needs the host"]
+async fn hosting_on_a_busy_port_fails_cleanly() {
+    let busy = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let net = network::spawn().unwrap();
+    net.commands.send(host(port, None)).await.unwrap();
+    assert_eq!(
+        next_event(&net.events).await,
+        Event::HostFailed(HostError::PortInUse { port })
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the host"]
+async fn hosting_with_a_password_lets_us_in() {
+    let net = network::spawn().unwrap();
+    net.commands.send(host(0, Some("letmein"))).await.unwrap();
+    let port = hosting_port(&net.events).await;
+    wait_connected(&net.events).await;
+
+    let mut stranger = Peer::new(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    stranger.send("PASS wrong").await;
+    stranger.send("NICK stranger").await;
+    stranger.send("USER stranger 0 * :S").await;
+    let refused = loop {
+        let message = stranger.message().await;
+        if message.command == "464" || message.command == "ERROR" {
+            break message;
+        }
+    };
+    assert!(refused.command == "464" || refused.command == "ERROR");
+}
+
+#[tokio::test]
+#[ignore = "needs the host"]
+async fn hosting_again_replaces_the_old_room() {
+    let net = network::spawn().unwrap();
+    net.commands.send(host(0, None)).await.unwrap();
+    let first = hosting_port(&net.events).await;
+    wait_connected(&net.events).await;
+    net.commands.send(host(0, None)).await.unwrap();
+    assert_eq!(wait_disconnected(&net.events).await, DisconnectReason::Left);
+    let second = hosting_port(&net.events).await;
+    wait_connected(&net.events).await;
+    assert!(TcpStream::connect(("127.0.0.1", first)).await.is_err() || first == second);
+}
