@@ -31,7 +31,6 @@ async fn hosting_port(events: &async_channel::Receiver<Event>) -> u16 {
 }
 
 #[tokio::test]
-#[ignore = "needs the host"]
 async fn hosts_joins_and_chats_with_a_guest() {
     let net = network::spawn().unwrap();
     net.commands.send(host(0, None)).await.unwrap();
@@ -92,7 +91,6 @@ async fn hosts_joins_and_chats_with_a_guest() {
 }
 
 #[tokio::test]
-#[ignore = "needs the host"]
 async fn hosting_on_a_busy_port_fails_cleanly() {
     let busy = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     let port = busy.local_addr().unwrap().port();
@@ -105,7 +103,6 @@ async fn hosting_on_a_busy_port_fails_cleanly() {
 }
 
 #[tokio::test]
-#[ignore = "needs the host"]
 async fn hosting_with_a_password_lets_us_in() {
     let net = network::spawn().unwrap();
     net.commands.send(host(0, Some("letmein"))).await.unwrap();
@@ -126,7 +123,6 @@ async fn hosting_with_a_password_lets_us_in() {
 }
 
 #[tokio::test]
-#[ignore = "needs the host"]
 async fn hosting_again_replaces_the_old_room() {
     let net = network::spawn().unwrap();
     net.commands.send(host(0, None)).await.unwrap();
