@@ -73,7 +73,7 @@ impl Churn {
             })
             .collect();
         roles.resize(self.members, Role::Listen);
-        let crowd = Crowd::spawn(&server, "m", &roles, 200);
+        let crowd = Crowd::spawn(&server, "m", &roles);
         if crowd
             .await_joined(Instant::now(), Duration::from_secs(60))
             .await

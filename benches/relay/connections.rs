@@ -8,13 +8,11 @@ use anyhow::Result;
 
 use crate::crowd::{Crowd, Role};
 use crate::report::{self, per_second, rate, Better, Row, Table};
-use crate::servers::RunningServer;
+use crate::servers::{RunningServer, ServerKind};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Connections {
     pub clients: usize,
-    /// Clients connecting and registering at the same time.
-    pub in_flight: usize,
     pub limit: Duration,
 }
 
@@ -41,11 +39,14 @@ impl Connections {
             Better::Lower,
         );
         table.notes.push(format!(
-            "At most {} clients are connecting/registering at once; every client joins the same room, \
-             so each join is announced to everyone already in it (N²/2 JOIN lines, all read by the \
-             generator). RSS: VmRSS of the server process before the first client and once all are in. \
-             Time-out {:?}.",
-            self.in_flight, self.limit
+            "Clients connecting and joining at once: {} for ngircd (its listen backlog is a hard-coded \
+             10), {} for the others (InspIRCd completes registrations on a 1-second tick). Every client \
+             joins the same room, so each join is announced to everyone already in it (N²/2 JOIN lines, \
+             all read by the generator). RSS: VmRSS of the server process before the first client and \
+             once all are in. Time-out {:?}.",
+            ServerKind::Ngircd.join_in_flight(),
+            ServerKind::Inspircd.join_in_flight(),
+            self.limit
         ));
         table
     }
@@ -55,7 +56,7 @@ impl Connections {
         let rss_before = server.rss_kib();
         let roles = vec![Role::Listen; self.clients];
         let started = Instant::now();
-        let crowd = Crowd::spawn(&server, "u", &roles, self.in_flight);
+        let crowd = Crowd::spawn(&server, "u", &roles);
         let took = crowd.await_joined(started, self.limit).await;
         let rss_after = server.rss_kib();
         let shared = std::rc::Rc::clone(&crowd.shared);

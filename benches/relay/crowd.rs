@@ -127,14 +127,9 @@ pub struct Crowd {
 }
 
 impl Crowd {
-    /// Spawns one task per role; at most `in_flight` are connecting and
-    /// registering at once.
-    pub fn spawn(
-        server: &RunningServer,
-        nick_prefix: &str,
-        roles: &[Role],
-        in_flight: usize,
-    ) -> Crowd {
+    /// Spawns one task per role; at most the server's
+    /// [`ServerKind::join_in_flight`] are connecting and joining at once.
+    pub fn spawn(server: &RunningServer, nick_prefix: &str, roles: &[Role]) -> Crowd {
         let sender_count = roles
             .iter()
             .filter_map(|r| r.sender())
@@ -157,7 +152,7 @@ impl Crowd {
             settled: Notify::new(),
         });
         let (phase, _) = watch::channel(Phase::Joining);
-        let gate = Rc::new(Semaphore::new(in_flight.max(1)));
+        let gate = Rc::new(Semaphore::new(server.kind.join_in_flight()));
         let members = roles
             .iter()
             .enumerate()

@@ -57,7 +57,7 @@ impl Fanout {
             .collect();
         roles.resize(self.members.saturating_sub(1), Role::Listen);
         roles.push(Role::Probe);
-        let crowd = Crowd::spawn(&server, "m", &roles, 200);
+        let crowd = Crowd::spawn(&server, "m", &roles);
         let join_limit = Duration::from_secs(60);
         if crowd
             .await_joined(Instant::now(), join_limit)

@@ -81,7 +81,6 @@ impl Bench {
                 .collect(),
             Scenario::Connections => vec![Bench::Connections(Connections {
                 clients: scale(10_000, 1000),
-                in_flight: 1000,
                 limit: Duration::from_secs(150),
             })],
             Scenario::Churn => vec![Bench::Churn(Churn {

@@ -41,6 +41,18 @@ impl ServerKind {
         ServerKind::ALL.into_iter().find(|kind| kind.name() == name)
     }
 
+    /// Clients connecting and registering at once. ngIRCd listens with a
+    /// hard-coded backlog of 10: more simultaneous connects overflow it and
+    /// the kernel drops SYNs (retried after 1, 3, 7… s, then reset).
+    /// InspIRCd completes registrations once a second, so it needs many in
+    /// flight; 1000 stays under tokio's default backlog of 1024.
+    pub fn join_in_flight(self) -> usize {
+        match self {
+            ServerKind::Ngircd => 8,
+            ServerKind::TcpChat | ServerKind::Inspircd => 1000,
+        }
+    }
+
     /// Lines a flooding sender sends after registering. ngIRCd's per-client
     /// command limit can only be relaxed for IRC operators (user mode +F).
     pub fn sender_setup(self, nick: &str) -> Vec<u8> {
