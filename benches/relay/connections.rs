@@ -63,6 +63,8 @@ impl Connections {
         let joined = shared.joined.get();
         let failed = shared.join_failures.get();
         let dropped = shared.disconnects.get();
+        // Read before the server is killed: joins still pending then fail.
+        let first_error = shared.first_join_error.borrow().clone();
         crowd.finish(server).await;
         let elapsed = took.unwrap_or(self.limit);
         let per_client = match (rss_before, rss_after) {
@@ -91,7 +93,7 @@ impl Connections {
             mib(rss_after),
             per_client.map_or("-".to_owned(), |k| format!("{k:.1}")),
         ];
-        if let Some(error) = shared.first_join_error.borrow().as_ref() {
+        if let Some(error) = first_error.filter(|_| failed > 0) {
             cells[1] = format!("{failed} ({})", error.lines().next().unwrap_or_default());
         }
         Ok(Row {
