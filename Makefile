@@ -9,7 +9,7 @@ CARGO ?= cargo
 BUILD_PACKAGES := build-essential pkg-config libgtk-4-dev libadwaita-1-dev libglib2.0-bin
 TEST_PACKAGES := xvfb xauth xdotool imagemagick ngircd inspircd ii irssi weechat-headless \
 	desktop-file-utils appstream gtk-update-icon-cache dbus-x11 dbus-daemon libgtk-4-bin librsvg2-bin
-BENCH_PACKAGES := ngircd inspircd
+BENCH_PACKAGES := ngircd inspircd xvfb xauth
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -120,3 +120,14 @@ deb: $(BINARY)
 # the installed entry under Xvfb.
 check-packaging: deps-test
 	tests/packaging.sh
+
+# Relay benchmarks against ngircd and InspIRCd (and the GUI ingest bench when
+# it exists). 10,000 clients need as many file descriptors on each side.
+# Results: stdout and target/bench-report.md.
+bench: deps-bench
+	ulimit -n 20000 2>/dev/null || ulimit -n $$(ulimit -Hn); \
+	$(CARGO) build --release && \
+	$(CARGO) bench --bench relay && \
+	if [ -e benches/gui_ingest.rs ] || [ -d benches/gui_ingest ]; then \
+		xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) bench --bench gui_ingest; \
+	fi

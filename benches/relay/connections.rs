@@ -1,0 +1,105 @@
+//! Scenario 2, connections: many clients connect, register and join the
+//! room, then idle. How long until all are in, and what each costs the
+//! server in resident memory.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::crowd::{Crowd, Role};
+use crate::report::{self, per_second, rate, Better, Row, Table};
+use crate::servers::{RunningServer, ServerKind};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Connections {
+    pub clients: usize,
+    pub limit: Duration,
+}
+
+impl Connections {
+    pub fn table(&self) -> Table {
+        let mut table = Table::new(
+            format!(
+                "Connections: {} clients join one room, then idle",
+                self.clients
+            ),
+            vec![
+                "in room",
+                "failed",
+                "dropped",
+                "time",
+                "joins/s",
+                "connect→in room p50",
+                "p99",
+                "RSS before",
+                "RSS after",
+                "KiB/client",
+            ],
+            "KiB/client",
+            Better::Lower,
+        );
+        table.notes.push(format!(
+            "Clients connecting and joining at once: {} for ngircd (its listen backlog is a hard-coded \
+             10), {} for the others (InspIRCd completes registrations on a 1-second tick). Every client \
+             joins the same room, so each join is announced to everyone already in it (N²/2 JOIN lines, \
+             all read by the generator). RSS: VmRSS of the server process before the first client and \
+             once all are in. Time-out {:?}.",
+            ServerKind::Ngircd.join_in_flight(),
+            ServerKind::Inspircd.join_in_flight(),
+            self.limit
+        ));
+        table
+    }
+
+    pub async fn run(&self, server: RunningServer) -> Result<Row> {
+        let kind = server.kind;
+        let rss_before = server.rss_kib();
+        let roles = vec![Role::Listen; self.clients];
+        let started = Instant::now();
+        let crowd = Crowd::spawn(&server, "u", &roles);
+        let took = crowd.await_joined(started, self.limit).await;
+        let rss_after = server.rss_kib();
+        let shared = std::rc::Rc::clone(&crowd.shared);
+        let joined = shared.joined.get();
+        let failed = shared.join_failures.get();
+        let dropped = shared.disconnects.get();
+        // Read before the server is killed: joins still pending then fail.
+        let first_error = shared.first_join_error.borrow().clone();
+        crowd.finish(server).await;
+        let elapsed = took.unwrap_or(self.limit);
+        let per_client = match (rss_before, rss_after) {
+            (Some(before), Some(after)) if joined > 0 => {
+                Some(after.saturating_sub(before) as f64 / joined as f64)
+            }
+            _ => None,
+        };
+        let latency = shared.connect_latency.borrow();
+        let mut time = format!("{:.2} s", elapsed.as_secs_f64());
+        if took.is_none() {
+            time.push_str(" (timed out)");
+        }
+        let mib = |kib: Option<u64>| {
+            kib.map_or("-".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+        };
+        let mut cells = vec![
+            joined.to_string(),
+            failed.to_string(),
+            dropped.to_string(),
+            time,
+            rate(per_second(joined as u64, elapsed)),
+            report::quantile(&latency, 0.5),
+            report::quantile(&latency, 0.99),
+            mib(rss_before),
+            mib(rss_after),
+            per_client.map_or("-".to_owned(), |k| format!("{k:.1}")),
+        ];
+        if let Some(error) = first_error.filter(|_| failed > 0) {
+            cells[1] = format!("{failed} ({})", error.lines().next().unwrap_or_default());
+        }
+        Ok(Row {
+            server: kind,
+            cells,
+            key: per_client,
+        })
+    }
+}

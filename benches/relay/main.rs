@@ -1,0 +1,272 @@
+//! Relay benchmark: drives TCP Chat's host, ngIRCd and InspIRCd with the same
+//! IRC load on loopback and compares them.
+//!
+//! `cargo bench --bench relay [-- --servers tcp-chat,ngircd,inspircd]
+//! [--scenarios fanout,connections,churn] [--quick]`. Tables go to stdout and
+//! to `target/bench-report.md`. Under `cargo test` (no `--bench` argument)
+//! only the generator's own checks run.
+//!
+//! The generator is one single-threaded tokio runtime with one small task
+//! per connection, so on a 2-core machine the server under test keeps a
+//! core to itself.
+
+mod churn;
+mod client;
+mod connections;
+mod crowd;
+mod fanout;
+mod report;
+mod servers;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+
+use churn::Churn;
+use connections::Connections;
+use fanout::Fanout;
+use report::Table;
+use servers::{RunningServer, ServerKind};
+
+/// File descriptors the generator wants: 10,000 clients plus slack.
+const WANTED_FDS: u64 = 12_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    Fanout,
+    Connections,
+    Churn,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 3] = [Scenario::Fanout, Scenario::Connections, Scenario::Churn];
+
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Fanout => "fanout",
+            Scenario::Connections => "connections",
+            Scenario::Churn => "churn",
+        }
+    }
+}
+
+struct Options {
+    servers: Vec<ServerKind>,
+    scenarios: Vec<Scenario>,
+    quick: bool,
+}
+
+/// One benchmark with its parameters, full size or `--quick`.
+enum Bench {
+    Fanout(Fanout),
+    Connections(Connections),
+    Churn(Churn),
+}
+
+impl Bench {
+    fn for_scenario(scenario: Scenario, quick: bool) -> Vec<Bench> {
+        let scale = |full: usize, small: usize| if quick { small } else { full };
+        match scenario {
+            Scenario::Fanout => [scale(100, 20), scale(1000, 100)]
+                .into_iter()
+                .map(|members| {
+                    Bench::Fanout(Fanout {
+                        members,
+                        senders: 10,
+                        send_for: Duration::from_secs(if quick { 2 } else { 5 }),
+                        // In-flight deliveries (window × senders × members)
+                        // stay near 200k lines, so latency shows the server,
+                        // not the window.
+                        window: (20_000 / members as u64).clamp(5, 100),
+                    })
+                })
+                .collect(),
+            Scenario::Connections => vec![Bench::Connections(Connections {
+                clients: scale(10_000, 1000),
+                limit: Duration::from_secs(120),
+            })],
+            Scenario::Churn => vec![Bench::Churn(Churn {
+                members: scale(200, 50),
+                chatters: 5,
+                every: Duration::from_millis(10),
+                churners: 20,
+                run_for: Duration::from_secs(if quick { 3 } else { 10 }),
+            })],
+        }
+    }
+
+    fn table(&self) -> Table {
+        match self {
+            Bench::Fanout(bench) => bench.table(),
+            Bench::Connections(bench) => bench.table(),
+            Bench::Churn(bench) => bench.table(),
+        }
+    }
+
+    async fn run(&self, server: RunningServer) -> Result<report::Row> {
+        match self {
+            Bench::Fanout(bench) => bench.run(server).await,
+            Bench::Connections(bench) => bench.run(server).await,
+            Bench::Churn(bench) => bench.run(server).await,
+        }
+    }
+}
+
+fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
+    let mut options = Options {
+        servers: ServerKind::ALL.to_vec(),
+        scenarios: Scenario::ALL.to_vec(),
+        quick: false,
+    };
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--servers" => {
+                let list = args.next().context("--servers needs a list")?;
+                options.servers = list
+                    .split(',')
+                    .map(|name| {
+                        ServerKind::from_name(name)
+                            .with_context(|| format!("unknown server {name}"))
+                    })
+                    .collect::<Result<_>>()?;
+            }
+            "--scenarios" => {
+                let list = args.next().context("--scenarios needs a list")?;
+                options.scenarios = list
+                    .split(',')
+                    .map(|name| {
+                        Scenario::ALL
+                            .into_iter()
+                            .find(|s| s.name() == name)
+                            .with_context(|| format!("unknown scenario {name}"))
+                    })
+                    .collect::<Result<_>>()?;
+            }
+            "--quick" => options.quick = true,
+            // cargo passes `--bench`; libtest-style filters are ignored.
+            _ => {}
+        }
+    }
+    Ok(options)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// Raises the soft open-file limit to the hard one; servers inherit it.
+fn raise_fd_limit() -> String {
+    match rlimit::increase_nofile_limit(WANTED_FDS.max(20_000)) {
+        Ok(limit) if limit >= WANTED_FDS => format!("open-file limit {limit}"),
+        Ok(limit) => format!(
+            "open-file limit only {limit} (hard limit): the 10,000-client scenario will fail; run `ulimit -n 20000` first"
+        ),
+        Err(error) => format!("could not raise the open-file limit: {error}"),
+    }
+}
+
+async fn run_all(options: &Options, scratch: &std::path::Path) -> Vec<Table> {
+    let mut tables = Vec::new();
+    for scenario in &options.scenarios {
+        for (index, bench) in Bench::for_scenario(*scenario, options.quick)
+            .into_iter()
+            .enumerate()
+        {
+            let mut table = bench.table();
+            println!("\n-- {} --", table.title);
+            let run_dir = scratch.join(format!("{}-{index}", scenario.name()));
+            for kind in &options.servers {
+                let outcome = match RunningServer::start(*kind, &run_dir).await {
+                    Ok(server) => {
+                        println!(
+                            "   {} started (pid {}) on {}",
+                            kind.name(),
+                            server.pid(),
+                            server.addr
+                        );
+                        bench.run(server).await
+                    }
+                    Err(error) => Err(error),
+                };
+                match outcome {
+                    Ok(row) => {
+                        println!("   {}: {}", kind.name(), row.cells.join(" | "));
+                        table.rows.push(row);
+                    }
+                    Err(error) => {
+                        println!("   {}: not measured: {error:#}", kind.name());
+                        table.push_failure(*kind, &format!("{error:#}"));
+                    }
+                }
+            }
+            print!("{}", table.to_text());
+            tables.push(table);
+        }
+    }
+    tables
+}
+
+fn write_report(tables: &[Table], header: &str) -> Result<PathBuf> {
+    let path = target_dir().join("bench-report.md");
+    let mut text = format!("# TCP Chat relay benchmark\n\n{header}\n");
+    for table in tables {
+        text.push_str(&table.to_markdown());
+    }
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return "SIGINT";
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    }
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|arg| arg == "--bench") {
+        client::self_check()?;
+        println!("relay bench: generator self-check passed (run the benchmark with `cargo bench --bench relay`)");
+        return Ok(());
+    }
+    let options = parse_options(args.into_iter())?;
+    let limit_note = raise_fd_limit();
+    let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("relay-bench");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("building the runtime")?;
+    let local = tokio::task::LocalSet::new();
+    let header = format!(
+        "Loopback, {} CPU cores, generator on one thread; {limit_note}. Servers: {}. Scratch files and server logs: {}.",
+        std::thread::available_parallelism().map_or(0, usize::from),
+        options.servers.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+        scratch.display()
+    );
+    println!("{header}");
+    let tables = local.block_on(&runtime, async {
+        tokio::select! {
+            tables = run_all(&options, &scratch) => Ok(tables),
+            // Dropping `run_all` drops the running server, which kills it.
+            signal = interrupted() => Err(signal),
+        }
+    });
+    match tables {
+        Ok(tables) => {
+            let path = write_report(&tables, &header)?;
+            println!("\nReport written to {}", path.display());
+            Ok(())
+        }
+        Err(signal) => bail!("interrupted by {signal}; servers stopped"),
+    }
+}
