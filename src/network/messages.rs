@@ -27,15 +27,28 @@ pub enum Command {
     Host(HostRequest),
     Connect(ConnectRequest),
     /// A chat line to the current room.
-    SendMessage { text: String },
+    SendMessage {
+        text: String,
+    },
     /// `/me text` to the current room.
-    SendAction { text: String },
+    SendAction {
+        text: String,
+    },
     /// `/msg nick text`.
-    SendPrivate { nick: String, text: String },
-    ChangeNick { nick: String },
-    SetTopic { topic: String },
+    SendPrivate {
+        nick: String,
+        text: String,
+    },
+    ChangeNick {
+        nick: String,
+    },
+    SetTopic {
+        topic: String,
+    },
     /// Leave the room (and stop hosting, if we host it).
-    Leave { message: Option<String> },
+    Leave {
+        message: Option<String>,
+    },
     /// The application is quitting: leave, stop hosting, end the thread.
     Shutdown,
 }
@@ -58,16 +71,24 @@ pub enum DisconnectReason {
     /// No route to the host / network unreachable.
     Unreachable,
     /// The name did not resolve.
-    NotResolved { host: String },
+    NotResolved {
+        host: String,
+    },
     /// The address could not be understood at all.
-    InvalidAddress { address: String },
+    InvalidAddress {
+        address: String,
+    },
     WrongPassword,
     /// The host closed the room (server sent ERROR / shut down).
-    HostClosed { message: Option<String> },
+    HostClosed {
+        message: Option<String>,
+    },
     /// Connecting or the host's answers timed out.
     TimedOut,
     /// The connection broke; the text is the system's error.
-    ConnectionLost { detail: String },
+    ConnectionLost {
+        detail: String,
+    },
 }
 
 /// What the network thread reports to the window.
@@ -75,23 +96,73 @@ pub enum DisconnectReason {
 pub enum Event {
     /// Our host is listening; `addresses` are the local non-loopback
     /// addresses (with port) friends can use.
-    Hosting { port: u16, addresses: Vec<SocketAddr> },
+    Hosting {
+        port: u16,
+        addresses: Vec<SocketAddr>,
+    },
     HostFailed(HostError),
     /// Registered with the server and joined `room` as `nick`.
-    Connected { server: String, nick: String, room: String },
+    Connected {
+        server: String,
+        nick: String,
+        room: String,
+    },
     /// The nickname we asked for was taken; we are `using` instead.
-    NickInUse { requested: String, using: String },
-    Message { from: String, target: String, text: String, own: bool, private: bool },
-    Action { from: String, target: String, text: String, own: bool },
-    Notice { from: Option<String>, text: String },
-    Joined { nick: String, room: String, own: bool },
-    Parted { nick: String, room: String, reason: Option<String> },
-    Quit { nick: String, reason: Option<String> },
-    NickChanged { old: String, new: String, own: bool },
-    Topic { room: String, topic: String, set_by: Option<String> },
+    NickInUse {
+        requested: String,
+        using: String,
+    },
+    Message {
+        from: String,
+        target: String,
+        text: String,
+        own: bool,
+        private: bool,
+    },
+    Action {
+        from: String,
+        target: String,
+        text: String,
+        own: bool,
+    },
+    Notice {
+        from: Option<String>,
+        text: String,
+    },
+    Joined {
+        nick: String,
+        room: String,
+        own: bool,
+    },
+    Parted {
+        nick: String,
+        room: String,
+        reason: Option<String>,
+    },
+    Quit {
+        nick: String,
+        reason: Option<String>,
+    },
+    NickChanged {
+        old: String,
+        new: String,
+        own: bool,
+    },
+    Topic {
+        room: String,
+        topic: String,
+        set_by: Option<String>,
+    },
     /// The full member list of `room` (after joining, or a NAMES reply).
-    Members { room: String, nicks: Vec<String> },
+    Members {
+        room: String,
+        nicks: Vec<String>,
+    },
     /// An error reply from the server, with its text.
-    ServerError { text: String },
-    Disconnected { reason: DisconnectReason },
+    ServerError {
+        text: String,
+    },
+    Disconnected {
+        reason: DisconnectReason,
+    },
 }

@@ -82,7 +82,11 @@ impl Decoder for LineCodec {
             }
             None => {
                 // +1: a CR of a CRLF may be waiting for its LF.
-                let limit = if self.discarding { 0 } else { limit_for(buf) + 1 };
+                let limit = if self.discarding {
+                    0
+                } else {
+                    limit_for(buf) + 1
+                };
                 if buf.len() > limit {
                     self.discarding = true;
                     buf.clear();
@@ -136,7 +140,10 @@ mod tests {
     #[test]
     fn splits_crlf_and_bare_lf_across_chunks() {
         let lines = decode_all(&[b"NICK a\r", b"\nUSER a 0 * :A\nPI", b"NG x\r\n"]);
-        assert_eq!(lines, [text("NICK a"), text("USER a 0 * :A"), text("PING x")]);
+        assert_eq!(
+            lines,
+            [text("NICK a"), text("USER a 0 * :A"), text("PING x")]
+        );
     }
 
     #[test]
@@ -166,12 +173,18 @@ mod tests {
         let lines = decode_all(&[tagged.as_bytes(), b"\r\n"]);
         assert_eq!(lines, [text(&tagged)]);
         let too_many_tags = format!("@{} PING", "t".repeat(4100));
-        assert_eq!(decode_all(&[too_many_tags.as_bytes(), b"\n"]), [Line::TooLong]);
+        assert_eq!(
+            decode_all(&[too_many_tags.as_bytes(), b"\n"]),
+            [Line::TooLong]
+        );
     }
 
     #[test]
     fn unfinished_line_at_eof_is_dropped() {
-        assert_eq!(decode_all(&[b"PING 1\r\nPRIVMSG #c :half"]), [text("PING 1")]);
+        assert_eq!(
+            decode_all(&[b"PING 1\r\nPRIVMSG #c :half"]),
+            [text("PING 1")]
+        );
     }
 
     #[test]

@@ -151,10 +151,13 @@ fn split_word(s: &str) -> (&str, &str) {
 }
 
 fn push_clean(out: &mut Vec<u8>, s: &str) {
-    out.extend(
-        s.bytes()
-            .map(|b| if matches!(b, b'\r' | b'\n' | 0) { b' ' } else { b }),
-    );
+    out.extend(s.bytes().map(|b| {
+        if matches!(b, b'\r' | b'\n' | 0) {
+            b' '
+        } else {
+            b
+        }
+    }));
 }
 
 #[cfg(test)]

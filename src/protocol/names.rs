@@ -56,7 +56,17 @@ mod tests {
         for ok in ["alice", "Bob_2", "[away]", "x-y", "a"] {
             assert!(is_valid_nick(ok), "{ok}");
         }
-        for bad in ["", "1abc", "-x", "a b", "a!b", "a@b", "名字", "#chan", &"a".repeat(31)] {
+        for bad in [
+            "",
+            "1abc",
+            "-x",
+            "a b",
+            "a!b",
+            "a@b",
+            "名字",
+            "#chan",
+            &"a".repeat(31),
+        ] {
             assert!(!is_valid_nick(bad), "{bad}");
         }
     }

@@ -101,7 +101,9 @@ impl RunningHost {
 /// Binds, spawns the accept loop on the current tokio runtime and returns.
 pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
     let addr = SocketAddr::new(
-        config.bind.unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)),
+        config
+            .bind
+            .unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)),
         config.port,
     );
     Err(StartError::Io(
