@@ -46,6 +46,7 @@ mod imp {
     impl ObjectImpl for TcpChatBanner {
         fn dispose(&self) {
             self.dispose_template();
+            crate::ui::unparent_children(&*self.obj());
         }
     }
 

@@ -107,8 +107,6 @@ mod imp {
         pub(super) tags: OnceCell<Tags>,
         /// Follow new lines; false once the person scrolls up.
         pub(super) pinned: Cell<bool>,
-        /// The last scroll position seen, to tell scrolling up from down.
-        pub(super) last_value: Cell<f64>,
         pub(super) lines: Cell<usize>,
         pub(super) line_limit: Cell<usize>,
     }
@@ -121,7 +119,6 @@ mod imp {
                 jump_button: TemplateChild::default(),
                 tags: OnceCell::new(),
                 pinned: Cell::new(true),
-                last_value: Cell::new(0.0),
                 lines: Cell::new(0),
                 line_limit: Cell::new(DEFAULT_LINE_LIMIT),
             }
@@ -163,37 +160,90 @@ mod imp {
             adjustment.set_value(adjustment.upper() - adjustment.page_size());
         }
 
-        /// Only a move that is not caused by new content changes pinning:
-        /// reaching the end pins, moving up unpins.
-        fn on_scrolled(&self, adjustment: &gtk::Adjustment) {
-            let value = adjustment.value();
-            let at_bottom = value + adjustment.page_size() >= adjustment.upper() - BOTTOM_SLACK;
-            if at_bottom {
-                self.set_pinned(true);
-            } else if value < self.last_value.get() {
-                self.set_pinned(false);
+        pub(super) fn at_bottom(&self) -> bool {
+            let adjustment = self.scroller.vadjustment();
+            adjustment.value() + adjustment.page_size() >= adjustment.upper() - BOTTOM_SLACK
+        }
+
+        /// GTK moves the value by itself while it lays out and validates
+        /// lines (even back to the top), so only the person's own input
+        /// unpins; any move while pinned is put back at the end, and
+        /// reaching the end pins again.
+        fn on_moved(&self) {
+            match (self.pinned.get(), self.at_bottom()) {
+                (true, false) => self.stick_to_bottom(),
+                (false, true) => self.set_pinned(true),
+                _ => {}
             }
-            self.last_value.set(value);
         }
 
         fn setup_scrolling(&self) {
             let adjustment = self.scroller.vadjustment();
-            adjustment.connect_value_changed(glib::clone!(
+            for signal in ["value-changed", "changed"] {
+                adjustment.connect_local(
+                    signal,
+                    false,
+                    glib::clone!(
+                        #[weak(rename_to = this)]
+                        self,
+                        #[upgrade_or]
+                        None,
+                        move |_| {
+                            this.on_moved();
+                            None
+                        }
+                    ),
+                );
+            }
+            // The person's ways up: wheel or touchpad, keys, the scrollbar.
+            let wheel = gtk::EventControllerScroll::new(gtk::EventControllerScrollFlags::VERTICAL);
+            wheel.set_propagation_phase(gtk::PropagationPhase::Capture);
+            wheel.connect_scroll(glib::clone!(
                 #[weak(rename_to = this)]
                 self,
-                move |adjustment| this.on_scrolled(adjustment)
-            ));
-            // Emitted when the content or the view grows or shrinks.
-            adjustment.connect_changed(glib::clone!(
-                #[weak(rename_to = this)]
-                self,
-                move |adjustment| {
-                    if this.pinned.get() {
-                        this.stick_to_bottom();
+                #[upgrade_or]
+                glib::Propagation::Proceed,
+                move |_, _, dy| {
+                    if dy < 0.0 {
+                        this.set_pinned(false);
                     }
-                    this.last_value.set(adjustment.value());
+                    glib::Propagation::Proceed
                 }
             ));
+            self.scroller.add_controller(wheel);
+            let keys = gtk::EventControllerKey::new();
+            keys.set_propagation_phase(gtk::PropagationPhase::Capture);
+            keys.connect_key_pressed(glib::clone!(
+                #[weak(rename_to = this)]
+                self,
+                #[upgrade_or]
+                glib::Propagation::Proceed,
+                move |_, key, _, _| {
+                    use gdk::Key;
+                    if [
+                        Key::Page_Up,
+                        Key::Up,
+                        Key::Home,
+                        Key::KP_Page_Up,
+                        Key::KP_Up,
+                        Key::KP_Home,
+                    ]
+                    .contains(&key)
+                    {
+                        this.set_pinned(false);
+                    }
+                    glib::Propagation::Proceed
+                }
+            ));
+            self.text_view.add_controller(keys);
+            let grab = gtk::GestureClick::new();
+            grab.set_propagation_phase(gtk::PropagationPhase::Capture);
+            grab.connect_pressed(glib::clone!(
+                #[weak(rename_to = this)]
+                self,
+                move |_, _, _, _| this.set_pinned(false)
+            ));
+            self.scroller.vscrollbar().add_controller(grab);
         }
 
         fn setup_links(&self) {
@@ -284,6 +334,7 @@ mod imp {
 
         fn dispose(&self) {
             self.dispose_template();
+            crate::ui::unparent_children(&*self.obj());
         }
     }
 
@@ -305,6 +356,11 @@ impl TcpChatLog {
         if entries.is_empty() {
             return;
         }
+        self.insert_entries(tags, entries);
+    }
+
+    fn insert_entries(&self, tags: &Tags, entries: &[LogEntry]) {
+        let imp = self.imp();
         let buffer = imp.text_view.buffer();
         let mut end = buffer.end_iter();
         // One clock read per batch: a batch arrives within the same moment.

@@ -108,6 +108,7 @@ mod imp {
 
         fn dispose(&self) {
             self.dispose_template();
+            crate::ui::unparent_children(&*self.obj());
         }
     }
 

@@ -35,6 +35,7 @@ mod imp {
     impl ObjectImpl for TcpChatMemberList {
         fn dispose(&self) {
             self.dispose_template();
+            crate::ui::unparent_children(&*self.obj());
         }
     }
 

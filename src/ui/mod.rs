@@ -42,3 +42,12 @@ pub fn register_resources() {
     gtk::gio::resources_register_include!("tcp-chat.gresource")
         .unwrap_or_else(|err| log::error!("cannot register the UI resources: {err}"));
 }
+
+/// For `dispose` of a templated widget: `dispose_template` only drops the
+/// children it named, so the rest are unparented here.
+pub(crate) fn unparent_children(widget: &impl gtk::prelude::IsA<gtk::Widget>) {
+    use gtk::prelude::WidgetExt;
+    while let Some(child) = widget.first_child() {
+        child.unparent();
+    }
+}

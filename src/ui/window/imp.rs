@@ -56,6 +56,8 @@ pub struct TcpChatWindow {
     #[template_child]
     pub(super) message_entry: TemplateChild<gtk::Entry>,
     #[template_child]
+    pub(super) send_button: TemplateChild<gtk::Button>,
+    #[template_child]
     pub(super) member_list: TemplateChild<TcpChatMemberList>,
 
     pub(super) commands: OnceCell<async_channel::Sender<Command>>,

@@ -652,6 +652,18 @@ impl TcpChatWindow {
         self.imp().message_entry.get()
     }
 
+    pub fn send_button(&self) -> gtk::Button {
+        self.imp().send_button.get()
+    }
+
+    pub fn host_button(&self) -> gtk::MenuButton {
+        self.imp().host_button.get()
+    }
+
+    pub fn connect_button(&self) -> gtk::MenuButton {
+        self.imp().connect_button.get()
+    }
+
     pub fn window_title(&self) -> adw::WindowTitle {
         self.imp().window_title.get()
     }
