@@ -20,6 +20,15 @@ pub fn init() {
     gtk::init().expect("GTK needs a display: run under xvfb-run");
     adw::init().expect("libadwaita");
     tcp_chat::ui::register_resources();
+    // What AdwApplication loads by convention from the resource base path.
+    let css = gtk::CssProvider::new();
+    css.load_from_resource(&format!("{}/style.css", tcp_chat::ui::RESOURCE_BASE));
+    #[allow(deprecated)]
+    gtk::style_context_add_provider_for_display(
+        &gtk::gdk::Display::default().expect("a display"),
+        &css,
+        gtk::STYLE_PROVIDER_PRIORITY_APPLICATION,
+    );
 }
 
 impl FakeNetwork {

@@ -30,7 +30,7 @@ use crate::network::{
 
 /// Events applied per main-loop turn at most; then drawing and input get
 /// their turn before the next batch.
-const MAX_BATCH: usize = 2000;
+const MAX_BATCH: usize = 500;
 
 glib::wrapper! {
     pub struct TcpChatWindow(ObjectSubclass<imp::TcpChatWindow>)
