@@ -12,6 +12,11 @@ pub mod protocol;
 pub mod server;
 pub mod ui;
 
+/// Runs the application: the window, or the headless host with `--serve`.
 pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    use gtk::prelude::*;
+
+    ui::register_resources();
+    let app = ui::TcpChatApplication::new();
+    app.run().into()
 }

@@ -1,1 +1,53 @@
 //! The GTK window and application. The only part of the crate that uses GTK.
+//!
+//! GTK-free helpers (unit-tested without a display): [`input`] (what the
+//! entry's text means), [`log_entry`] (events as log lines), [`problem`]
+//! (failures as banner text and a remedy), [`launch`] (the command line),
+//! [`validate`] (form fields), [`members`], [`palette`], [`linkify`],
+//! [`i18n`], [`actions`].
+//!
+//! Widgets, each with its `.ui` in `resources/ui/`: [`application`],
+//! [`window`], [`chat_log`], [`member_list`], [`join_form`], [`banner`];
+//! [`settings`] finds the GSettings schema.
+
+pub mod actions;
+pub mod application;
+pub mod banner;
+pub mod chat_log;
+pub mod i18n;
+pub mod input;
+pub mod join_form;
+pub mod launch;
+pub mod linkify;
+pub mod log_entry;
+pub mod member_list;
+pub mod members;
+pub mod palette;
+pub mod problem;
+pub mod settings;
+pub mod validate;
+pub mod window;
+
+pub use application::TcpChatApplication;
+pub use window::TcpChatWindow;
+
+/// The application ID: desktop file, icon, metainfo, schema and resources.
+pub const APP_ID: &str = "io.github.tcpchat.TcpChat";
+/// Where `style.css`, `gtk/help-overlay.ui` and the `.ui` files live.
+pub const RESOURCE_BASE: &str = "/io/github/tcpchat/TcpChat";
+
+/// Registers the compiled GResource bundle (idempotent enough: GIO keeps the
+/// first registration, and tests call this once per process).
+pub fn register_resources() {
+    gtk::gio::resources_register_include!("tcp-chat.gresource")
+        .unwrap_or_else(|err| log::error!("cannot register the UI resources: {err}"));
+}
+
+/// For `dispose` of a templated widget: `dispose_template` only drops the
+/// children it named, so the rest are unparented here.
+pub(crate) fn unparent_children(widget: &impl gtk::prelude::IsA<gtk::Widget>) {
+    use gtk::prelude::WidgetExt;
+    while let Some(child) = widget.first_child() {
+        child.unparent();
+    }
+}

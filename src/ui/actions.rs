@@ -1,0 +1,72 @@
+//! Every action name in one place, so Rust never repeats the strings.
+//! (The `.ui` files name them too; GtkBuilder cannot read Rust constants.)
+
+/// Actions of the application (`app.*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppAction {
+    Quit,
+    About,
+}
+
+impl AppAction {
+    /// The name an `ActionEntry` registers.
+    pub const fn name(self) -> &'static str {
+        match self {
+            AppAction::Quit => "quit",
+            AppAction::About => "about",
+        }
+    }
+
+    /// The name widgets and accelerators use.
+    pub const fn detailed(self) -> &'static str {
+        match self {
+            AppAction::Quit => "app.quit",
+            AppAction::About => "app.about",
+        }
+    }
+}
+
+/// Actions of the main window (`win.*`), installed on its class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WinAction {
+    /// Open the Host form.
+    Host,
+    /// Open the Connect form.
+    Connect,
+    /// Leave the room (asks first when we host it).
+    Leave,
+    /// Send what the entry holds.
+    Send,
+    /// Repeat the last Host or Connect.
+    Retry,
+    /// Open the Host form at its port.
+    ChoosePort,
+    /// Open the Connect form at its address.
+    EditAddress,
+    /// Open the Connect form at its password.
+    EnterPassword,
+    CopyAddress,
+    FocusEntry,
+    ShowMembers,
+    /// Built in by GtkApplication when `gtk/help-overlay.ui` exists.
+    ShowHelpOverlay,
+}
+
+impl WinAction {
+    pub const fn detailed(self) -> &'static str {
+        match self {
+            WinAction::Host => "win.host",
+            WinAction::Connect => "win.connect",
+            WinAction::Leave => "win.leave",
+            WinAction::Send => "win.send",
+            WinAction::Retry => "win.retry",
+            WinAction::ChoosePort => "win.choose-port",
+            WinAction::EditAddress => "win.edit-address",
+            WinAction::EnterPassword => "win.enter-password",
+            WinAction::CopyAddress => "win.copy-address",
+            WinAction::FocusEntry => "win.focus-entry",
+            WinAction::ShowMembers => "win.show-members",
+            WinAction::ShowHelpOverlay => "win.show-help-overlay",
+        }
+    }
+}

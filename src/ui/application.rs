@@ -1,0 +1,324 @@
+//! The application: command-line options (including the headless
+//! `--serve`, handled before GTK starts), app actions, every accelerator,
+//! and the one main window.
+
+use std::ops::ControlFlow;
+
+use adw::prelude::*;
+use adw::subclass::prelude::*;
+use gtk::{gio, glib};
+
+use super::actions::{AppAction, WinAction};
+use super::i18n::gettext;
+use super::launch::{self, Options};
+use super::{TcpChatWindow, APP_ID, RESOURCE_BASE};
+
+mod imp {
+    use super::*;
+
+    #[derive(Debug, Default)]
+    pub struct TcpChatApplication;
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for TcpChatApplication {
+        const NAME: &'static str = "TcpChatApplication";
+        type Type = super::TcpChatApplication;
+        type ParentType = adw::Application;
+    }
+
+    impl ObjectImpl for TcpChatApplication {
+        fn constructed(&self) {
+            self.parent_constructed();
+            self.obj().add_options();
+        }
+    }
+
+    impl ApplicationImpl for TcpChatApplication {
+        /// Runs in the process that was started, before any GTK or D-Bus:
+        /// `--serve` and `--version` end here, with no display needed.
+        fn handle_local_options(&self, dict: &glib::VariantDict) -> ControlFlow<glib::ExitCode> {
+            let options = read_options(dict);
+            if dict.contains("version") {
+                println!("tcp-chat {}", env!("CARGO_PKG_VERSION"));
+                return ControlFlow::Break(glib::ExitCode::SUCCESS);
+            }
+            if options.serve {
+                init_logging("info");
+                return ControlFlow::Break(serve(&options));
+            }
+            init_logging("warn");
+            // Mistakes are reported in this terminal, not the running window.
+            if let Err(message) = launch::plan(&options) {
+                eprintln!("tcp-chat: {message}");
+                return ControlFlow::Break(glib::ExitCode::new(2));
+            }
+            ControlFlow::Continue(())
+        }
+
+        fn startup(&self) {
+            self.parent_startup();
+            gtk::Window::set_default_icon_name(APP_ID);
+            self.obj().setup_actions();
+        }
+
+        fn activate(&self) {
+            self.parent_activate();
+            self.obj().main_window().present();
+        }
+
+        /// Runs in the primary instance, also for a second launch.
+        fn command_line(&self, command_line: &gio::ApplicationCommandLine) -> glib::ExitCode {
+            let options = read_options(&command_line.options_dict());
+            let plan = match launch::plan(&options) {
+                Ok(plan) => plan,
+                // handle_local_options already refused these in the
+                // launching terminal; this only guards a foreign caller.
+                Err(message) => {
+                    log::warn!("ignoring a launch request: {message}");
+                    return glib::ExitCode::new(2);
+                }
+            };
+            let window = self.obj().main_window();
+            window.present();
+            window.launch(plan);
+            glib::ExitCode::SUCCESS
+        }
+    }
+
+    impl GtkApplicationImpl for TcpChatApplication {}
+    impl AdwApplicationImpl for TcpChatApplication {}
+}
+
+glib::wrapper! {
+    pub struct TcpChatApplication(ObjectSubclass<imp::TcpChatApplication>)
+        @extends adw::Application, gtk::Application, gio::Application,
+        @implements gio::ActionGroup, gio::ActionMap;
+}
+
+impl Default for TcpChatApplication {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TcpChatApplication {
+    pub fn new() -> Self {
+        glib::Object::builder()
+            .property("application-id", APP_ID)
+            .property("resource-base-path", RESOURCE_BASE)
+            .property("flags", gio::ApplicationFlags::HANDLES_COMMAND_LINE)
+            .build()
+    }
+
+    fn add_options(&self) {
+        use glib::{OptionArg as Arg, OptionFlags as Flags};
+        let options: [(&str, Arg, String, Option<&str>); 12] = [
+            (
+                "host",
+                Arg::None,
+                gettext("Host a room on this computer"),
+                None,
+            ),
+            (
+                "connect",
+                Arg::String,
+                gettext("Join the room at ADDRESS (host[:port])"),
+                Some("ADDRESS"),
+            ),
+            (
+                "nick",
+                Arg::String,
+                gettext("Use NAME as nickname"),
+                Some("NAME"),
+            ),
+            (
+                "room",
+                Arg::String,
+                gettext("The room to host or join (default #chat)"),
+                Some("ROOM"),
+            ),
+            (
+                "port",
+                Arg::String,
+                gettext("The port to host on (default 6667)"),
+                Some("N"),
+            ),
+            (
+                "serve",
+                Arg::None,
+                gettext("Run only the host, without a window"),
+                None,
+            ),
+            (
+                "bind",
+                Arg::String,
+                gettext("With --serve: listen on ADDR only"),
+                Some("ADDR"),
+            ),
+            (
+                "password",
+                Arg::String,
+                gettext("With --serve: require this password"),
+                Some("SECRET"),
+            ),
+            (
+                "max-clients",
+                Arg::String,
+                gettext("With --serve: allow at most N clients"),
+                Some("N"),
+            ),
+            (
+                "no-flood-control",
+                Arg::None,
+                gettext("With --serve: do not throttle busy clients"),
+                None,
+            ),
+            (
+                "version",
+                Arg::None,
+                gettext("Show the version and quit"),
+                None,
+            ),
+            (
+                glib::OPTION_REMAINING.as_str(),
+                Arg::StringArray,
+                String::new(),
+                Some("[irc://HOST:PORT/#ROOM]"),
+            ),
+        ];
+        for (name, arg, description, arg_description) in options {
+            self.add_main_option(
+                name,
+                glib::Char::from(0),
+                Flags::NONE,
+                arg,
+                &description,
+                arg_description,
+            );
+        }
+        self.set_option_context_summary(Some(&gettext(
+            "Chat with people on your network: host a room, or join one by its address.",
+        )));
+    }
+
+    fn setup_actions(&self) {
+        let quit = gio::ActionEntry::builder(AppAction::Quit.name())
+            .activate(|app: &Self, _, _| app.quit_all())
+            .build();
+        let about = gio::ActionEntry::builder(AppAction::About.name())
+            .activate(|app: &Self, _, _| app.show_about())
+            .build();
+        self.add_action_entries([quit, about]);
+        let accels: [(&str, &[&str]); 6] = [
+            (AppAction::Quit.detailed(), &["<Primary>q"]),
+            (WinAction::FocusEntry.detailed(), &["<Primary>l"]),
+            (WinAction::ShowMembers.detailed(), &["F9"]),
+            (WinAction::Host.detailed(), &["<Primary>h"]),
+            (WinAction::Connect.detailed(), &["<Primary>j"]),
+            (
+                WinAction::ShowHelpOverlay.detailed(),
+                &["<Primary>question"],
+            ),
+        ];
+        for (action, keys) in accels {
+            self.set_accels_for_action(action, keys);
+        }
+    }
+
+    /// The one window, made on first use with a real network thread.
+    fn main_window(&self) -> TcpChatWindow {
+        if let Some(window) = self
+            .windows()
+            .into_iter()
+            .find_map(|w| w.downcast::<TcpChatWindow>().ok())
+        {
+            return window;
+        }
+        let network = match crate::network::spawn() {
+            Ok(network) => network,
+            Err(err) => {
+                log::error!("cannot start the network thread: {err}");
+                // A window whose commands go nowhere; the banner explains.
+                let (commands, _) = async_channel::unbounded();
+                let (_, events) = async_channel::unbounded();
+                crate::network::NetworkHandle { commands, events }
+            }
+        };
+        TcpChatWindow::new(Some(self), network)
+    }
+
+    /// Closing windows lets each tell the network thread to shut down.
+    fn quit_all(&self) {
+        for window in self.windows() {
+            window.close();
+        }
+        self.quit();
+    }
+
+    fn show_about(&self) {
+        let about = adw::AboutWindow::builder()
+            .application_name(gettext("TCP Chat"))
+            .application_icon(APP_ID)
+            .version(env!("CARGO_PKG_VERSION"))
+            .developer_name(gettext("The TCP Chat developers"))
+            .comments(gettext(
+                "A chat room for your local network that speaks IRC",
+            ))
+            .website(env!("CARGO_PKG_HOMEPAGE"))
+            .issue_url(concat!(env!("CARGO_PKG_REPOSITORY"), "/issues"))
+            .license_type(gtk::License::Gpl30)
+            .modal(true)
+            .build();
+        if let Some(window) = self.active_window() {
+            about.set_transient_for(Some(&window));
+        }
+        about.present();
+    }
+}
+
+/// GApplication's parsed options as plain data.
+fn read_options(dict: &glib::VariantDict) -> Options {
+    let string = |key: &str| dict.lookup::<String>(key).ok().flatten();
+    Options {
+        serve: dict.contains("serve"),
+        bind: string("bind"),
+        port: string("port"),
+        room: string("room"),
+        password: string("password"),
+        max_clients: string("max-clients"),
+        no_flood_control: dict.contains("no-flood-control"),
+        host: dict.contains("host"),
+        connect: string("connect"),
+        nick: string("nick"),
+        links: dict
+            .lookup::<Vec<String>>(glib::OPTION_REMAINING.as_str())
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+    }
+}
+
+/// `--serve`: the host alone, until SIGINT/SIGTERM.
+fn serve(options: &Options) -> glib::ExitCode {
+    let config = match launch::serve_config(options) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("tcp-chat: {message}");
+            return glib::ExitCode::new(2);
+        }
+    };
+    match crate::server::run_headless(config) {
+        Ok(()) => glib::ExitCode::SUCCESS,
+        Err(err) => {
+            log::error!("{err:#}");
+            glib::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default level.
+fn init_logging(default_level: &str) {
+    let _ =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
+            .try_init();
+}

@@ -1,0 +1,276 @@
+//! What the command line asks for, checked before anything starts. GTK-free:
+//! the application copies GApplication's parsed options into [`Options`].
+
+use std::net::IpAddr;
+
+use super::i18n::{gettext, gettext_f};
+use super::validate;
+use crate::server::ServerConfig;
+
+/// The options as parsed, before any checking.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    pub serve: bool,
+    pub bind: Option<String>,
+    /// Text, not a number: GApplication cannot tell `--port 0` from no port.
+    pub port: Option<String>,
+    pub room: Option<String>,
+    pub password: Option<String>,
+    pub max_clients: Option<String>,
+    pub no_flood_control: bool,
+    pub host: bool,
+    pub connect: Option<String>,
+    pub nick: Option<String>,
+    /// Arguments that are not options: `irc://` links.
+    pub links: Vec<String>,
+}
+
+/// What the window should do once it is shown. Missing nicks and rooms come
+/// from the remembered settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Launch {
+    Window,
+    Host {
+        port: u16,
+        nick: Option<String>,
+        room: Option<String>,
+    },
+    Connect {
+        address: String,
+        nick: Option<String>,
+        room: Option<String>,
+    },
+}
+
+/// The headless host's configuration for `--serve`.
+pub fn serve_config(options: &Options) -> Result<ServerConfig, String> {
+    let defaults = ServerConfig::default();
+    let bind = match options.bind.as_deref() {
+        None => None,
+        Some(text) => Some(text.trim().parse::<IpAddr>().map_err(|_| {
+            gettext_f(
+                "--bind needs an IP address such as 0.0.0.0 or ::, not “{text}”",
+                &[("text", text)],
+            )
+        })?),
+    };
+    let mut limits = defaults.limits;
+    if let Some(max) = &options.max_clients {
+        limits.max_clients = max
+            .trim()
+            .parse()
+            .ok()
+            .filter(|max| *max > 0)
+            .ok_or_else(|| gettext("--max-clients needs a number above 0"))?;
+    }
+    limits.flood_control = !options.no_flood_control;
+    Ok(ServerConfig {
+        bind,
+        // Headless hosts may ask for port 0 to get any free port.
+        port: match &options.port {
+            None => defaults.port,
+            Some(port) => port.trim().parse().map_err(|_| port_error(port))?,
+        },
+        room: checked_room(options.room.as_deref())?.unwrap_or(defaults.room),
+        password: options.password.as_deref().and_then(validate::password),
+        limits,
+        ..defaults
+    })
+}
+
+/// What a GUI launch asks for.
+pub fn plan(options: &Options) -> Result<Launch, String> {
+    let nick = match options.nick.as_deref() {
+        None => None,
+        Some(text) => Some(
+            validate::nick(text)
+                .ok_or_else(|| gettext_f("“{text}” cannot be a nickname", &[("text", text)]))?,
+        ),
+    };
+    let room = checked_room(options.room.as_deref())?;
+    if let Some(link) = options.links.iter().find(|link| !is_irc_link(link)) {
+        return Err(gettext_f(
+            "Unknown argument “{arg}”: give an irc:// link or an option",
+            &[("arg", link)],
+        ));
+    }
+    let mut addresses = options.connect.iter().chain(&options.links);
+    let address = addresses.next();
+    if addresses.next().is_some() || (options.host && address.is_some()) {
+        return Err(gettext("Host one room or connect to one, not several"));
+    }
+    if let Some(address) = address {
+        let address = validate::address(address)
+            .ok_or_else(|| gettext_f("“{text}” is not an address", &[("text", address)]))?;
+        return Ok(Launch::Connect {
+            address,
+            nick,
+            room,
+        });
+    }
+    if options.host {
+        let port = match &options.port {
+            None => validate::DEFAULT_PORT,
+            Some(port) => validate::port(port).ok_or_else(|| port_error(port))?,
+        };
+        return Ok(Launch::Host { port, nick, room });
+    }
+    Ok(Launch::Window)
+}
+
+fn checked_room(room: Option<&str>) -> Result<Option<String>, String> {
+    room.map(|text| {
+        validate::room(text)
+            .ok_or_else(|| gettext_f("“{text}” cannot be a room name", &[("text", text)]))
+    })
+    .transpose()
+}
+
+fn port_error(port: &str) -> String {
+    gettext_f("“{port}” is not a port: use 1 to 65535", &[("port", port)])
+}
+
+fn is_irc_link(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.starts_with("irc://") || lower.starts_with("ircs://")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_opens_the_window() {
+        assert_eq!(plan(&Options::default()), Ok(Launch::Window));
+    }
+
+    #[test]
+    fn host_with_defaults_and_overrides() {
+        let host = Options {
+            host: true,
+            ..Options::default()
+        };
+        assert_eq!(
+            plan(&host),
+            Ok(Launch::Host {
+                port: 6667,
+                nick: None,
+                room: None
+            })
+        );
+        let custom = Options {
+            host: true,
+            port: Some("7000".into()),
+            nick: Some("ann".into()),
+            room: Some("games".into()),
+            ..Options::default()
+        };
+        assert_eq!(
+            plan(&custom),
+            Ok(Launch::Host {
+                port: 7000,
+                nick: Some("ann".into()),
+                room: Some("#games".into())
+            })
+        );
+        assert!(plan(&Options {
+            host: true,
+            port: Some("70000".into()),
+            ..Options::default()
+        })
+        .is_err());
+        assert!(plan(&Options {
+            host: true,
+            port: Some("0".into()),
+            ..Options::default()
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn connect_by_option_or_link() {
+        let by_option = Options {
+            connect: Some("pc:6667".into()),
+            ..Options::default()
+        };
+        assert_eq!(
+            plan(&by_option),
+            Ok(Launch::Connect {
+                address: "pc:6667".into(),
+                nick: None,
+                room: None
+            })
+        );
+        let by_link = Options {
+            links: vec!["irc://pc:6667/#chat".into()],
+            ..Options::default()
+        };
+        assert!(
+            matches!(plan(&by_link), Ok(Launch::Connect { address, .. }) if address == "irc://pc:6667/#chat")
+        );
+    }
+
+    #[test]
+    fn contradictions_and_junk_are_refused() {
+        let both = Options {
+            host: true,
+            connect: Some("pc".into()),
+            ..Options::default()
+        };
+        assert!(plan(&both).is_err());
+        let junk = Options {
+            links: vec!["file.txt".into()],
+            ..Options::default()
+        };
+        assert!(plan(&junk).is_err());
+        let bad_nick = Options {
+            nick: Some("1x".into()),
+            ..Options::default()
+        };
+        assert!(plan(&bad_nick).is_err());
+    }
+
+    #[test]
+    fn serve_options_make_a_config() {
+        let options = Options {
+            serve: true,
+            bind: Some("127.0.0.1".into()),
+            port: Some("0".into()),
+            room: Some("lobby".into()),
+            password: Some("s3cret".into()),
+            max_clients: Some("50".into()),
+            no_flood_control: true,
+            ..Options::default()
+        };
+        let config = serve_config(&options).unwrap();
+        assert_eq!(config.bind, Some("127.0.0.1".parse().unwrap()));
+        assert_eq!((config.port, config.room.as_str()), (0, "#lobby"));
+        assert_eq!(config.password.as_deref(), Some("s3cret"));
+        assert_eq!(config.limits.max_clients, 50);
+        assert!(!config.limits.flood_control);
+        assert_eq!(
+            serve_config(&Options::default()).unwrap(),
+            ServerConfig::default()
+        );
+        for bad in [
+            Options {
+                bind: Some("nowhere".into()),
+                ..Options::default()
+            },
+            Options {
+                port: Some("-1".into()),
+                ..Options::default()
+            },
+            Options {
+                max_clients: Some("0".into()),
+                ..Options::default()
+            },
+            Options {
+                room: Some("a b".into()),
+                ..Options::default()
+            },
+        ] {
+            assert!(serve_config(&bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! What each network event adds to the room's log, as plain data the log
+//! widget styles. GTK-free.
+
+use super::i18n::{gettext, gettext_f};
+use crate::network::Event;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Chat,
+    Private,
+    /// `/me`: shown in italics after the nick.
+    Action,
+    /// Notices from the server or another user.
+    Notice,
+    /// Joins, parts, nick and topic changes: quieter than chat.
+    System,
+    Error,
+}
+
+/// Who a line is from, as shown before its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Speaker {
+    pub label: String,
+    /// The nick whose colour the label takes.
+    pub colour_key: String,
+    pub own: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub kind: Kind,
+    pub speaker: Option<Speaker>,
+    pub text: String,
+}
+
+impl LogEntry {
+    pub fn system(text: String) -> Self {
+        LogEntry {
+            kind: Kind::System,
+            speaker: None,
+            text,
+        }
+    }
+
+    pub fn error(text: String) -> Self {
+        LogEntry {
+            kind: Kind::Error,
+            speaker: None,
+            text,
+        }
+    }
+
+    fn said(kind: Kind, label: String, colour_key: &str, own: bool, text: &str) -> Self {
+        let speaker = Speaker {
+            label,
+            colour_key: colour_key.to_owned(),
+            own,
+        };
+        LogEntry {
+            kind,
+            speaker: Some(speaker),
+            text: plain_text(text),
+        }
+    }
+}
+
+/// `text` without IRC formatting codes (bold, colours, …) and control
+/// characters, which would otherwise show as boxes or break the line.
+pub fn plain_text(text: &str) -> String {
+    const COLOUR: char = '\x03';
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == COLOUR {
+            // \x03 then up to two digits, optionally ",", up to two digits.
+            let has_foreground = skip_digits(&mut chars) > 0;
+            let mut ahead = chars.clone();
+            if has_foreground
+                && ahead.next() == Some(',')
+                && ahead.peek().is_some_and(char::is_ascii_digit)
+            {
+                chars.next();
+                skip_digits(&mut chars);
+            }
+        } else if c == '\t' || c == '\n' || c == '\r' {
+            plain.push(' ');
+        } else if !c.is_control() {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+/// Skips up to two digits; returns how many.
+fn skip_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> usize {
+    (0..2)
+        .take_while(|_| chars.next_if(char::is_ascii_digit).is_some())
+        .count()
+}
+
+/// The log line for `event`, if it has one. Disconnections and host errors
+/// are described by the window's banner, which also logs them.
+pub fn for_event(event: &Event) -> Option<LogEntry> {
+    let entry = match event {
+        Event::Message {
+            from,
+            text,
+            own,
+            private: false,
+            ..
+        } => LogEntry::said(Kind::Chat, from.clone(), from, *own, text),
+        Event::Message {
+            target,
+            text,
+            own: true,
+            private: true,
+            ..
+        } => LogEntry::said(Kind::Private, format!("→ {target}"), target, true, text),
+        Event::Message {
+            from,
+            text,
+            own: false,
+            private: true,
+            ..
+        } => {
+            let label = gettext_f("{nick} (private)", &[("nick", from)]);
+            LogEntry::said(Kind::Private, label, from, false, text)
+        }
+        Event::Action {
+            from, text, own, ..
+        } => LogEntry::said(Kind::Action, format!("* {from}"), from, *own, text),
+        Event::Notice {
+            from: Some(from),
+            text,
+        } => LogEntry::said(Kind::Notice, format!("-{from}-"), from, false, text),
+        Event::Notice { from: None, text } => LogEntry {
+            kind: Kind::Notice,
+            speaker: None,
+            text: plain_text(text),
+        },
+        Event::Connected { server, nick, room } => LogEntry::system(gettext_f(
+            "You joined {room} on {server} as {nick}",
+            &[("room", room), ("server", server), ("nick", nick)],
+        )),
+        Event::NickInUse { requested, using } => LogEntry::system(gettext_f(
+            "The nickname {requested} is taken, so you are {using}",
+            &[("requested", requested), ("using", using)],
+        )),
+        Event::Joined { own: true, .. } => return None,
+        Event::Joined {
+            nick,
+            room,
+            own: false,
+        } => LogEntry::system(gettext_f(
+            "{nick} joined {room}",
+            &[("nick", nick), ("room", room)],
+        )),
+        Event::Parted { nick, room, reason } => LogEntry::system(with_reason(
+            gettext_f("{nick} left {room}", &[("nick", nick), ("room", room)]),
+            reason,
+        )),
+        Event::Quit { nick, reason } => LogEntry::system(with_reason(
+            gettext_f("{nick} quit", &[("nick", nick)]),
+            reason,
+        )),
+        Event::NickChanged { new, own: true, .. } => {
+            LogEntry::system(gettext_f("You are now known as {new}", &[("new", new)]))
+        }
+        Event::NickChanged {
+            old,
+            new,
+            own: false,
+        } => LogEntry::system(gettext_f(
+            "{old} is now known as {new}",
+            &[("old", old), ("new", new)],
+        )),
+        Event::Topic {
+            topic,
+            set_by: Some(by),
+            ..
+        } => LogEntry::system(gettext_f(
+            "{nick} set the topic: {topic}",
+            &[("nick", by), ("topic", &plain_text(topic))],
+        )),
+        Event::Topic {
+            topic,
+            set_by: None,
+            ..
+        } if topic.is_empty() => LogEntry::system(gettext("There is no topic")),
+        Event::Topic {
+            topic,
+            set_by: None,
+            ..
+        } => LogEntry::system(gettext_f(
+            "Topic: {topic}",
+            &[("topic", &plain_text(topic))],
+        )),
+        Event::ServerError { text } => LogEntry::error(plain_text(text)),
+        Event::Hosting { .. }
+        | Event::HostFailed(_)
+        | Event::Members { .. }
+        | Event::Disconnected { .. } => return None,
+    };
+    Some(entry)
+}
+
+fn with_reason(text: String, reason: &Option<String>) -> String {
+    match reason.as_deref().map(str::trim) {
+        Some(reason) if !reason.is_empty() => format!("{text} ({reason})"),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(own: bool, private: bool) -> Event {
+        Event::Message {
+            from: "alice".into(),
+            target: if private {
+                "bob".into()
+            } else {
+                "#chat".into()
+            },
+            text: "hi".into(),
+            own,
+            private,
+        }
+    }
+
+    #[test]
+    fn chat_lines_carry_their_speaker() {
+        let entry = for_event(&message(false, false)).unwrap();
+        assert_eq!(entry.kind, Kind::Chat);
+        assert_eq!(entry.text, "hi");
+        let speaker = entry.speaker.unwrap();
+        assert_eq!((speaker.label.as_str(), speaker.own), ("alice", false));
+        assert!(
+            for_event(&message(true, false))
+                .unwrap()
+                .speaker
+                .unwrap()
+                .own
+        );
+    }
+
+    #[test]
+    fn private_lines_name_the_other_party() {
+        let sent = for_event(&message(true, true)).unwrap().speaker.unwrap();
+        assert_eq!(
+            (sent.label.as_str(), sent.colour_key.as_str()),
+            ("→ bob", "bob")
+        );
+        let got = for_event(&message(false, true)).unwrap().speaker.unwrap();
+        assert_eq!(got.label, "alice (private)");
+    }
+
+    #[test]
+    fn formatting_codes_are_dropped() {
+        assert_eq!(
+            plain_text("\x02bold\x02 \x0304,12red\x03 \x031,2x\x0f"),
+            "bold red x"
+        );
+        assert_eq!(plain_text("\x03,5 a\tb\nc"), ",5 a b c");
+        assert_eq!(plain_text("2\x03 45"), "2 45");
+        assert_eq!(plain_text("你好"), "你好");
+    }
+
+    #[test]
+    fn system_lines() {
+        let quit = Event::Quit {
+            nick: "bob".into(),
+            reason: Some("later".into()),
+        };
+        assert_eq!(
+            for_event(&quit).unwrap(),
+            LogEntry::system("bob quit (later)".into())
+        );
+        let part = Event::Parted {
+            nick: "bob".into(),
+            room: "#chat".into(),
+            reason: Some(" ".into()),
+        };
+        assert_eq!(for_event(&part).unwrap().text, "bob left #chat");
+        let own_join = Event::Joined {
+            nick: "me".into(),
+            room: "#chat".into(),
+            own: true,
+        };
+        assert_eq!(for_event(&own_join), None);
+        let error = Event::ServerError {
+            text: "No such nick".into(),
+        };
+        assert_eq!(for_event(&error).unwrap().kind, Kind::Error);
+    }
+}

@@ -1,0 +1,139 @@
+//! Turns the network's typed failures into what the banner says and the one
+//! thing it offers to do about it. GTK-free.
+
+use super::i18n::{gettext, gettext_f};
+use crate::network::{DisconnectReason, HostError};
+
+/// The banner's button.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remedy {
+    /// Repeat the last Host or Connect as it was.
+    TryAgain,
+    Reconnect,
+    /// Open the Host form at its port.
+    ChooseAnotherPort,
+    /// Open the Connect form at its address.
+    EditAddress,
+    /// Open the Connect form at its password.
+    EnterPassword,
+}
+
+impl Remedy {
+    pub fn label(self) -> String {
+        match self {
+            Remedy::TryAgain => gettext("_Try Again"),
+            Remedy::Reconnect => gettext("_Reconnect"),
+            Remedy::ChooseAnotherPort => gettext("_Choose Another Port"),
+            Remedy::EditAddress => gettext("_Edit Address"),
+            Remedy::EnterPassword => gettext("_Enter Password"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    pub remedy: Remedy,
+}
+
+impl Problem {
+    fn new(message: String, remedy: Remedy) -> Self {
+        Problem { message, remedy }
+    }
+}
+
+/// Why we are no longer (or never got) connected to `target` (the address
+/// as the person typed it). `None` when we left on purpose.
+pub fn for_disconnect(reason: &DisconnectReason, target: &str) -> Option<Problem> {
+    use DisconnectReason as Reason;
+    let at = [("target", target)];
+    let problem = match reason {
+        Reason::Left => return None,
+        Reason::Refused => Problem::new(
+            gettext_f("Nobody is hosting a room at {target}. Check the address, or ask the host to open the room.", &at),
+            Remedy::TryAgain,
+        ),
+        Reason::Unreachable => Problem::new(
+            gettext_f("{target} cannot be reached. Check that you are on the same network.", &at),
+            Remedy::TryAgain,
+        ),
+        Reason::NotResolved { host } => Problem::new(
+            gettext_f("No computer called “{host}” was found. Check the spelling, or use its IP address.", &[("host", host)]),
+            Remedy::TryAgain,
+        ),
+        Reason::InvalidAddress { address } => Problem::new(
+            gettext_f("“{address}” is not an address. Use host, host:port or irc://host:port/#room.", &[("address", address)]),
+            Remedy::EditAddress,
+        ),
+        Reason::WrongPassword => Problem::new(
+            gettext_f("The room at {target} needs a different password.", &at),
+            Remedy::EnterPassword,
+        ),
+        Reason::HostClosed { message: Some(message) } if !message.trim().is_empty() => Problem::new(
+            gettext_f("The host closed the room: {message}", &[("message", message.trim())]),
+            Remedy::Reconnect,
+        ),
+        Reason::HostClosed { .. } => Problem::new(gettext("The host closed the room."), Remedy::Reconnect),
+        Reason::TimedOut => Problem::new(
+            gettext_f("{target} did not answer in time.", &at),
+            Remedy::TryAgain,
+        ),
+        Reason::ConnectionLost { detail } => Problem::new(
+            gettext_f("The connection to {target} was lost ({detail}).", &[("target", target), ("detail", detail)]),
+            Remedy::Reconnect,
+        ),
+    };
+    Some(problem)
+}
+
+pub fn for_host_error(error: &HostError) -> Problem {
+    match error {
+        HostError::PortInUse { port } => Problem::new(
+            gettext_f("Port {port} is already in use on this computer.", &[("port", &port.to_string())]),
+            Remedy::ChooseAnotherPort,
+        ),
+        HostError::PermissionDenied { port } => Problem::new(
+            gettext_f("This computer does not allow using port {port}. Ports above 1024 need no special rights.", &[("port", &port.to_string())]),
+            Remedy::ChooseAnotherPort,
+        ),
+        HostError::Other(detail) => Problem::new(
+            gettext_f("The room could not be opened ({detail}).", &[("detail", detail)]),
+            Remedy::TryAgain,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaving_on_purpose_is_no_problem() {
+        assert_eq!(for_disconnect(&DisconnectReason::Left, "h"), None);
+    }
+
+    #[test]
+    fn each_failure_offers_its_remedy() {
+        let remedy = |reason| for_disconnect(&reason, "pc:6667").unwrap().remedy;
+        assert_eq!(remedy(DisconnectReason::Refused), Remedy::TryAgain);
+        assert_eq!(remedy(DisconnectReason::TimedOut), Remedy::TryAgain);
+        assert_eq!(
+            remedy(DisconnectReason::WrongPassword),
+            Remedy::EnterPassword
+        );
+        assert_eq!(
+            remedy(DisconnectReason::HostClosed { message: None }),
+            Remedy::Reconnect
+        );
+        let lost = DisconnectReason::ConnectionLost {
+            detail: "reset".into(),
+        };
+        assert!(for_disconnect(&lost, "pc:6667")
+            .unwrap()
+            .message
+            .contains("pc:6667"));
+        let port = for_host_error(&HostError::PortInUse { port: 6667 });
+        assert_eq!(port.remedy, Remedy::ChooseAnotherPort);
+        assert!(port.message.contains("6667"));
+    }
+}

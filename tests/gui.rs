@@ -1,0 +1,687 @@
+//! GUI tests: the real window, driven like a person would, against a fake
+//! network. GTK lives on one thread, so this binary has its own `main` that
+//! runs the cases in order. Run under Xvfb: `xvfb-run -a cargo test --test gui`.
+//! With `TCP_CHAT_SHOTS=DIR` it also saves screenshots of the main states.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/fake_network.rs"]
+mod fake_network;
+
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use adw::prelude::*;
+use fake_network::FakeNetwork;
+use tcp_chat::network::{Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest};
+use tcp_chat::ui::actions::WinAction;
+use tcp_chat::ui::join_form::FormField;
+use tcp_chat::ui::launch::Launch;
+use tcp_chat::ui::window::Phase;
+
+fn connected(fake: &FakeNetwork) {
+    fake.window.launch(Launch::Connect {
+        address: "pc.local:6667".into(),
+        nick: Some("alice".into()),
+        room: Some("#chat".into()),
+    });
+    fake.feed([
+        Event::Connected {
+            server: "pc.local:6667".into(),
+            nick: "alice".into(),
+            room: "#chat".into(),
+        },
+        Event::Members {
+            room: "#chat".into(),
+            nicks: vec!["alice".into(), "bob".into()],
+        },
+    ]);
+    fake.sent();
+}
+
+fn message(from: &str, text: &str) -> Event {
+    Event::Message {
+        from: from.into(),
+        target: "#chat".into(),
+        text: text.into(),
+        own: from == "alice",
+        private: false,
+    }
+}
+
+fn activate(fake: &FakeNetwork, action: WinAction) {
+    WidgetExt::activate_action(&fake.window, action.detailed(), None).unwrap();
+    fake.settle();
+}
+
+fn type_and_send(fake: &FakeNetwork, text: &str) {
+    let entry = fake.window.message_entry();
+    entry.set_text(text);
+    entry.emit_activate();
+    fake.settle();
+}
+
+fn entry_has_focus(fake: &FakeNetwork) -> bool {
+    let entry = fake.window.message_entry();
+    GtkWindowExt::focus(&fake.window)
+        .is_some_and(|focus| focus.is_ancestor(&entry) || focus == entry)
+}
+
+/// Scrolls the wheel up over the middle of `widget` with xdotool (the
+/// window sits at the screen's origin: Xvfb has no window manager).
+fn wheel_up_over(fake: &FakeNetwork, widget: &gtk::Widget) {
+    let bounds = widget
+        .compute_bounds(&fake.window)
+        .expect("the widget is shown");
+    let (x, y) = (
+        bounds.x() + bounds.width() / 2.0,
+        bounds.y() + bounds.height() / 2.0,
+    );
+    let status = std::process::Command::new("xdotool")
+        // Move in from elsewhere, so the window sees the pointer enter.
+        .args([
+            "mousemove",
+            "1",
+            "1",
+            "mousemove",
+            &format!("{}", x as i32),
+            &format!("{}", y as i32),
+        ])
+        .args(["click", "--repeat", "5", "4"])
+        .status()
+        .expect("xdotool is installed");
+    assert!(status.success());
+}
+
+fn shot(name: &str) {
+    let Ok(dir) = std::env::var("TCP_CHAT_SHOTS") else {
+        return;
+    };
+    fake_network::let_it_draw(Duration::from_millis(600));
+    let path = format!("{dir}/{name}.png");
+    let status = std::process::Command::new("import")
+        .args(["-window", "root", &path])
+        .status();
+    assert!(
+        status.is_ok_and(|status| status.success()),
+        "import failed for {path}"
+    );
+}
+
+// ----- Cases ---------------------------------------------------------------
+
+fn welcome_page_before_joining() {
+    let fake = FakeNetwork::new();
+    assert_eq!(fake.window.visible_page().as_deref(), Some("welcome"));
+    assert!(fake.window.host_button().is_visible());
+    assert!(fake.window.connect_button().is_visible());
+    assert!(!fake.window.send_button().is_sensitive());
+    shot("1-welcome");
+    fake.close();
+}
+
+fn host_form_sends_host() {
+    let fake = FakeNetwork::new();
+    activate(&fake, WinAction::Host);
+    fake.settle();
+    assert!(fake.window.host_button().popover().unwrap().is_visible());
+    let form = fake.window.host_form();
+    form.set_field(FormField::Nick, "alice");
+    form.set_field(FormField::Port, "70000");
+    assert!(
+        !form.submit_button().is_sensitive(),
+        "a port above 65535 must not be accepted"
+    );
+    form.set_field(FormField::Port, "7000");
+    form.set_field(FormField::Room, "games");
+    shot("2-host-popover");
+    form.submit_button().emit_clicked();
+    fake.settle();
+    assert_eq!(
+        fake.sent(),
+        [Command::Host(HostRequest {
+            nick: "alice".into(),
+            port: 7000,
+            room: "#games".into(),
+            password: None
+        })]
+    );
+    assert_eq!(fake.window.visible_page().as_deref(), Some("connecting"));
+    assert!(
+        !fake.window.host_button().is_visible(),
+        "Host hides while connecting"
+    );
+    assert_eq!(fake.window.window_title().title(), "#games");
+    fake.close();
+}
+
+fn connect_form_sends_connect_with_password() {
+    let fake = FakeNetwork::new();
+    let form = fake.window.connect_form();
+    form.set_field(FormField::Address, " irc://pc:6668/#x ");
+    form.set_field(FormField::Nick, "bob");
+    form.set_field(FormField::Room, "#chat");
+    form.set_field(FormField::Password, "s3cret");
+    form.submit_button().emit_clicked();
+    fake.settle();
+    assert_eq!(
+        fake.sent(),
+        [Command::Connect(ConnectRequest {
+            address: "irc://pc:6668/#x".into(),
+            nick: "bob".into(),
+            room: "#chat".into(),
+            password: Some("s3cret".into()),
+        })]
+    );
+    fake.close();
+}
+
+fn room_shows_title_members_and_log() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.feed([
+        message("bob", "hi there, see https://gnome.org"),
+        message("alice", "hello bob"),
+        Event::Action {
+            from: "bob".into(),
+            target: "#chat".into(),
+            text: "waves".into(),
+            own: false,
+        },
+        Event::Joined {
+            nick: "carol".into(),
+            room: "#chat".into(),
+            own: false,
+        },
+        Event::Topic {
+            room: "#chat".into(),
+            topic: "Friday plans".into(),
+            set_by: Some("bob".into()),
+        },
+    ]);
+    let window = &fake.window;
+    assert_eq!(window.visible_page().as_deref(), Some("room"));
+    assert_eq!(window.window_title().title(), "#chat");
+    assert_eq!(
+        window.window_title().subtitle(),
+        "Connected to pc.local:6667"
+    );
+    assert_eq!(window.member_count(), "3");
+    assert_eq!(window.member_list().nicks(), ["alice", "bob", "carol"]);
+    let log = window.chat_log().text();
+    for expected in [
+        "bob hi there, see https://gnome.org",
+        "alice hello bob",
+        "* bob waves",
+        "carol joined #chat",
+        "bob set the topic: Friday plans",
+    ] {
+        assert!(
+            log.contains(expected),
+            "{expected:?} missing from the log:\n{log}"
+        );
+    }
+    assert!(!window.host_button().is_visible());
+    activate(&fake, WinAction::ShowMembers);
+    fake.settle();
+    assert!(fake.window.show_members());
+    shot("3-room");
+    adw::StyleManager::default().set_color_scheme(adw::ColorScheme::ForceDark);
+    fake.settle();
+    shot("4-room-dark");
+    adw::StyleManager::default().set_color_scheme(adw::ColorScheme::Default);
+    fake.close();
+}
+
+fn members_follow_parts_quits_and_renames() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.feed([
+        Event::Joined {
+            nick: "carol".into(),
+            room: "#chat".into(),
+            own: false,
+        },
+        Event::NickChanged {
+            old: "bob".into(),
+            new: "Robert".into(),
+            own: false,
+        },
+        Event::Parted {
+            nick: "carol".into(),
+            room: "#chat".into(),
+            reason: Some("bye".into()),
+        },
+        Event::Joined {
+            nick: "dave".into(),
+            room: "#chat".into(),
+            own: false,
+        },
+        Event::Quit {
+            nick: "dave".into(),
+            reason: None,
+        },
+    ]);
+    assert_eq!(fake.window.member_list().nicks(), ["alice", "Robert"]);
+    assert_eq!(fake.window.member_count(), "2");
+    let log = fake.window.chat_log().text();
+    assert!(log.contains("bob is now known as Robert"), "{log}");
+    assert!(log.contains("carol left #chat (bye)"), "{log}");
+    assert!(log.contains("dave quit"), "{log}");
+    fake.close();
+}
+
+fn entry_sends_clears_and_keeps_focus() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    let send = fake.window.send_button();
+    assert!(!send.is_sensitive(), "Send is off while the entry is empty");
+    fake.window.message_entry().set_text("   ");
+    assert!(!send.is_sensitive(), "Send is off for blanks");
+    fake.window.message_entry().set_text("hello");
+    assert!(send.is_sensitive());
+    type_and_send(&fake, "hello everyone");
+    assert_eq!(
+        fake.sent(),
+        [Command::SendMessage {
+            text: "hello everyone".into()
+        }]
+    );
+    assert_eq!(fake.window.message_entry().text(), "");
+    assert!(
+        entry_has_focus(&fake),
+        "the entry keeps focus after sending"
+    );
+    // The Send button does the same.
+    fake.window.message_entry().set_text("via button");
+    send.emit_clicked();
+    fake.settle();
+    assert_eq!(
+        fake.sent(),
+        [Command::SendMessage {
+            text: "via button".into()
+        }]
+    );
+    fake.close();
+}
+
+fn slash_commands_become_commands() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    type_and_send(&fake, "/nick alicia");
+    type_and_send(&fake, "/me waves");
+    type_and_send(&fake, "/msg bob psst");
+    type_and_send(&fake, "/topic Lunch");
+    type_and_send(&fake, "//slash");
+    assert_eq!(
+        fake.sent(),
+        [
+            Command::ChangeNick {
+                nick: "alicia".into()
+            },
+            Command::SendAction {
+                text: "waves".into()
+            },
+            Command::SendPrivate {
+                nick: "bob".into(),
+                text: "psst".into()
+            },
+            Command::SetTopic {
+                topic: "Lunch".into()
+            },
+            Command::SendMessage {
+                text: "/slash".into()
+            },
+        ]
+    );
+    fake.close();
+}
+
+fn unknown_command_answers_locally() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    type_and_send(&fake, "/foo bar");
+    assert_eq!(fake.sent(), []);
+    assert!(fake
+        .window
+        .chat_log()
+        .text()
+        .contains("Unknown command “/foo”"));
+    assert_eq!(
+        fake.window.message_entry().text(),
+        "/foo bar",
+        "the mistake stays to be mended"
+    );
+    type_and_send(&fake, "/help");
+    assert_eq!(fake.sent(), []);
+    assert!(fake.window.chat_log().text().contains("/msg NICK MESSAGE"));
+    fake.close();
+}
+
+fn refused_shows_banner_and_try_again_retries() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    activate(&fake, WinAction::Leave);
+    fake.settle();
+    assert_eq!(fake.sent(), [Command::Leave { message: None }]);
+    assert_eq!(fake.window.visible_page().as_deref(), Some("welcome"));
+    fake.feed([Event::Disconnected {
+        reason: DisconnectReason::Left,
+    }]);
+    let request = Launch::Connect {
+        address: "pc.local:6667".into(),
+        nick: Some("alice".into()),
+        room: None,
+    };
+    fake.window.launch(request);
+    fake.settle();
+    let first = fake.sent();
+    assert!(
+        matches!(first.as_slice(), [Command::Connect(_)]),
+        "{first:?}"
+    );
+    fake.feed([Event::Disconnected {
+        reason: DisconnectReason::Refused,
+    }]);
+    let banner = fake.window.banner();
+    let message = banner.shown_message().expect("a banner");
+    assert!(message.contains("pc.local:6667"), "{message}");
+    assert_eq!(
+        banner.remedy_button().label().as_deref(),
+        Some("_Try Again")
+    );
+    assert_eq!(fake.window.visible_page().as_deref(), Some("welcome"));
+    shot("5-refused-banner");
+    banner.remedy_button().emit_clicked();
+    fake.settle();
+    assert_eq!(fake.sent(), first, "Try Again repeats the request");
+    assert_eq!(banner.shown_message(), None);
+    fake.close();
+}
+
+fn port_in_use_offers_another_port() {
+    let fake = FakeNetwork::new();
+    fake.window.launch(Launch::Host {
+        port: 6667,
+        nick: Some("alice".into()),
+        room: None,
+    });
+    fake.settle();
+    fake.feed([Event::HostFailed(HostError::PortInUse { port: 6667 })]);
+    let banner = fake.window.banner();
+    assert!(banner.shown_message().unwrap().contains("6667"));
+    assert_eq!(
+        banner.remedy_button().label().as_deref(),
+        Some("_Choose Another Port")
+    );
+    banner.remedy_button().emit_clicked();
+    fake.settle();
+    assert!(fake.window.host_button().popover().unwrap().is_visible());
+    // Dismiss it as Escape would: an open popover holds the pointer grab.
+    fake.window.host_button().popdown();
+    fake.close();
+}
+
+fn lost_connection_keeps_the_log() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.feed([message("bob", "still here?")]);
+    fake.feed([Event::Disconnected {
+        reason: DisconnectReason::ConnectionLost {
+            detail: "reset".into(),
+        },
+    }]);
+    assert_eq!(fake.window.session_phase(), Phase::Lost);
+    assert_eq!(fake.window.visible_page().as_deref(), Some("room"));
+    assert!(fake.window.chat_log().text().contains("still here?"));
+    assert!(!fake.window.message_entry().is_sensitive());
+    assert_eq!(
+        fake.window.banner().remedy_button().label().as_deref(),
+        Some("_Reconnect")
+    );
+    assert!(
+        fake.window.host_button().is_visible(),
+        "a new room can be started"
+    );
+    fake.close();
+}
+
+fn hosting_shows_addresses_and_asks_before_leaving() {
+    let fake = FakeNetwork::new();
+    fake.window.launch(Launch::Host {
+        port: 6667,
+        nick: Some("alice".into()),
+        room: None,
+    });
+    let addresses: Vec<SocketAddr> = vec![
+        "[fe80::1]:6667".parse().unwrap(),
+        "192.168.1.5:6667".parse().unwrap(),
+    ];
+    fake.feed([
+        Event::Hosting {
+            port: 6667,
+            addresses,
+        },
+        Event::Connected {
+            server: "localhost:6667".into(),
+            nick: "alice".into(),
+            room: "#chat".into(),
+        },
+    ]);
+    fake.sent();
+    assert_eq!(
+        fake.window.window_title().subtitle(),
+        "Hosting on [fe80::1]:6667, 192.168.1.5:6667"
+    );
+    assert_eq!(
+        fake.window.share_address().as_deref(),
+        Some("192.168.1.5:6667")
+    );
+    activate(&fake, WinAction::Leave);
+    fake.settle();
+    assert_eq!(fake.sent(), [], "closing our room asks first");
+    let dialog = gtk::Window::list_toplevels()
+        .into_iter()
+        .find_map(|window| window.downcast::<adw::MessageDialog>().ok())
+        .expect("a confirmation dialog");
+    shot("6-close-room-dialog");
+    dialog.response("close");
+    fake.settle();
+    assert_eq!(fake.sent(), [Command::Leave { message: None }]);
+    assert_eq!(fake.window.visible_page().as_deref(), Some("welcome"));
+    fake.close();
+}
+
+fn nick_in_use_is_reported() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.feed([Event::NickInUse {
+        requested: "alice".into(),
+        using: "alice_".into(),
+    }]);
+    assert!(fake
+        .window
+        .chat_log()
+        .text()
+        .contains("The nickname alice is taken, so you are alice_"));
+    fake.close();
+}
+
+fn log_stays_pinned_unless_scrolled_up() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.feed((0..3000).map(|n| message("bob", &format!("line {n}"))));
+    let log = fake.window.chat_log();
+    let adjustment = log.vadjustment();
+    let at_bottom = |adjustment: &gtk::Adjustment| {
+        adjustment.value() + adjustment.page_size() >= adjustment.upper() - 8.0
+    };
+    assert!(log.is_pinned());
+    assert!(at_bottom(&adjustment), "pinned to the newest line");
+    assert!(!log.jump_button().is_visible());
+    // The person turns the mouse wheel up over the log (real X events).
+    // X delivers input asynchronously: wheel again until the window has it.
+    for _ in 0..10 {
+        wheel_up_over(&fake, log.upcast_ref());
+        fake.settle();
+        fake_network::let_it_draw(Duration::from_millis(200));
+        if !log.is_pinned() {
+            break;
+        }
+    }
+    assert!(!log.is_pinned(), "scrolling up unpins the log");
+    assert!(
+        log.jump_button().is_visible(),
+        "Jump to Latest appears after scrolling up"
+    );
+    let reading_at = adjustment.value();
+    assert!(!at_bottom(&adjustment));
+    fake.feed((0..100).map(|n| message("bob", &format!("more {n}"))));
+    // (A wheel scroll may still be easing by a pixel; a yank would be ~2000.)
+    assert!(
+        (adjustment.value() - reading_at).abs() < 20.0,
+        "new lines do not yank the reader down"
+    );
+    assert!(!at_bottom(&adjustment));
+    shot("7-scrolled-up");
+    log.jump_button().emit_clicked();
+    fake.settle();
+    assert!(log.is_pinned());
+    assert!(at_bottom(&adjustment));
+    assert!(!log.jump_button().is_visible());
+    fake.close();
+}
+
+fn flood_is_applied_in_batches_and_bounded() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    let log = fake.window.chat_log();
+    log.set_line_limit(1000);
+    fake.feed((0..10_000).map(|n| message("bob", &format!("flood {n}"))));
+    assert!(log.line_count() <= 1100, "{} lines kept", log.line_count());
+    let text = log.text();
+    assert!(text.contains("flood 9999"));
+    assert!(!text.contains("flood 0\n"));
+    fake.close();
+}
+
+fn events_after_leaving_are_ignored() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    type_and_send(&fake, "/quit bye");
+    assert_eq!(
+        fake.sent(),
+        [Command::Leave {
+            message: Some("bye".into())
+        }]
+    );
+    fake.feed([
+        message("bob", "late"),
+        Event::Disconnected {
+            reason: DisconnectReason::Left,
+        },
+    ]);
+    assert_eq!(fake.window.visible_page().as_deref(), Some("welcome"));
+    assert!(!fake.window.chat_log().text().contains("late"));
+    assert_eq!(fake.window.banner().shown_message(), None);
+    fake.close();
+}
+
+fn closing_the_window_shuts_the_network_down() {
+    let fake = FakeNetwork::new();
+    fake.window.close();
+    fake.settle();
+    assert_eq!(fake.sent(), [Command::Shutdown]);
+    fake.close();
+}
+
+fn main() -> std::process::ExitCode {
+    fake_network::init();
+    let cases: &[(&str, fn())] = &[
+        ("welcome_page_before_joining", welcome_page_before_joining),
+        ("host_form_sends_host", host_form_sends_host),
+        (
+            "connect_form_sends_connect_with_password",
+            connect_form_sends_connect_with_password,
+        ),
+        (
+            "room_shows_title_members_and_log",
+            room_shows_title_members_and_log,
+        ),
+        (
+            "members_follow_parts_quits_and_renames",
+            members_follow_parts_quits_and_renames,
+        ),
+        (
+            "entry_sends_clears_and_keeps_focus",
+            entry_sends_clears_and_keeps_focus,
+        ),
+        (
+            "slash_commands_become_commands",
+            slash_commands_become_commands,
+        ),
+        (
+            "unknown_command_answers_locally",
+            unknown_command_answers_locally,
+        ),
+        (
+            "refused_shows_banner_and_try_again_retries",
+            refused_shows_banner_and_try_again_retries,
+        ),
+        (
+            "port_in_use_offers_another_port",
+            port_in_use_offers_another_port,
+        ),
+        (
+            "lost_connection_keeps_the_log",
+            lost_connection_keeps_the_log,
+        ),
+        (
+            "hosting_shows_addresses_and_asks_before_leaving",
+            hosting_shows_addresses_and_asks_before_leaving,
+        ),
+        ("nick_in_use_is_reported", nick_in_use_is_reported),
+        (
+            "log_stays_pinned_unless_scrolled_up",
+            log_stays_pinned_unless_scrolled_up,
+        ),
+        (
+            "flood_is_applied_in_batches_and_bounded",
+            flood_is_applied_in_batches_and_bounded,
+        ),
+        (
+            "events_after_leaving_are_ignored",
+            events_after_leaving_are_ignored,
+        ),
+        (
+            "closing_the_window_shuts_the_network_down",
+            closing_the_window_shuts_the_network_down,
+        ),
+    ];
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    let (mut passed, mut failed) = (0, 0);
+    for (name, case) in cases {
+        if !filters.is_empty() && !filters.iter().any(|filter| name.contains(filter.as_str())) {
+            continue;
+        }
+        match catch_unwind(AssertUnwindSafe(case)) {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok");
+            }
+            Err(_) => {
+                failed += 1;
+                println!("test {name} ... FAILED");
+            }
+        }
+    }
+    println!("\n{passed} passed, {failed} failed");
+    if failed == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
