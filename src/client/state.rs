@@ -532,8 +532,11 @@ fn is_well_formed(message: &Message) -> bool {
         && (!needs_source || message.source_nick().is_some_and(|n| !n.is_empty()))
 }
 
+/// 4xx/5xx replies, except 422 (no MOTD): every server without a message of
+/// the day sends it on connect, and it is not a problem a person should see.
 fn is_error_numeric(code: &str) -> bool {
-    code.len() == 3
+    code != numeric::ERR_NOMOTD
+        && code.len() == 3
         && matches!(code.as_bytes()[0], b'4' | b'5')
         && code.bytes().all(|b| b.is_ascii_digit())
 }
@@ -555,6 +558,7 @@ mod tests {
         assert!(is_error_numeric("401"));
         assert!(is_error_numeric("502"));
         assert!(!is_error_numeric("366"));
+        assert!(!is_error_numeric("422"));
         assert!(!is_error_numeric("4x1"));
         assert!(!is_error_numeric("PRIVMSG"));
     }
