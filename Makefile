@@ -47,6 +47,7 @@ test: deps-test
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) test
+	tests/packaging.sh all
 
 clean:
 	$(CARGO) clean

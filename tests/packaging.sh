@@ -387,7 +387,7 @@ main() {
         exit 2
         ;;
     esac
-    echo "# $passes passed, $failures failed"
+    echo "packaging: $passes passed, $failures failed"
     ((failures == 0))
 }
 
