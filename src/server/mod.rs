@@ -214,7 +214,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, alive: mpsc::Se
 pub fn run_headless(config: ServerConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let host = start(config).await?;
+        let host = start(config).await.context("cannot host the room")?;
         for addr in host.local_addrs() {
             log::info!("listening on {addr}; stop with Ctrl+C");
         }
