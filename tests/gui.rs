@@ -93,6 +93,25 @@ fn wheel_up_over(fake: &FakeNetwork, widget: &gtk::Widget) {
     assert!(status.success());
 }
 
+/// Clicks the button with this label somewhere inside `root`.
+fn click_button_labelled(root: &gtk::Widget, label: &str) {
+    let mut pending = vec![root.clone()];
+    while let Some(widget) = pending.pop() {
+        if let Some(button) = widget.downcast_ref::<gtk::Button>() {
+            if button.label().as_deref() == Some(label) {
+                button.emit_clicked();
+                return;
+            }
+        }
+        let mut child = widget.first_child();
+        while let Some(widget) = child {
+            child = widget.next_sibling();
+            pending.push(widget);
+        }
+    }
+    panic!("no button labelled {label:?}");
+}
+
 fn shot(name: &str) {
     let Ok(dir) = std::env::var("TCP_CHAT_SHOTS") else {
         return;
@@ -204,7 +223,7 @@ fn room_shows_title_members_and_log() {
     assert_eq!(window.window_title().title(), "#chat");
     assert_eq!(
         window.window_title().subtitle(),
-        "Connected to pc.local:6667"
+        "alice · connected to pc.local:6667"
     );
     assert_eq!(window.member_count(), "3");
     assert_eq!(window.member_list().nicks(), ["alice", "bob", "carol"]);
@@ -222,14 +241,17 @@ fn room_shows_title_members_and_log() {
         );
     }
     assert!(!window.host_button().is_visible());
-    activate(&fake, WinAction::ShowMembers);
-    fake.settle();
-    assert!(fake.window.show_members());
+    assert!(
+        window.show_members(),
+        "a wide window shows the members from the start"
+    );
     shot("3-room");
     adw::StyleManager::default().set_color_scheme(adw::ColorScheme::ForceDark);
     fake.settle();
     shot("4-room-dark");
     adw::StyleManager::default().set_color_scheme(adw::ColorScheme::Default);
+    activate(&fake, WinAction::ShowMembers);
+    assert!(!fake.window.show_members(), "the toggle hides them");
     fake.close();
 }
 
@@ -471,7 +493,15 @@ fn hosting_shows_addresses_and_asks_before_leaving() {
     fake.sent();
     assert_eq!(
         fake.window.window_title().subtitle(),
-        "Hosting on [fe80::1]:6667, 192.168.1.5:6667"
+        "alice · hosting at 192.168.1.5:6667"
+    );
+    let log = fake.window.chat_log().text();
+    assert_eq!(fake.window.chat_log().line_count(), 1, "{log}");
+    assert!(
+        log.ends_with(
+            "You are hosting #chat as alice. Friends can join at [fe80::1]:6667, 192.168.1.5:6667."
+        ),
+        "one line says where friends can join: {log:?}"
     );
     assert_eq!(
         fake.window.share_address().as_deref(),
@@ -485,8 +515,18 @@ fn hosting_shows_addresses_and_asks_before_leaving() {
         .find_map(|window| window.downcast::<adw::MessageDialog>().ok())
         .expect("a confirmation dialog");
     shot("6-close-room-dialog");
-    dialog.response("close");
+    click_button_labelled(dialog.upcast_ref(), "_Close Room");
+    // Our reference would outlive the window: GTK 4.8 then disposes the
+    // dialog with a dangling transient parent (CRITICALs from
+    // g_signal_handlers_disconnect_matched). Let it go with its window.
+    drop(dialog);
     fake.settle();
+    assert!(
+        !gtk::Window::list_toplevels()
+            .iter()
+            .any(|window| window.is::<adw::MessageDialog>()),
+        "the dialog closes after answering"
+    );
     assert_eq!(fake.sent(), [Command::Leave { message: None }]);
     assert_eq!(fake.window.visible_page().as_deref(), Some("welcome"));
     fake.close();
