@@ -8,7 +8,6 @@
 mod fake_network;
 
 use std::net::SocketAddr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use adw::prelude::*;
@@ -91,25 +90,6 @@ fn wheel_up_over(fake: &FakeNetwork, widget: &gtk::Widget) {
         .status()
         .expect("xdotool is installed");
     assert!(status.success());
-}
-
-/// Clicks the button with this label somewhere inside `root`.
-fn click_button_labelled(root: &gtk::Widget, label: &str) {
-    let mut pending = vec![root.clone()];
-    while let Some(widget) = pending.pop() {
-        if let Some(button) = widget.downcast_ref::<gtk::Button>() {
-            if button.label().as_deref() == Some(label) {
-                button.emit_clicked();
-                return;
-            }
-        }
-        let mut child = widget.first_child();
-        while let Some(widget) = child {
-            child = widget.next_sibling();
-            pending.push(widget);
-        }
-    }
-    panic!("no button labelled {label:?}");
 }
 
 fn shot(name: &str) {
@@ -515,7 +495,7 @@ fn hosting_shows_addresses_and_asks_before_leaving() {
         .find_map(|window| window.downcast::<adw::MessageDialog>().ok())
         .expect("a confirmation dialog");
     shot("6-close-room-dialog");
-    click_button_labelled(dialog.upcast_ref(), "_Close Room");
+    fake_network::click_button_labelled(dialog.upcast_ref(), "_Close Room");
     // Our reference would outlive the window: GTK 4.8 then disposes the
     // dialog with a dangling transient parent (CRITICALs from
     // g_signal_handlers_disconnect_matched). Let it go with its window.
@@ -698,30 +678,5 @@ fn main() -> std::process::ExitCode {
             closing_the_window_shuts_the_network_down,
         ),
     ];
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with('-'))
-        .collect();
-    let (mut passed, mut failed) = (0, 0);
-    for (name, case) in cases {
-        if !filters.is_empty() && !filters.iter().any(|filter| name.contains(filter.as_str())) {
-            continue;
-        }
-        match catch_unwind(AssertUnwindSafe(case)) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok");
-            }
-            Err(_) => {
-                failed += 1;
-                println!("test {name} ... FAILED");
-            }
-        }
-    }
-    println!("\n{passed} passed, {failed} failed");
-    if failed == 0 {
-        std::process::ExitCode::SUCCESS
-    } else {
-        std::process::ExitCode::FAILURE
-    }
+    fake_network::run_cases(cases)
 }
