@@ -607,6 +607,45 @@ fn events_after_leaving_are_ignored() {
     fake.close();
 }
 
+fn narrow_window_wraps_long_lines() {
+    let fake = FakeNetwork::new();
+    fake.window.set_default_size(600, 640);
+    let long_nick = "Bartholomew_the_Magnificent";
+    fake.window.launch(Launch::Connect {
+        address: "a-rather-long-host-name.example.org:6667".into(),
+        nick: Some(long_nick.into()),
+        room: Some("#a-channel-with-a-long-name".into()),
+    });
+    fake.feed([
+        Event::Connected {
+            server: "a-rather-long-host-name.example.org:6667".into(),
+            nick: long_nick.into(),
+            room: "#a-channel-with-a-long-name".into(),
+        },
+        Event::Members {
+            room: "#a-channel-with-a-long-name".into(),
+            nicks: vec![long_nick.into(), "bob".into()],
+        },
+        message(
+            long_nick,
+            &"a long message that has to wrap over several lines ".repeat(6),
+        ),
+        message("bob", &"unbroken".repeat(20)),
+    ]);
+    fake.sent();
+    fake.window.set_show_members(true);
+    fake_network::wait_until("the narrow window", || fake.window.width() <= 600);
+    shot("8-narrow");
+    let log = fake.window.chat_log();
+    assert!(
+        log.width() <= fake.window.width(),
+        "the log fits the window: {} > {}",
+        log.width(),
+        fake.window.width()
+    );
+    fake.close();
+}
+
 fn closing_the_window_shuts_the_network_down() {
     let fake = FakeNetwork::new();
     fake.window.close();
@@ -672,6 +711,10 @@ fn main() -> std::process::ExitCode {
         (
             "events_after_leaving_are_ignored",
             events_after_leaving_are_ignored,
+        ),
+        (
+            "narrow_window_wraps_long_lines",
+            narrow_window_wraps_long_lines,
         ),
         (
             "closing_the_window_shuts_the_network_down",
