@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/support/fake_network.rs"]
-#[allow(dead_code)] // The tests use more of it.
 mod fake_network;
 
 use std::cell::Cell;

@@ -17,6 +17,11 @@ pub const DEFAULT_LINE_LIMIT: usize = 100_000;
 /// Within this many pixels of the end counts as "at the newest line".
 const BOTTOM_SLACK: f64 = 8.0;
 
+/// The time column's scale, relative to the log's text.
+const TIME_SCALE: f64 = 0.85;
+/// What separates the time from the rest of a line.
+const TIME_GAP: &str = "  ";
+
 /// The tags every line draws from, made once per log.
 #[derive(Debug)]
 struct Tags {
@@ -38,7 +43,7 @@ impl Tags {
             tag
         };
         Tags {
-            time: add(gtk::TextTag::builder().scale(0.85).build()),
+            time: add(gtk::TextTag::builder().scale(TIME_SCALE).build()),
             nicks: (0..palette::COLOURS)
                 .map(|_| add(gtk::TextTag::builder().weight(700).build()))
                 .collect(),
@@ -304,6 +309,18 @@ mod imp {
             )
         }
 
+        /// Wrapped lines continue under the text, not under the time (a
+        /// negative indent is Pango's hanging indent: every line but the
+        /// first moves right by it).
+        fn setup_hanging_indent(&self) {
+            self.text_view.connect_map(|view| {
+                let width =
+                    |text: &str| f64::from(view.create_pango_layout(Some(text)).pixel_size().0);
+                let column = (width("00:00") * TIME_SCALE + width(TIME_GAP)).round() as i32;
+                view.set_indent(-column);
+            });
+        }
+
         fn setup_colours(&self) {
             let style = adw::StyleManager::default();
             if let Some(tags) = self.tags.get() {
@@ -328,6 +345,7 @@ mod imp {
                 .tags
                 .set(Tags::new(&self.text_view.buffer().tag_table()));
             self.setup_colours();
+            self.setup_hanging_indent();
             self.setup_scrolling();
             self.setup_links();
         }
@@ -376,7 +394,7 @@ impl TcpChatLog {
                 end.offset()
             };
             buffer.insert_with_tags(&mut end, &time, &[&tags.time]);
-            buffer.insert(&mut end, "  ");
+            buffer.insert(&mut end, TIME_GAP);
             if let Some(speaker) = &entry.speaker {
                 let nick_tag = &tags.nicks[palette::slot(&speaker.colour_key)];
                 buffer.insert_with_tags(&mut end, &speaker.label, &[nick_tag]);

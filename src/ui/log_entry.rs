@@ -1,6 +1,8 @@
 //! What each network event adds to the room's log, as plain data the log
 //! widget styles. GTK-free.
 
+use std::net::SocketAddr;
+
 use super::i18n::{gettext, gettext_f};
 use crate::network::Event;
 
@@ -96,6 +98,28 @@ fn skip_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> usize {
     (0..2)
         .take_while(|_| chars.next_if(char::is_ascii_digit).is_some())
         .count()
+}
+
+/// The one line that opens a room we host: who we are and where friends
+/// can join (instead of "joined … on [::1]:port", which is noise here).
+pub fn hosting(room: &str, nick: &str, port: u16, addresses: &[SocketAddr]) -> LogEntry {
+    let text = if addresses.is_empty() {
+        gettext_f(
+            "You are hosting {room} as {nick}. No network was found: only this computer can join, on port {port}.",
+            &[("room", room), ("nick", nick), ("port", &port.to_string())],
+        )
+    } else {
+        let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+        gettext_f(
+            "You are hosting {room} as {nick}. Friends can join at {addresses}.",
+            &[
+                ("room", room),
+                ("nick", nick),
+                ("addresses", &list.join(", ")),
+            ],
+        )
+    };
+    LogEntry::system(text)
 }
 
 /// The log line for `event`, if it has one. Disconnections and host errors
@@ -293,5 +317,20 @@ mod tests {
             text: "No such nick".into(),
         };
         assert_eq!(for_event(&error).unwrap().kind, Kind::Error);
+    }
+
+    #[test]
+    fn hosting_line_names_room_nick_and_addresses() {
+        let addresses = [
+            "192.168.1.5:6667".parse().unwrap(),
+            "[fd00::2]:6667".parse().unwrap(),
+        ];
+        assert_eq!(
+            hosting("#chat", "mei", 6667, &addresses).text,
+            "You are hosting #chat as mei. Friends can join at 192.168.1.5:6667, [fd00::2]:6667."
+        );
+        assert!(hosting("#chat", "mei", 6667, &[])
+            .text
+            .contains("only this computer"));
     }
 }

@@ -14,6 +14,7 @@ pub const HOST_PORT: &str = "host-port";
 pub const WINDOW_WIDTH: &str = "window-width";
 pub const WINDOW_HEIGHT: &str = "window-height";
 pub const WINDOW_MAXIMIZED: &str = "window-maximized";
+pub const SHOW_MEMBERS: &str = "show-members";
 
 const BUILD_TREE_SCHEMAS: &str = concat!(env!("OUT_DIR"), "/schemas");
 

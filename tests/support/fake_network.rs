@@ -1,6 +1,10 @@
-//! A window wired to fake channels: the test plays the network thread.
-//! Shared by the GUI tests and the ingest benchmark.
+//! GTK bootstrapping for the GUI tests (fake and real network) and the
+//! ingest benchmark, and a window wired to fake channels: the test plays
+//! the network thread.
+#![allow(dead_code)]
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use gtk::prelude::*;
@@ -39,9 +43,7 @@ impl FakeNetwork {
             commands: command_sender,
             events: event_receiver,
         };
-        let window = TcpChatWindow::new(None::<&gtk::Application>, network);
-        window.set_default_size(900, 640);
-        window.present();
+        let window = open_window(network, 900, 640);
         let fake = FakeNetwork {
             window,
             commands,
@@ -89,6 +91,85 @@ impl FakeNetwork {
         self.window.destroy();
         self.settle();
     }
+}
+
+/// A shown window driven by `network`, `width`×`height` pixels.
+pub fn open_window(network: NetworkHandle, width: i32, height: i32) -> TcpChatWindow {
+    let window = TcpChatWindow::new(None::<&gtk::Application>, network);
+    window.set_default_size(width, height);
+    window.present();
+    window
+}
+
+/// How long [`wait_until`] waits before failing the test.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Runs the main loop until `done()` holds; fails naming `what` after
+/// [`TIMEOUT`]. Work from other threads wakes the loop (channel sends,
+/// `MainContext::wakeup`); a heartbeat makes sure the deadline is checked
+/// even when nothing happens.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let context = glib::MainContext::default();
+    let heartbeat =
+        glib::timeout_add_local(Duration::from_millis(100), || glib::ControlFlow::Continue);
+    let deadline = Instant::now() + TIMEOUT;
+    let mut met = done();
+    while !met && Instant::now() < deadline {
+        context.iteration(true);
+        met = done();
+    }
+    heartbeat.remove();
+    assert!(met, "timed out waiting for {what}");
+}
+
+/// Runs the named `cases` in order (those matching a command-line filter,
+/// if any are given), each caught so one failure does not hide the rest.
+pub fn run_cases(cases: &[(&str, fn())]) -> ExitCode {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    let (mut passed, mut failed) = (0, 0);
+    for (name, case) in cases {
+        if !filters.is_empty() && !filters.iter().any(|filter| name.contains(filter.as_str())) {
+            continue;
+        }
+        match catch_unwind(AssertUnwindSafe(case)) {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok");
+            }
+            Err(_) => {
+                failed += 1;
+                println!("test {name} ... FAILED");
+            }
+        }
+    }
+    println!("\n{passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Clicks the button with this label somewhere inside `root`.
+pub fn click_button_labelled(root: &gtk::Widget, label: &str) {
+    let mut pending = vec![root.clone()];
+    while let Some(widget) = pending.pop() {
+        if let Some(button) = widget.downcast_ref::<gtk::Button>() {
+            if button.label().as_deref() == Some(label) {
+                button.emit_clicked();
+                return;
+            }
+        }
+        let mut child = widget.first_child();
+        while let Some(widget) = child {
+            child = widget.next_sibling();
+            pending.push(widget);
+        }
+    }
+    panic!("no button labelled {label:?}");
 }
 
 /// Lets the window draw for a moment (screenshots only; never used to

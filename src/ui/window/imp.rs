@@ -144,7 +144,7 @@ impl ObjectImpl for TcpChatWindow {
         self.parent_constructed();
         let _ = self.settings.set(crate::ui::settings::load());
         let obj = self.obj();
-        obj.restore_size();
+        obj.restore_layout();
         obj.fill_forms();
         obj.show_phase();
     }
@@ -155,7 +155,7 @@ impl WidgetImpl for TcpChatWindow {}
 impl WindowImpl for TcpChatWindow {
     fn close_request(&self) -> glib::Propagation {
         let obj = self.obj();
-        obj.save_size();
+        obj.save_layout();
         obj.send(Command::Shutdown);
         self.parent_close_request()
     }

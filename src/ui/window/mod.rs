@@ -32,6 +32,9 @@ use crate::network::{
 /// their turn before the next batch.
 const MAX_BATCH: usize = 500;
 
+/// Narrower windows start with the member list hidden, leaving the log room.
+const WIDE_ENOUGH_FOR_MEMBERS: i32 = 800;
+
 glib::wrapper! {
     pub struct TcpChatWindow(ObjectSubclass<imp::TcpChatWindow>)
         @extends adw::ApplicationWindow, gtk::ApplicationWindow, gtk::Window, gtk::Widget,
@@ -61,11 +64,26 @@ pub struct Session {
     request: Option<Command>,
     room: String,
     server: String,
+    /// Our nickname as the room knows it.
+    nick: String,
     /// Where friends can reach our host, once it listens.
     hosting_addresses: Option<(u16, Vec<SocketAddr>)>,
 }
 
 impl Session {
+    /// The address to give friends while we host: the first IPv4 one
+    /// (easiest to type), else the first of any kind.
+    fn share_address(&self) -> Option<String> {
+        let (port, addresses) = self.hosting_addresses.as_ref()?;
+        let address = addresses
+            .iter()
+            .find(|address| address.is_ipv4())
+            .or(addresses.first())
+            .map(ToString::to_string)
+            .unwrap_or_else(|| format!("localhost:{port}"));
+        Some(address)
+    }
+
     /// The address as the person knows it, for messages.
     fn target(&self) -> String {
         match &self.request {
@@ -163,37 +181,50 @@ impl TcpChatWindow {
         let mut members = imp.members.borrow_mut();
         let mut members_changed = true;
         match event {
+            // Said once we are in the room too (see `Connected`).
             Event::Hosting { port, addresses } => {
                 imp.session.borrow_mut().hosting_addresses = Some((*port, addresses.clone()));
                 self.set_flag(&imp.hosting, true);
-                entries.push(LogEntry::system(hosting_text(*port, addresses)));
                 self.show_phase();
+                return false;
             }
             Event::HostFailed(error) => {
                 drop(members);
                 self.fail(problem::for_host_error(error), entries);
                 return false;
             }
-            Event::Connected { server, room, .. } => {
-                {
+            Event::Connected { server, room, nick } => {
+                let hosted = {
                     let mut session = imp.session.borrow_mut();
                     session.server = server.clone();
                     session.room = room.clone();
-                }
+                    session.nick = nick.clone();
+                    session.hosting_addresses.clone()
+                };
                 imp.banner.dismiss();
                 self.set_phase(Phase::Joined);
                 imp.message_entry.grab_focus();
+                if let Some((port, addresses)) = hosted {
+                    entries.push(log_entry::hosting(room, nick, port, &addresses));
+                    return false;
+                }
             }
             Event::NickInUse { using, .. } => {
+                self.set_own_nick(using);
                 self.toast(&gettext_f(
                     "That nickname is taken; you are {nick}",
                     &[("nick", using)],
                 ));
                 members_changed = false;
             }
+            Event::NickChanged { old, new, own } => {
+                members.rename(old, new);
+                if *own {
+                    self.set_own_nick(new);
+                }
+            }
             Event::Joined { nick, .. } => members.add(nick),
             Event::Parted { nick, .. } | Event::Quit { nick, .. } => members.remove(nick),
-            Event::NickChanged { old, new, .. } => members.rename(old, new),
             Event::Members { nicks, .. } => members.replace(nicks),
             Event::Disconnected { reason } => {
                 drop(members);
@@ -208,6 +239,11 @@ impl TcpChatWindow {
         }
         entries.extend(log_entry::for_event(event));
         members_changed
+    }
+
+    fn set_own_nick(&self, nick: &str) {
+        self.imp().session.borrow_mut().nick = nick.to_owned();
+        self.show_phase();
     }
 
     fn disconnected(&self, reason: &DisconnectReason, entries: &mut Vec<LogEntry>) {
@@ -305,9 +341,15 @@ impl TcpChatWindow {
                 (session.room.clone(), gettext("Connecting…"))
             }
             Phase::Joined => {
-                let subtitle = match &session.hosting_addresses {
-                    Some((port, addresses)) => hosting_text(*port, addresses),
-                    None => gettext_f("Connected to {server}", &[("server", &session.target())]),
+                let subtitle = match session.share_address() {
+                    Some(address) => gettext_f(
+                        "{nick} · hosting at {address}",
+                        &[("nick", &session.nick), ("address", &address)],
+                    ),
+                    None => gettext_f(
+                        "{nick} · connected to {server}",
+                        &[("nick", &session.nick), ("server", &session.target())],
+                    ),
                 };
                 (session.room.clone(), subtitle)
             }
@@ -385,11 +427,10 @@ impl TcpChatWindow {
         imp.banner.dismiss();
         {
             let mut session = imp.session.borrow_mut();
-            session.room = match &request {
-                Command::Host(request) => request.room.clone(),
-                Command::Connect(request) => request.room.clone(),
-                _ => session.room.clone(),
-            };
+            if let Some((nick, room)) = nick_and_room(&request) {
+                session.nick = nick.to_owned();
+                session.room = room.to_owned();
+            }
             session.request = Some(request.clone());
             session.hosting_addresses = None;
         }
@@ -537,18 +578,9 @@ impl TcpChatWindow {
         self.toast(&gettext_f("Copied {address}", &[("address", &address)]));
     }
 
-    /// The address to give friends: the first IPv4 one (easiest to type),
-    /// else the first of any kind.
+    /// The address to give friends while we host.
     pub fn share_address(&self) -> Option<String> {
-        let session = self.imp().session.borrow();
-        let (port, addresses) = session.hosting_addresses.as_ref()?;
-        let address = addresses
-            .iter()
-            .find(|address| address.is_ipv4())
-            .or(addresses.first())
-            .map(ToString::to_string)
-            .unwrap_or_else(|| format!("localhost:{port}"));
-        Some(address)
+        self.imp().session.borrow().share_address()
     }
 
     pub fn toast(&self, text: &str) {
@@ -594,16 +626,17 @@ impl TcpChatWindow {
         let Some(settings) = self.settings() else {
             return;
         };
-        let (nick, room) = match request {
+        match request {
             Command::Host(request) => {
                 log_failure(settings.set_value(settings::HOST_PORT, &request.port.to_variant()));
-                (&request.nick, &request.room)
             }
             Command::Connect(request) => {
                 log_failure(settings.set_string(settings::LAST_ADDRESS, &request.address));
-                (&request.nick, &request.room)
             }
-            _ => return,
+            _ => {}
+        }
+        let Some((nick, room)) = nick_and_room(request) else {
+            return;
         };
         log_failure(settings.set_string(settings::NICKNAME, nick));
         log_failure(settings.set_string(settings::LAST_ROOM, room));
@@ -611,20 +644,30 @@ impl TcpChatWindow {
         self.fill_forms();
     }
 
-    fn restore_size(&self) {
+    fn restore_layout(&self) {
         let Some(settings) = self.settings() else {
+            self.set_show_members(self.default_width() >= WIDE_ENOUGH_FOR_MEMBERS);
             return;
         };
-        self.set_default_size(
-            settings.int(settings::WINDOW_WIDTH),
-            settings.int(settings::WINDOW_HEIGHT),
-        );
-        if settings.boolean(settings::WINDOW_MAXIMIZED) {
+        let width = settings.int(settings::WINDOW_WIDTH);
+        self.set_default_size(width, settings.int(settings::WINDOW_HEIGHT));
+        let maximized = settings.boolean(settings::WINDOW_MAXIMIZED);
+        if maximized {
             self.maximize();
         }
+        self.set_show_members(
+            settings.boolean(settings::SHOW_MEMBERS)
+                && (maximized || width >= WIDE_ENOUGH_FOR_MEMBERS),
+        );
+        // Remember what the person chose, not what a narrow start implied.
+        self.connect_show_members_notify(|window| {
+            if let Some(settings) = window.settings() {
+                log_failure(settings.set_boolean(settings::SHOW_MEMBERS, window.show_members()));
+            }
+        });
     }
 
-    fn save_size(&self) {
+    fn save_layout(&self) {
         let Some(settings) = self.settings() else {
             return;
         };
@@ -677,15 +720,13 @@ impl TcpChatWindow {
     }
 }
 
-fn hosting_text(port: u16, addresses: &[SocketAddr]) -> String {
-    if addresses.is_empty() {
-        return gettext_f(
-            "Hosting on port {port} (no network found: only this computer can join)",
-            &[("port", &port.to_string())],
-        );
+/// Who we will be and where, for a Host or Connect.
+fn nick_and_room(request: &Command) -> Option<(&str, &str)> {
+    match request {
+        Command::Host(request) => Some((&request.nick, &request.room)),
+        Command::Connect(request) => Some((&request.nick, &request.room)),
+        _ => None,
     }
-    let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
-    gettext_f("Hosting on {addresses}", &[("addresses", &list.join(", "))])
 }
 
 fn log_failure(result: Result<(), glib::BoolError>) {
