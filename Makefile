@@ -13,7 +13,7 @@ BENCH_PACKAGES := ngircd inspircd xvfb xauth
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build run test check bench deps-build deps-test deps-bench install uninstall deb check-packaging clean
+.PHONY: all build run test check bench deps-build deps-test deps-bench install uninstall deb check-packaging clean pot
 
 all: build
 
@@ -132,3 +132,14 @@ bench: deps-bench
 	if [ -e benches/gui_ingest.rs ] || [ -d benches/gui_ingest ]; then \
 		xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) bench --bench gui_ingest; \
 	fi
+
+# Translation template: every user-visible string in the window (Rust strings
+# marked with gettext()/gettext_f(), and the translatable .ui properties).
+# The Rust files are read with xgettext's C parser, close enough for string literals.
+pot:
+	mkdir -p target/po
+	xgettext --from-code=UTF-8 --language=C --keyword=gettext --keyword=gettext_f \
+		--package-name=tcp-chat -o target/po/rust.pot $$(grep '\.rs$$' po/POTFILES) 2>/dev/null
+	xgettext --from-code=UTF-8 -o target/po/ui.pot $$(grep '\.ui$$' po/POTFILES)
+	msgcat target/po/rust.pot target/po/ui.pot -o po/tcp-chat.pot
+	@echo "po/tcp-chat.pot: $$(grep -c '^msgid ' po/tcp-chat.pot) strings"
