@@ -236,6 +236,26 @@ async fn collects_members_until_end_of_names() {
 }
 
 #[tokio::test]
+async fn a_missing_motd_is_no_error() {
+    let (_server, mut peer, _session, events) = registering("alice", None).await;
+    peer.send(":irc.test 001 alice :Welcome").await;
+    // Our own host, and many servers, answer "no MOTD" with numeric 422.
+    peer.send(":irc.test 422 alice :MOTD File is missing").await;
+    peer.expect("JOIN").await;
+    peer.send(":alice!a@h JOIN #room").await;
+    peer.send(":irc.test 353 alice = #room :alice").await;
+    peer.send(":irc.test 366 alice #room :End of NAMES list")
+        .await;
+    loop {
+        match next_event(&events).await {
+            Event::Members { .. } => break,
+            Event::ServerError { text } => panic!("reported as an error: {text}"),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
 async fn turns_traffic_into_events() {
     let (_server, mut peer, _session, events) = joined("alice").await;
     let script = [

@@ -262,6 +262,9 @@ impl State {
                 let nicks = std::mem::take(&mut self.names);
                 self.emit(Event::Members { room, nicks })?;
             }
+            // "No MOTD" is an error numeric only in name: many servers,
+            // our host among them, send it on every connection.
+            numeric::ERR_NOMOTD => {}
             code if is_error_numeric(code) => {
                 let _me = next();
                 let rest: Vec<String> = std::iter::from_fn(|| params.next()).collect();
