@@ -1,27 +1,19 @@
 //! The client session against a fake IRC server on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod client_support;
+mod support;
 
 use std::time::Duration;
 
-use client_support::{next_event, wait_connected, wait_disconnected, wait_for, FakeServer, Peer};
-use tcp_chat::client::{Pacing, Session, SessionCommand, SessionConfig, Timing};
+use support::{
+    free_loopback_port, next_event, session_config, start_session as start, wait_connected,
+    wait_disconnected, wait_for, FakeServer, Peer,
+};
+use tcp_chat::client::{Pacing, Session, SessionCommand, SessionConfig};
 use tcp_chat::network::{DisconnectReason, Event};
 
 fn config(address: &str, nick: &str) -> SessionConfig {
-    SessionConfig {
-        address: address.to_owned(),
-        nick: nick.to_owned(),
-        room: "#room".to_owned(),
-        password: None,
-        timing: Timing::default(),
-    }
-}
-
-fn start(config: SessionConfig) -> (Session, async_channel::Receiver<Event>) {
-    let (sender, events) = async_channel::unbounded();
-    (Session::start(config, sender), events)
+    session_config(address, nick, "#room")
 }
 
 /// A session that has sent its registration to a fresh fake server.
@@ -241,6 +233,26 @@ async fn collects_members_until_end_of_names() {
             nicks: ["alice", "bob", "carol", "dave"].map(String::from).to_vec()
         }
     );
+}
+
+#[tokio::test]
+async fn a_missing_motd_is_no_error() {
+    let (_server, mut peer, _session, events) = registering("alice", None).await;
+    peer.send(":irc.test 001 alice :Welcome").await;
+    // Our own host, and many servers, answer "no MOTD" with numeric 422.
+    peer.send(":irc.test 422 alice :MOTD File is missing").await;
+    peer.expect("JOIN").await;
+    peer.send(":alice!a@h JOIN #room").await;
+    peer.send(":irc.test 353 alice = #room :alice").await;
+    peer.send(":irc.test 366 alice #room :End of NAMES list")
+        .await;
+    loop {
+        match next_event(&events).await {
+            Event::Members { .. } => break,
+            Event::ServerError { text } => panic!("reported as an error: {text}"),
+            _ => {}
+        }
+    }
 }
 
 #[tokio::test]
@@ -584,7 +596,7 @@ async fn bad_input_does_not_break_the_session() {
     ] {
         peer.send(line).await;
     }
-    peer.writer_write_raw(b":bob!b@h PRIVMSG #room :\xff\xfe bytes\r\n")
+    peer.send_raw(b":bob!b@h PRIVMSG #room :\xff\xfe bytes\r\n")
         .await;
     peer.send("PING :still-there").await;
     assert_eq!(peer.expect("PONG").await.params, ["still-there"]);
@@ -613,10 +625,7 @@ async fn connects_over_ipv6_loopback() {
 
 #[tokio::test]
 async fn refused_when_nobody_listens() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = free_loopback_port();
     let (_session, events) = start(config(&format!("127.0.0.1:{port}"), "alice"));
     assert_eq!(wait_disconnected(&events).await, DisconnectReason::Refused);
 }

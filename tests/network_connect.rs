@@ -1,9 +1,11 @@
 //! The network thread driven through its channels, against a fake server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod client_support;
+mod support;
 
-use client_support::{next_event, wait_connected, wait_disconnected, FakeServer, Peer, PATIENCE};
+use support::{
+    free_loopback_port, next_event, wait_connected, wait_disconnected, within, FakeServer, Peer,
+};
 use tcp_chat::network::{self, Command, ConnectRequest, DisconnectReason, Event};
 
 fn connect(address: String, nick: &str) -> Command {
@@ -30,9 +32,7 @@ async fn connected(net: &network::NetworkHandle, server: &FakeServer) -> Peer {
 /// Waits until the network thread has ended: it drops its event sender.
 async fn wait_until_ended(events: &async_channel::Receiver<Event>) {
     let drained = async { while events.recv().await.is_ok() {} };
-    tokio::time::timeout(PATIENCE, drained)
-        .await
-        .expect("the network thread did not end");
+    within("end of the network thread", drained).await;
 }
 
 #[tokio::test]
@@ -99,34 +99,41 @@ async fn a_new_connect_leaves_the_old_room_first() {
 
 #[tokio::test]
 async fn reports_failures_as_events() {
+    let refused = format!("127.0.0.1:{}", free_loopback_port());
+    let failures = [
+        (
+            "no such host!".to_owned(),
+            DisconnectReason::InvalidAddress {
+                address: "no such host!".to_owned(),
+            },
+        ),
+        (
+            "gone.invalid".to_owned(),
+            DisconnectReason::NotResolved {
+                host: "gone.invalid".to_owned(),
+            },
+        ),
+        (refused, DisconnectReason::Refused),
+        // A multicast group: the kernel refuses a TCP connection to it as
+        // "network unreachable" before any packet leaves the machine.
+        ("224.0.0.1:6667".to_owned(), DisconnectReason::Unreachable),
+    ];
+    // One thread for all: a failure leaves it ready for the next try.
     let net = network::spawn().unwrap();
-    net.commands
-        .send(connect("no such host!".to_owned(), "alice"))
-        .await
-        .unwrap();
-    assert_eq!(
-        wait_disconnected(&net.events).await,
-        DisconnectReason::InvalidAddress {
-            address: "no such host!".to_owned()
-        }
-    );
-    // Chat commands without a session are dropped, not fatal.
-    net.commands
-        .send(Command::SendMessage {
-            text: "anyone?".to_owned(),
-        })
-        .await
-        .unwrap();
-    net.commands
-        .send(connect("gone.invalid".to_owned(), "alice"))
-        .await
-        .unwrap();
-    assert_eq!(
-        wait_disconnected(&net.events).await,
-        DisconnectReason::NotResolved {
-            host: "gone.invalid".to_owned()
-        }
-    );
+    for (address, reason) in failures {
+        net.commands
+            .send(connect(address.clone(), "alice"))
+            .await
+            .unwrap();
+        assert_eq!(wait_disconnected(&net.events).await, reason, "{address}");
+        // Chat commands without a session are dropped, not fatal.
+        net.commands
+            .send(Command::SendMessage {
+                text: "anyone?".to_owned(),
+            })
+            .await
+            .unwrap();
+    }
 }
 
 #[tokio::test]

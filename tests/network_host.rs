@@ -1,12 +1,13 @@
 //! `Command::Host` through the network thread: our host plus our own
-//! session. These need the host from the `server` branch.
+//! session in it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod client_support;
+mod support;
 
-use client_support::{next_event, wait_connected, wait_disconnected, wait_for, Peer};
+use std::net::{Ipv4Addr, SocketAddr};
+
+use support::{next_event, wait_connected, wait_disconnected, wait_for, RawClient};
 use tcp_chat::network::{self, Command, DisconnectReason, Event, HostError, HostRequest};
-use tokio::net::TcpStream;
 
 fn host(port: u16, password: Option<&str>) -> Command {
     Command::Host(HostRequest {
@@ -15,6 +16,10 @@ fn host(port: u16, password: Option<&str>) -> Command {
         room: "#lan".to_owned(),
         password: password.map(str::to_owned),
     })
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
 }
 
 async fn hosting_port(events: &async_channel::Receiver<Event>) -> u16 {
@@ -49,7 +54,7 @@ async fn hosts_joins_and_chats_with_a_guest() {
         }
     }
 
-    let mut guest = Peer::new(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    let mut guest = RawClient::connect(loopback(port), "guest").await;
     guest.send("NICK guest").await;
     guest.send("USER guest 0 * :Guest").await;
     guest.send("JOIN #lan").await;
@@ -71,14 +76,9 @@ async fn hosts_joins_and_chats_with_a_guest() {
         })
         .await
         .unwrap();
-    loop {
-        let message = guest.message().await;
-        if message.command == "PRIVMSG" {
-            assert_eq!(message.source_nick(), Some("hostess"));
-            assert_eq!(message.params, ["#lan", "welcome guest"]);
-            break;
-        }
-    }
+    let welcome = guest.expect_command("PRIVMSG").await;
+    assert_eq!(welcome.source_nick(), Some("hostess"));
+    assert_eq!(welcome.params, ["#lan", "welcome guest"]);
 
     net.commands
         .send(Command::Leave { message: None })
@@ -86,8 +86,8 @@ async fn hosts_joins_and_chats_with_a_guest() {
         .unwrap();
     assert_eq!(wait_disconnected(&net.events).await, DisconnectReason::Left);
     // The host is gone with the room: the guest's connection ends.
-    while guest.raw_line().await.is_some() {}
-    assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err());
+    guest.expect_closed().await;
+    assert!(RawClient::try_connect(loopback(port)).await.is_err());
 }
 
 #[tokio::test]
@@ -100,6 +100,10 @@ async fn hosting_on_a_busy_port_fails_cleanly() {
         next_event(&net.events).await,
         Event::HostFailed(HostError::PortInUse { port })
     );
+    // The failure leaves the thread ready for another try.
+    net.commands.send(host(0, None)).await.unwrap();
+    hosting_port(&net.events).await;
+    wait_connected(&net.events).await;
 }
 
 #[tokio::test]
@@ -109,17 +113,15 @@ async fn hosting_with_a_password_lets_us_in() {
     let port = hosting_port(&net.events).await;
     wait_connected(&net.events).await;
 
-    let mut stranger = Peer::new(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    let mut stranger = RawClient::connect(loopback(port), "stranger").await;
     stranger.send("PASS wrong").await;
     stranger.send("NICK stranger").await;
     stranger.send("USER stranger 0 * :S").await;
-    let refused = loop {
-        let message = stranger.message().await;
-        if message.command == "464" || message.command == "ERROR" {
-            break message;
-        }
-    };
-    assert!(refused.command == "464" || refused.command == "ERROR");
+    stranger
+        .expect("a refusal", |line| {
+            line.contains(" 464 ") || line.starts_with("ERROR ")
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -132,5 +134,5 @@ async fn hosting_again_replaces_the_old_room() {
     assert_eq!(wait_disconnected(&net.events).await, DisconnectReason::Left);
     let second = hosting_port(&net.events).await;
     wait_connected(&net.events).await;
-    assert!(TcpStream::connect(("127.0.0.1", first)).await.is_err() || first == second);
+    assert!(RawClient::try_connect(loopback(first)).await.is_err() || first == second);
 }

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{start_host, test_config, test_config_with, TestClient};
+use support::{start_host, test_config, test_config_with, within, RawClient};
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_and_others_keep_getting_messages() {
@@ -14,9 +14,9 @@ async fn a_client_that_stops_reading_is_dropped_and_others_keep_getting_messages
         limits.send_queue_lines = 8;
     });
     let (host, addr) = start_host(config).await;
-    let mut alice = TestClient::register(addr, "alice").await;
-    let mut bob = TestClient::register(addr, "bob").await;
-    let mut idle = TestClient::connect_small_buffer(addr, "idle").await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut bob = RawClient::register(addr, "bob").await;
+    let mut idle = RawClient::connect_small_buffer(addr, "idle").await;
     idle.send("NICK idle").await;
     idle.send("USER idle 0 * :I").await;
     // From here on `idle` never reads. Bob reads each line before alice
@@ -50,8 +50,8 @@ async fn a_client_that_stops_reading_is_dropped_and_others_keep_getting_messages
 #[tokio::test]
 async fn a_client_vanishing_mid_line_sends_nothing_and_is_seen_leaving() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
-    let mut ghost = TestClient::register(addr, "ghost").await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut ghost = RawClient::register(addr, "ghost").await;
     alice.expect_command("JOIN").await;
     ghost.send_raw(b"PRIVMSG #chat :half a line").await;
     drop(ghost);
@@ -64,19 +64,19 @@ async fn a_client_vanishing_mid_line_sends_nothing_and_is_seen_leaving() {
 #[tokio::test]
 async fn binary_junk_hurts_nobody() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
+    let mut alice = RawClient::register(addr, "alice").await;
     let mut junk: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
     junk.extend_from_slice(b"\r\n\0\0\n\r\r\n");
     // As a registered IRC client…
-    let mut bad = TestClient::register(addr, "bad").await;
+    let mut bad = RawClient::register(addr, "bad").await;
     bad.send_raw(&junk).await;
     bad.sync("survived").await;
     // …and as the very first bytes of a connection.
-    let mut raw = TestClient::connect(addr, "raw").await;
+    let mut raw = RawClient::connect(addr, "raw").await;
     raw.send_raw(&junk).await;
     drop(raw);
     alice.sync("alice-ok").await;
-    let mut late = TestClient::register(addr, "late").await;
+    let mut late = RawClient::register(addr, "late").await;
     late.send("PRIVMSG #chat :after the junk").await;
     alice.expect_containing("after the junk").await;
     host.shutdown().await;
@@ -88,18 +88,18 @@ async fn connections_over_the_cap_are_turned_away() {
         limits.max_clients = 2;
     });
     let (host, addr) = start_host(config).await;
-    let _alice = TestClient::register(addr, "alice").await;
-    let mut bob = TestClient::register(addr, "bob").await;
-    let mut third = TestClient::connect(addr, "third").await;
+    let _alice = RawClient::register(addr, "alice").await;
+    let mut bob = RawClient::register(addr, "bob").await;
+    let mut third = RawClient::connect(addr, "third").await;
     assert_eq!(third.expect_closed().await, ["ERROR :Server full"]);
     // A place freed is a place taken.
     bob.send("QUIT").await;
     bob.expect_closed().await;
     // The slot is given back just after bob's socket closes: retry until
     // the host lets a new client in (the overall timeout catches a leak).
-    tokio::time::timeout(support::TIMEOUT, async {
+    within("the freed place", async {
         loop {
-            let mut next = TestClient::connect(addr, "next").await;
+            let mut next = RawClient::connect(addr, "next").await;
             next.send("NICK next").await;
             next.send("USER next 0 * :N").await;
             match next.next_line().await.as_deref() {
@@ -109,24 +109,21 @@ async fn connections_over_the_cap_are_turned_away() {
             }
         }
     })
-    .await
-    .expect("the freed place was never given back");
+    .await;
     host.shutdown().await;
 }
 
 #[tokio::test]
 async fn shutdown_says_goodbye_to_every_client() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
-    let mut carol = TestClient::connect(addr, "carol").await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut carol = RawClient::connect(addr, "carol").await;
     carol.send("carol").await;
     carol.expect_containing("In #chat").await;
-    let mut unregistered = TestClient::connect(addr, "unregistered").await;
+    let mut unregistered = RawClient::connect(addr, "unregistered").await;
     unregistered.send("NICK half").await;
     unregistered.sync("seen").await;
-    tokio::time::timeout(support::TIMEOUT, host.shutdown())
-        .await
-        .expect("shutdown finishes");
+    within("end of the shutdown", host.shutdown()).await;
     alice
         .expect_closed_after("ERROR :Closing link: host is closing the room")
         .await;
@@ -137,7 +134,7 @@ async fn shutdown_says_goodbye_to_every_client() {
         .expect_closed_after("ERROR :Closing link: host is closing the room")
         .await;
     assert!(
-        TestClient::try_connect(addr).await.is_err(),
+        RawClient::try_connect(addr).await.is_err(),
         "still listening after shutdown"
     );
 }
@@ -149,8 +146,8 @@ async fn silent_clients_are_pinged_and_dropped_when_they_do_not_answer() {
         limits.ping_timeout = Duration::from_millis(100);
     });
     let (host, addr) = start_host(config).await;
-    let mut awake = TestClient::register(addr, "awake").await;
-    let mut asleep = TestClient::register(addr, "asleep").await;
+    let mut awake = RawClient::register(addr, "awake").await;
+    let mut asleep = RawClient::register(addr, "asleep").await;
     // Awake answers every PING until it sees asleep leave, then a few more.
     let mut pongs_after_quit = 0;
     let mut quit = None;
@@ -188,7 +185,7 @@ async fn clients_that_never_finish_registering_are_dropped() {
         limits.registration_timeout = Duration::from_millis(300);
     });
     let (host, addr) = start_host(config).await;
-    let mut slow = TestClient::connect(addr, "slow").await;
+    let mut slow = RawClient::connect(addr, "slow").await;
     slow.send("NICK slow").await;
     slow.expect_closed_after("ERROR :Closing link: registration timed out")
         .await;
@@ -201,8 +198,8 @@ async fn with_flood_control_a_burst_arrives_whole_and_in_order() {
         limits.flood_control = true;
     });
     let (host, addr) = start_host(config).await;
-    let mut alice = TestClient::register(addr, "alice").await;
-    let mut bob = TestClient::register(addr, "bob").await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut bob = RawClient::register(addr, "bob").await;
     for n in 0..13 {
         alice.send(&format!("PRIVMSG #chat :line {n}")).await;
     }

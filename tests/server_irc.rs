@@ -5,7 +5,7 @@ mod support;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use support::{start_host, test_config, TestClient};
+use support::{start_host, test_config, RawClient};
 use tcp_chat::protocol::Message;
 use tcp_chat::server::{self, ServerConfig, StartError};
 
@@ -16,7 +16,7 @@ fn parse(line: &str) -> Message {
 #[tokio::test]
 async fn registration_sends_welcome_isupport_and_joins_the_room() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::connect(addr, "alice").await;
+    let mut alice = RawClient::connect(addr, "alice").await;
     alice.send("NICK alice").await;
     alice.send("USER alice 0 * :Alice A").await;
     for numeric in ["001", "002", "003", "004"] {
@@ -49,7 +49,7 @@ async fn registration_sends_welcome_isupport_and_joins_the_room() {
 #[tokio::test]
 async fn cap_negotiation_holds_the_welcome_until_cap_end() {
     let (host, addr) = start_host(test_config()).await;
-    let mut client = TestClient::connect(addr, "capper").await;
+    let mut client = RawClient::connect(addr, "capper").await;
     client.send("CAP LS 302").await;
     client.send("NICK capper").await;
     client.send("USER capper 0 * :Cap").await;
@@ -77,7 +77,7 @@ async fn password_is_checked() {
     };
     let (host, addr) = start_host(config).await;
 
-    let mut wrong = TestClient::connect(addr, "wrong").await;
+    let mut wrong = RawClient::connect(addr, "wrong").await;
     wrong.send("PASS nope").await;
     wrong.send("NICK wrong").await;
     wrong.send("USER wrong 0 * :W").await;
@@ -85,13 +85,13 @@ async fn password_is_checked() {
     wrong.expect_command("ERROR").await;
     assert!(wrong.expect_closed().await.is_empty());
 
-    let mut missing = TestClient::connect(addr, "missing").await;
+    let mut missing = RawClient::connect(addr, "missing").await;
     missing.send("NICK missing").await;
     missing.send("USER missing 0 * :M").await;
     missing.expect_command("464").await;
     missing.expect_closed().await;
 
-    let mut right = TestClient::connect(addr, "right").await;
+    let mut right = RawClient::connect(addr, "right").await;
     right.send("PASS sesame").await;
     right.send("NICK right").await;
     right.send("USER right 0 * :R").await;
@@ -102,8 +102,8 @@ async fn password_is_checked() {
 #[tokio::test]
 async fn messages_are_relayed_and_joins_echoed() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
-    let mut bob = TestClient::connect(addr, "bob").await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut bob = RawClient::connect(addr, "bob").await;
     bob.send("NICK bob").await;
     bob.send("USER bob 0 * :Bob").await;
     let names = bob.expect_command("353").await;
@@ -149,8 +149,8 @@ async fn messages_are_relayed_and_joins_echoed() {
 #[tokio::test]
 async fn nicknames_are_unique_ignoring_case() {
     let (host, addr) = start_host(test_config()).await;
-    let _alice = TestClient::register(addr, "Alice").await;
-    let mut other = TestClient::connect(addr, "other").await;
+    let _alice = RawClient::register(addr, "Alice").await;
+    let mut other = RawClient::connect(addr, "other").await;
     other.send("NICK aLiCe").await;
     let taken = other.expect_command("433").await;
     assert_eq!(taken.params[..2], ["*", "aLiCe"]);
@@ -165,8 +165,8 @@ async fn nicknames_are_unique_ignoring_case() {
 #[tokio::test]
 async fn nick_change_reaches_each_neighbour_once() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
-    let mut bob = TestClient::register(addr, "bob").await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut bob = RawClient::register(addr, "bob").await;
     for client in [&mut alice, &mut bob] {
         client.send("JOIN #second").await;
         client.expect_command("366").await;
@@ -194,17 +194,17 @@ async fn nick_change_reaches_each_neighbour_once() {
 #[tokio::test]
 async fn topics_are_queried_set_and_shown_on_join() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
+    let mut alice = RawClient::register(addr, "alice").await;
     alice.send("TOPIC #chat").await;
     alice.expect_command("331").await;
-    let mut bob = TestClient::register(addr, "bob").await;
+    let mut bob = RawClient::register(addr, "bob").await;
     alice.send("TOPIC #chat :Lunch at noon").await;
     for client in [&mut alice, &mut bob] {
         let topic = client.expect_command("TOPIC").await;
         assert_eq!(topic.source_nick(), Some("alice"));
         assert_eq!(topic.params, ["#chat", "Lunch at noon"]);
     }
-    let mut carol = TestClient::connect(addr, "carol").await;
+    let mut carol = RawClient::connect(addr, "carol").await;
     carol.send("NICK carol").await;
     carol.send("USER carol 0 * :C").await;
     assert_eq!(
@@ -222,8 +222,8 @@ async fn topics_are_queried_set_and_shown_on_join() {
 #[tokio::test]
 async fn part_and_quit_are_broadcast() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
-    let mut bob = TestClient::register(addr, "bob").await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut bob = RawClient::register(addr, "bob").await;
     bob.send("PART #chat :brb").await;
     let part = alice.expect_command("PART").await;
     assert_eq!(
@@ -250,7 +250,7 @@ async fn part_and_quit_are_broadcast() {
 #[tokio::test]
 async fn ping_gets_pong_with_the_token_last() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
+    let mut alice = RawClient::register(addr, "alice").await;
     alice.send("PING :a token with spaces").await;
     let pong = alice.expect_command("PONG").await;
     assert_eq!(
@@ -258,7 +258,7 @@ async fn ping_gets_pong_with_the_token_last() {
         Some("a token with spaces")
     );
     // Before registration too.
-    let mut early = TestClient::connect(addr, "early").await;
+    let mut early = RawClient::connect(addr, "early").await;
     early.send("NICK early").await;
     early.send("PING 123").await;
     assert_eq!(
@@ -276,7 +276,7 @@ async fn ping_gets_pong_with_the_token_last() {
 #[tokio::test]
 async fn commands_before_registration_get_451_and_unknown_ones_421() {
     let (host, addr) = start_host(test_config()).await;
-    let mut early = TestClient::connect(addr, "early").await;
+    let mut early = RawClient::connect(addr, "early").await;
     early.send("NICK early").await;
     early.send("JOIN #chat").await;
     assert_eq!(early.expect_command("451").await.param(0), Some("early"));
@@ -293,7 +293,7 @@ async fn commands_before_registration_get_451_and_unknown_ones_421() {
 #[tokio::test]
 async fn errors_name_the_problem() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
+    let mut alice = RawClient::register(addr, "alice").await;
     let cases = [
         ("PRIVMSG nobody :hi", "401"),
         ("PRIVMSG #nowhere :hi", "403"),
@@ -326,8 +326,8 @@ async fn errors_name_the_problem() {
 #[tokio::test]
 async fn mode_who_and_names_answer_what_clients_ask() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
-    let _bob = TestClient::register(addr, "bob").await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let _bob = RawClient::register(addr, "bob").await;
     alice.send("MODE #chat").await;
     assert_eq!(alice.expect_command("324").await.param(1), Some("#chat"));
     alice.send("MODE #chat b").await;
@@ -360,8 +360,8 @@ async fn mode_who_and_names_answer_what_clients_ask() {
 #[tokio::test]
 async fn an_over_long_line_gets_417_and_the_connection_lives_on() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
-    let mut bob = TestClient::register(addr, "bob").await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut bob = RawClient::register(addr, "bob").await;
     let long = format!("PRIVMSG #chat :{}", "x".repeat(2000));
     alice.send(&long).await;
     alice.expect_command("417").await;
@@ -378,8 +378,8 @@ async fn an_over_long_line_gets_417_and_the_connection_lives_on() {
 #[tokio::test]
 async fn invalid_utf8_is_relayed_lossily() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
-    let mut bob = TestClient::register(addr, "bob").await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut bob = RawClient::register(addr, "bob").await;
     alice
         .send_raw(b"PRIVMSG #chat :caf\xe9 \xff\xfe ok\r\n")
         .await;
@@ -396,8 +396,8 @@ async fn invalid_utf8_is_relayed_lossily() {
 #[tokio::test]
 async fn relayed_lines_fit_in_512_bytes_without_splitting_characters() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice_with_a_long_nickname").await;
-    let mut bob = TestClient::register(addr, "bob").await;
+    let mut alice = RawClient::register(addr, "alice_with_a_long_nickname").await;
+    let mut bob = RawClient::register(addr, "bob").await;
     // 165 × 3 bytes: the line alice sends is within 512, the relayed one
     // (with her prefix) would not be.
     let text = "你".repeat(165);
@@ -420,7 +420,7 @@ async fn every_interface_means_ipv4_and_ipv6_with_plain_ipv4_hosts() {
     let (host, addr) = start_host(config).await;
     let port = addr.port();
     let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
-    let mut alice = TestClient::register(v4, "alice").await;
+    let mut alice = RawClient::register(v4, "alice").await;
     alice.send("WHO alice").await;
     // Reached through the dual-stack socket, yet shown as IPv4.
     assert_eq!(
@@ -433,7 +433,7 @@ async fn every_interface_means_ipv4_and_ipv6_with_plain_ipv4_hosts() {
             "IPv6 works here, so the listener should be [::]: {addr}"
         );
         let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port);
-        let mut bob = TestClient::register(v6, "bob").await;
+        let mut bob = RawClient::register(v6, "bob").await;
         bob.send("WHO bob").await;
         assert_eq!(bob.expect_command("352").await.param(3), Some("0::1"));
     }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{start_host, test_config, TestClient};
+use support::{start_host, test_config, RawClient};
 use tcp_chat::server::ServerConfig;
 
 /// Every line a plain user reads is a sentence, never IRC syntax.
@@ -23,8 +23,8 @@ fn assert_human(lines: &[String]) {
 #[tokio::test]
 async fn a_silent_client_is_greeted_named_and_chats_with_irc_users() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
-    let mut carol = TestClient::connect(addr, "carol").await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut carol = RawClient::connect(addr, "carol").await;
     let greeting = carol.expect_containing("What's your name?").await;
     assert!(
         greeting.starts_with("Welcome to #chat on tcp-chat!"),
@@ -100,8 +100,8 @@ async fn a_silent_client_is_greeted_named_and_chats_with_irc_users() {
 #[tokio::test]
 async fn a_quit_plain_user_is_seen_leaving_by_irc_users() {
     let (host, addr) = start_host(test_config()).await;
-    let mut alice = TestClient::register(addr, "alice").await;
-    let mut dave = TestClient::connect(addr, "dave").await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut dave = RawClient::connect(addr, "dave").await;
     // A name typed before being asked is used when it is free and valid.
     dave.send("dave").await;
     let greeting = dave.next_line().await.unwrap();
@@ -121,8 +121,8 @@ async fn a_quit_plain_user_is_seen_leaving_by_irc_users() {
 #[tokio::test]
 async fn taken_and_invalid_names_are_explained_and_asked_again() {
     let (host, addr) = start_host(test_config()).await;
-    let _alice = TestClient::register(addr, "alice").await;
-    let mut erin = TestClient::connect(addr, "erin").await;
+    let _alice = RawClient::register(addr, "alice").await;
+    let mut erin = RawClient::connect(addr, "erin").await;
     erin.send("hello there").await;
     erin.expect_containing("What's your name?").await;
     erin.send("ALICE").await;
@@ -146,12 +146,12 @@ async fn plain_users_are_asked_for_the_password_first() {
         ..test_config()
     };
     let (host, addr) = start_host(config).await;
-    let mut wrong = TestClient::connect(addr, "wrong").await;
+    let mut wrong = RawClient::connect(addr, "wrong").await;
     wrong.expect_containing("Password?").await;
     wrong.send("open up").await;
     assert_eq!(wrong.expect_closed().await, ["Wrong password. Bye!"]);
 
-    let mut right = TestClient::connect(addr, "right").await;
+    let mut right = RawClient::connect(addr, "right").await;
     right.expect_containing("Password?").await;
     right.send("sesame").await;
     right.expect_containing("What's your name?").await;
@@ -163,10 +163,10 @@ async fn plain_users_are_asked_for_the_password_first() {
 #[tokio::test]
 async fn two_plain_users_talk_to_each_other() {
     let (host, addr) = start_host(test_config()).await;
-    let mut gus = TestClient::connect(addr, "gus").await;
+    let mut gus = RawClient::connect(addr, "gus").await;
     gus.send("gus").await;
     gus.expect_containing("In #chat (1): gus.").await;
-    let mut hal = TestClient::connect(addr, "hal").await;
+    let mut hal = RawClient::connect(addr, "hal").await;
     hal.send("hal").await;
     hal.expect_containing("In #chat (2): gus, hal.").await;
     gus.expect_containing("* hal joined").await;

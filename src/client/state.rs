@@ -262,6 +262,9 @@ impl State {
                 let nicks = std::mem::take(&mut self.names);
                 self.emit(Event::Members { room, nicks })?;
             }
+            // "No MOTD" is an error numeric only in name: many servers,
+            // our host among them, send it on every connection.
+            numeric::ERR_NOMOTD => {}
             code if is_error_numeric(code) => {
                 let _me = next();
                 let rest: Vec<String> = std::iter::from_fn(|| params.next()).collect();
@@ -532,11 +535,8 @@ fn is_well_formed(message: &Message) -> bool {
         && (!needs_source || message.source_nick().is_some_and(|n| !n.is_empty()))
 }
 
-/// 4xx/5xx replies, except 422 (no MOTD): every server without a message of
-/// the day sends it on connect, and it is not a problem a person should see.
 fn is_error_numeric(code: &str) -> bool {
-    code != numeric::ERR_NOMOTD
-        && code.len() == 3
+    code.len() == 3
         && matches!(code.as_bytes()[0], b'4' | b'5')
         && code.bytes().all(|b| b.is_ascii_digit())
 }
@@ -558,7 +558,6 @@ mod tests {
         assert!(is_error_numeric("401"));
         assert!(is_error_numeric("502"));
         assert!(!is_error_numeric("366"));
-        assert!(!is_error_numeric("422"));
         assert!(!is_error_numeric("4x1"));
         assert!(!is_error_numeric("PRIVMSG"));
     }

@@ -1,20 +1,11 @@
-//! A fake IRC server speaking just enough for the client tests, and helpers
-//! to await events with an overall timeout so a bug fails instead of hanging.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
-pub mod daemon;
+//! A fake IRC server speaking just enough for the client-side tests.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use tcp_chat::network::Event;
 use tcp_chat::protocol::Message;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 
-/// Generous: only a bug should ever reach it.
-pub const PATIENCE: Duration = Duration::from_secs(20);
+use super::{within, RawClient};
 
 pub struct FakeServer {
     listener: TcpListener,
@@ -33,45 +24,41 @@ impl FakeServer {
     }
 
     pub async fn accept(&self) -> Peer {
-        let (stream, _) = tokio::time::timeout(PATIENCE, self.listener.accept())
+        let (stream, _) = within("connection from the client", self.listener.accept())
             .await
-            .expect("the client never connected")
             .unwrap();
         Peer::new(stream)
     }
 }
 
-/// The server's side of one client connection.
+/// The server's side of one client connection. Stricter than a
+/// [`RawClient`]: the client must send CRLF-terminated UTF-8, and only
+/// PING/PONG may come between the lines a test expects.
 pub struct Peer {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    connection: RawClient,
     /// The nick the client registered with.
     pub nick: String,
 }
 
 impl Peer {
     pub fn new(stream: TcpStream) -> Peer {
-        let (reader, writer) = stream.into_split();
         Peer {
-            reader: BufReader::new(reader),
-            writer,
+            connection: RawClient::from_stream(stream, "fake server"),
             nick: String::new(),
         }
     }
 
-    /// The next raw line (without CRLF); `None` at EOF.
+    /// The next line (without CRLF); `None` at EOF.
     pub async fn raw_line(&mut self) -> Option<String> {
-        let mut line = String::new();
-        let read = tokio::time::timeout(PATIENCE, self.reader.read_line(&mut line))
-            .await
-            .expect("no line from the client")
-            .unwrap();
-        if read == 0 {
+        let raw = self.connection.next_raw_line().await;
+        if raw.is_empty() {
             return None;
         }
-        assert!(line.ends_with("\r\n"), "line without CRLF: {line:?}");
-        line.truncate(line.len() - 2);
-        Some(line)
+        let line = String::from_utf8(raw).expect("the client sent invalid UTF-8");
+        let line = line.strip_suffix("\r\n").unwrap_or_else(|| {
+            panic!("line without CRLF: {line:?}");
+        });
+        Some(line.to_owned())
     }
 
     pub async fn message(&mut self) -> Message {
@@ -94,14 +81,11 @@ impl Peer {
     }
 
     pub async fn send(&mut self, line: &str) {
-        self.writer
-            .write_all(format!("{line}\r\n").as_bytes())
-            .await
-            .unwrap();
+        self.connection.send(line).await;
     }
 
-    pub async fn writer_write_raw(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).await.unwrap();
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.connection.send_raw(bytes).await;
     }
 
     /// Reads NICK and USER (and PASS if sent); returns the password.
@@ -154,59 +138,6 @@ impl Peer {
 
     /// Drops the connection with a reset, like a host that vanished.
     pub fn vanish(self) {
-        let stream = self.reader.into_inner().reunite(self.writer).unwrap();
-        // A zero linger resets at once instead of blocking the drop.
-        #[allow(deprecated)]
-        stream.set_linger(Some(Duration::ZERO)).unwrap();
-        drop(stream);
-    }
-}
-
-pub async fn next_event(events: &async_channel::Receiver<Event>) -> Event {
-    tokio::time::timeout(PATIENCE, events.recv())
-        .await
-        .expect("no event came")
-        .expect("the event channel closed")
-}
-
-/// Skips events until one matches, returning it.
-pub async fn wait_for(
-    events: &async_channel::Receiver<Event>,
-    wanted: impl Fn(&Event) -> bool,
-) -> Event {
-    loop {
-        let event = next_event(events).await;
-        if wanted(&event) {
-            return event;
-        }
-        assert!(
-            !matches!(event, Event::Disconnected { .. }),
-            "disconnected while waiting: {event:?}"
-        );
-    }
-}
-
-/// Who we are once connected: `Event::Connected`'s server, nick and room.
-#[derive(Debug)]
-pub struct Connected {
-    pub server: String,
-    pub nick: String,
-    pub room: String,
-}
-
-pub async fn wait_connected(events: &async_channel::Receiver<Event>) -> Connected {
-    match wait_for(events, |e| matches!(e, Event::Connected { .. })).await {
-        Event::Connected { server, nick, room } => Connected { server, nick, room },
-        _ => unreachable!("wait_for returns what it waited for"),
-    }
-}
-
-pub async fn wait_disconnected(
-    events: &async_channel::Receiver<Event>,
-) -> tcp_chat::network::DisconnectReason {
-    loop {
-        if let Event::Disconnected { reason } = next_event(events).await {
-            return reason;
-        }
+        self.connection.vanish();
     }
 }

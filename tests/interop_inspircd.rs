@@ -1,12 +1,12 @@
 //! Two client sessions chatting through a real InspIRCd on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod client_support;
+mod support;
 
 use std::ffi::OsString;
 use std::path::Path;
 
-use client_support::daemon::{two_sessions_chat, Daemon, DaemonSpec};
+use support::daemons::{two_sessions_chat, Daemon, DaemonSpec};
 
 fn inspircd_config(port: u16, dir: &Path) -> String {
     // No DNS lookups of clients: nothing may leave the machine.

@@ -1,15 +1,23 @@
-//! Real IRC servers as child processes, and one chat scenario every one
-//! of them must carry.
+//! Real IRC servers (ngircd, InspIRCd) as child processes, and one chat
+//! scenario every one of them must carry.
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-use super::{wait_connected, wait_disconnected, wait_for};
-use tcp_chat::client::{Session, SessionCommand, SessionConfig, Timing};
+use async_channel::Receiver;
+use tcp_chat::client::{Session, SessionCommand};
 use tcp_chat::network::{DisconnectReason, Event};
+use tempfile::TempDir;
+
+use super::programs::{scratch_dir, ChildProcess};
+use super::{
+    free_loopback_port, members, next_chat, session_config, start_session, wait_connected,
+    wait_disconnected, wait_for,
+};
+
+/// The room the scenario chats in.
+const ROOM: &str = "#interop";
 
 /// How to run one kind of server.
 pub struct DaemonSpec {
@@ -23,114 +31,42 @@ pub struct DaemonSpec {
     pub ready_marker: &'static str,
 }
 
-/// A server child process with its own config and directory; killed on drop.
+/// A server child process with its own config and directory, both gone
+/// when dropped.
 pub struct Daemon {
-    child: Child,
-    dir: PathBuf,
+    // Declared before `_dir`: the process ends before its directory goes.
+    _process: ChildProcess,
+    _dir: TempDir,
     pub port: u16,
 }
 
 impl Daemon {
     pub fn start(spec: &DaemonSpec) -> Daemon {
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
-        let dir = std::env::temp_dir().join(format!(
-            "tcp-chat-{}-{}-{port}",
-            spec.program,
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        // Started as root, a server may drop to `nobody`, which must still
-        // write its PID file here.
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let config_path = dir.join(format!("{}.conf", spec.program));
-        std::fs::write(&config_path, (spec.config)(port, &dir)).unwrap();
-        let mut child = match Command::new(spec.program)
-            .args((spec.args)(&config_path))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-        {
-            Ok(child) => child,
-            Err(err) => panic!(
-                "cannot run {} ({err}): install it with `apt-get install {}` (make deps-test)",
-                spec.program, spec.package
-            ),
-        };
-        // Wait for the server to say it listens, not for time to pass.
-        let stdout = child.stdout.take().unwrap();
-        let mut log = String::new();
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    log.push_str(&line);
-                    log.push('\n');
-                    if line.contains(spec.ready_marker) {
-                        break true;
-                    }
-                }
-                _ => break false,
-            }
-        };
-        // Keep draining its log so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        let daemon = Daemon { child, dir, port };
-        assert!(ready, "{} did not start:\n{log}", spec.program);
-        daemon
+        let port = free_loopback_port();
+        let dir = scratch_dir(spec.program);
+        let config_path = dir.path().join(format!("{}.conf", spec.program));
+        std::fs::write(&config_path, (spec.config)(port, dir.path())).unwrap();
+        let process = ChildProcess::spawn(
+            Command::new(spec.program).args((spec.args)(&config_path)),
+            spec.package,
+        );
+        process.wait_for_output(spec.ready_marker);
+        Daemon {
+            _process: process,
+            _dir: dir,
+            port,
+        }
     }
 
     pub fn address(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
-    pub fn session(
-        &self,
-        nick: &str,
-        password: Option<&str>,
-    ) -> (Session, async_channel::Receiver<Event>) {
-        let (sender, events) = async_channel::unbounded();
-        let config = SessionConfig {
-            address: self.address(),
-            nick: nick.to_owned(),
-            room: "#interop".to_owned(),
-            password: password.map(str::to_owned),
-            timing: Timing::default(),
-        };
-        (Session::start(config, sender), events)
+    pub fn session(&self, nick: &str, password: Option<&str>) -> (Session, Receiver<Event>) {
+        let mut config = session_config(&self.address(), nick, ROOM);
+        config.password = password.map(str::to_owned);
+        start_session(config)
     }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-async fn members(events: &async_channel::Receiver<Event>) -> Vec<String> {
-    match wait_for(events, |e| matches!(e, Event::Members { .. })).await {
-        Event::Members { mut nicks, .. } => {
-            nicks.sort();
-            nicks
-        }
-        other => unreachable!("{other:?}"),
-    }
-}
-
-/// The next chat event (message or action), skipping notices and the like.
-async fn next_chat(events: &async_channel::Receiver<Event>) -> Event {
-    wait_for(events, |e| {
-        matches!(
-            e,
-            Event::Message { own: false, .. } | Event::Action { own: false, .. }
-        )
-    })
-    .await
 }
 
 /// Two people (and a third with a taken nick) chatting through a real server:
@@ -140,7 +76,7 @@ pub async fn two_sessions_chat(server: &Daemon) {
     let alice_joined = wait_connected(&alice_events).await;
     assert_eq!(
         (alice_joined.nick.as_str(), alice_joined.room.as_str()),
-        ("alice", "#interop")
+        ("alice", ROOM)
     );
     assert_eq!(members(&alice_events).await, ["alice"]);
 
@@ -159,7 +95,7 @@ pub async fn two_sessions_chat(server: &Daemon) {
         next_chat(&bob_events).await,
         Event::Message {
             from: s("alice"),
-            target: s("#interop"),
+            target: s(ROOM),
             text: s("hello bob, 你好"),
             own: false,
             private: false
@@ -175,7 +111,7 @@ pub async fn two_sessions_chat(server: &Daemon) {
         next_chat(&alice_events).await,
         Event::Message {
             from: s("bob"),
-            target: s("#interop"),
+            target: s(ROOM),
             text: s("hi alice"),
             own: false,
             private: false
@@ -185,7 +121,7 @@ pub async fn two_sessions_chat(server: &Daemon) {
         next_chat(&alice_events).await,
         Event::Action {
             from: s("bob"),
-            target: s("#interop"),
+            target: s(ROOM),
             text: s("waves"),
             own: false
         }
@@ -238,7 +174,7 @@ pub async fn two_sessions_chat(server: &Daemon) {
     assert_eq!(
         wait_for(&bob_events, |e| matches!(e, Event::Topic { .. })).await,
         Event::Topic {
-            room: s("#interop"),
+            room: s(ROOM),
             topic: s("interop works"),
             set_by: Some(s("alicia"))
         }
@@ -257,7 +193,7 @@ pub async fn two_sessions_chat(server: &Daemon) {
     assert_eq!(
         wait_for(&carol_events, |e| matches!(e, Event::Topic { .. })).await,
         Event::Topic {
-            room: s("#interop"),
+            room: s(ROOM),
             topic: s("interop works"),
             set_by: Some(s("alicia"))
         }

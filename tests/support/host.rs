@@ -1,0 +1,35 @@
+//! Our host, started in-process on an ephemeral loopback port.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use tcp_chat::server::{self, Limits, RunningHost, ServerConfig};
+
+/// Loopback, a free port, no flood control (tests send bursts), and a short
+/// wait before a silent client counts as a plain-text user.
+pub fn test_config() -> ServerConfig {
+    ServerConfig {
+        bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        port: 0,
+        limits: Limits {
+            flood_control: false,
+            plain_text_wait: Duration::from_millis(200),
+            ..Limits::default()
+        },
+        ..ServerConfig::default()
+    }
+}
+
+/// [`test_config`] with some limits changed.
+pub fn test_config_with(change: impl FnOnce(&mut Limits)) -> ServerConfig {
+    let mut config = test_config();
+    change(&mut config.limits);
+    config
+}
+
+pub async fn start_host(config: ServerConfig) -> (RunningHost, SocketAddr) {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let host = server::start(config).await.expect("host starts");
+    let addr = host.local_addrs()[0];
+    (host, addr)
+}

@@ -1,0 +1,205 @@
+//! A raw line-by-line TCP connection: the test's client of our host, and
+//! the fake server's end of a client session's connection.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tcp_chat::protocol::Message;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpSocket, TcpStream};
+
+use super::{within, TIMEOUT};
+
+/// Sends lines, awaits lines (each within [`TIMEOUT`]).
+pub struct RawClient {
+    /// Who this is, in failure messages.
+    pub name: String,
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    /// Every line received so far, for failure messages.
+    pub seen: Vec<String>,
+}
+
+impl RawClient {
+    pub async fn connect(addr: SocketAddr, name: &str) -> Self {
+        let stream = within("connection", TcpStream::connect(addr))
+            .await
+            .expect("connect");
+        Self::from_stream(stream, name)
+    }
+
+    /// A client whose socket takes little before the host's writes block:
+    /// for tests of clients that stop reading.
+    pub async fn connect_small_buffer(addr: SocketAddr, name: &str) -> Self {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        }
+        .unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = within("connection", socket.connect(addr))
+            .await
+            .expect("connect");
+        Self::from_stream(stream, name)
+    }
+
+    /// A bare connection attempt, for checking nothing listens any more.
+    pub async fn try_connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
+        TcpStream::connect(addr).await
+    }
+
+    pub fn from_stream(stream: TcpStream, name: &str) -> Self {
+        let (read, write) = stream.into_split();
+        RawClient {
+            name: name.to_owned(),
+            reader: BufReader::new(read),
+            writer: write,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Connects and registers as `nick`, returning once the room's names
+    /// list (366) has arrived.
+    pub async fn register(addr: SocketAddr, nick: &str) -> Self {
+        let mut client = Self::connect(addr, nick).await;
+        client.send(&format!("NICK {nick}")).await;
+        client.send(&format!("USER {nick} 0 * :Test {nick}")).await;
+        client.expect_command("366").await;
+        client
+    }
+
+    pub async fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\r\n").as_bytes()).await;
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.expect("send");
+    }
+
+    /// The raw bytes of the next line, line ending included; empty at EOF.
+    pub async fn next_raw_line(&mut self) -> Vec<u8> {
+        let mut raw = Vec::new();
+        let read = tokio::time::timeout(TIMEOUT, self.reader.read_until(b'\n', &mut raw))
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{}: no line within {TIMEOUT:?}; seen: {:#?}",
+                    self.name, self.seen
+                )
+            });
+        if read.is_err() {
+            // A reset connection ends the conversation like a close does.
+            raw.clear();
+        }
+        if !raw.is_empty() {
+            self.seen.push(lossy_line(&raw));
+        }
+        raw
+    }
+
+    /// The next line (without CRLF, invalid UTF-8 replaced), `None` at EOF.
+    pub async fn next_line(&mut self) -> Option<String> {
+        let raw = self.next_raw_line().await;
+        (!raw.is_empty()).then(|| lossy_line(&raw))
+    }
+
+    /// The raw bytes (CRLF included) of the next line containing `needle`.
+    pub async fn next_raw_line_matching(&mut self, needle: &[u8]) -> Vec<u8> {
+        loop {
+            let raw = self.next_raw_line().await;
+            assert!(
+                !raw.is_empty(),
+                "{}: closed while waiting for raw line",
+                self.name
+            );
+            if raw.windows(needle.len()).any(|w| w == needle) {
+                return raw;
+            }
+        }
+    }
+
+    /// Skips lines until one satisfies `wanted`; panics at EOF or timeout.
+    pub async fn expect(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+        loop {
+            match self.next_line().await {
+                Some(line) if wanted(&line) => return line,
+                Some(_) => {}
+                None => panic!(
+                    "{}: closed while waiting for {what}; seen: {:#?}",
+                    self.name, self.seen
+                ),
+            }
+        }
+    }
+
+    pub async fn expect_containing(&mut self, needle: &str) -> String {
+        self.expect(needle, |line| line.contains(needle)).await
+    }
+
+    /// Skips to the next message with this command (or numeric).
+    pub async fn expect_command(&mut self, command: &str) -> Message {
+        let line = self
+            .expect(command, |line| {
+                Message::parse(line).is_ok_and(|m| m.command == command)
+            })
+            .await;
+        Message::parse(&line).unwrap()
+    }
+
+    /// Sends a PING and returns every line received before its PONG: a
+    /// barrier proving the other end handled everything sent earlier.
+    pub async fn sync(&mut self, token: &str) -> Vec<String> {
+        self.send(&format!("PING :{token}")).await;
+        let mut before = Vec::new();
+        loop {
+            let line = self.next_line().await.unwrap_or_else(|| {
+                panic!("{}: closed before PONG; seen: {:#?}", self.name, self.seen)
+            });
+            let message = Message::parse(&line).ok();
+            if message.is_some_and(|m| {
+                m.command == "PONG" && m.params.last().map(String::as_str) == Some(token)
+            }) {
+                return before;
+            }
+            before.push(line);
+        }
+    }
+
+    /// Reads until the other end closes the connection, checking the last line.
+    pub async fn expect_closed_after(&mut self, last: &str) {
+        let rest = self.expect_closed().await;
+        assert_eq!(
+            rest.last().map(String::as_str),
+            Some(last),
+            "{}: {rest:?}",
+            self.name
+        );
+    }
+
+    /// Reads until the other end closes the connection; returns what came.
+    pub async fn expect_closed(&mut self) -> Vec<String> {
+        let mut rest = Vec::new();
+        while let Some(line) = self.next_line().await {
+            rest.push(line);
+        }
+        rest
+    }
+
+    /// Drops the connection with a reset, like a peer that vanished.
+    pub fn vanish(self) {
+        let stream = self.reader.into_inner().reunite(self.writer).unwrap();
+        // A zero linger resets at once instead of blocking the drop.
+        #[allow(deprecated)]
+        stream.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(stream);
+    }
+}
+
+/// A received line as text: line ending dropped, invalid UTF-8 replaced.
+fn lossy_line(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .trim_end_matches(['\r', '\n'])
+        .to_owned()
+}
