@@ -2,17 +2,15 @@
 //! what happens to everyone concerned.
 //!
 //! One `std::sync::Mutex` guards it all. It is held only for map look-ups and
-//! `try_send`s into bounded queues, never across an `.await` or a socket
-//! write, so a slow client can never stall it. A relayed line is serialised
-//! once per style (IRC or plain text) into a `Bytes` that every recipient's
-//! queue shares.
+//! non-blocking appends to bounded queues, never across an `.await` or a
+//! socket write, so a slow client can never stall it. A relayed line is
+//! serialised once per style (IRC or plain text) and copied into every
+//! recipient's queue.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-use bytes::Bytes;
 
 use super::outbox::Outbox;
 use super::plain;
@@ -114,8 +112,8 @@ struct Delivery<'a> {
     source: &'a Identity,
     happening: Happening<'a>,
     room: &'a str,
-    irc: Option<Bytes>,
-    plain: Option<Option<Bytes>>,
+    irc: Option<Vec<u8>>,
+    plain: Option<Option<Vec<u8>>>,
 }
 
 impl<'a> Delivery<'a> {
@@ -136,17 +134,15 @@ impl<'a> Delivery<'a> {
                     .happening
                     .to_message()
                     .with_prefix(self.source.prefix());
-                Bytes::from(message.to_bytes())
+                message.to_bytes()
             })),
             Style::Plain => self
                 .plain
-                .get_or_insert_with(|| {
-                    plain::render(&self.source.nick, self.happening, self.room).map(Bytes::from)
-                })
+                .get_or_insert_with(|| plain::render(&self.source.nick, self.happening, self.room))
                 .as_ref(),
         };
         if let Some(line) = line {
-            member.outbox.push(line.clone());
+            member.outbox.push(line);
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::Instant;
@@ -84,7 +84,7 @@ impl Input {
 
     /// Queues one of the client's own replies, waiting for room in its
     /// queue but not past shutdown or an overflow.
-    pub async fn deliver(&mut self, line: Bytes) -> Result<(), Ending> {
+    pub async fn deliver(&mut self, line: &[u8]) -> Result<(), Ending> {
         tokio::select! {
             biased;
             () = self.shutdown.cancelled() => Err(Ending::HostClosing),
@@ -131,7 +131,7 @@ impl Input {
                         return Next::End(Ending::PingTimeout);
                     }
                     if let Some((_, _, server)) = &self.keepalive {
-                        self.outbox.push_vec(Message::new("PING", [server.as_str()]).to_bytes());
+                        self.outbox.push(&Message::new("PING", [server.as_str()]).to_bytes());
                     }
                     awaiting_pong = true;
                 }
