@@ -117,7 +117,11 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     // Chat lines are small and latency matters; the writer batches anyway.
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
-    let (outbox, writer) = outbox::spawn(write, limits.send_queue_lines);
+    let (outbox, writer) = outbox::spawn(
+        write,
+        limits.send_queue_lines,
+        Arc::clone(shared.hub.backlog()),
+    );
     let mut input = Input::new(
         read,
         outbox.clone(),

@@ -9,11 +9,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::irc::pack_words;
-use super::outbox::Outbox;
+use super::outbox::{Backlog, Outbox};
 use super::plain;
 use crate::protocol::{fold_case, truncate_utf8, Message, MAX_LINE_BYTES};
 
@@ -110,6 +110,9 @@ impl Happening<'_> {
 /// One happening on its way to its recipients, serialised at most once per
 /// style, on first need.
 struct Delivery<'a> {
+    backlog: &'a Backlog,
+    /// Bytes queued so far, told to `backlog` once at the end.
+    queued: usize,
     source: &'a Identity,
     happening: Happening<'a>,
     room: &'a str,
@@ -118,11 +121,13 @@ struct Delivery<'a> {
 }
 
 impl<'a> Delivery<'a> {
-    fn new(source: &'a Identity, happening: Happening<'a>, room: &'a str) -> Self {
+    fn new(hub: &'a Hub, source: &'a Identity, happening: Happening<'a>) -> Self {
         Delivery {
+            backlog: &hub.backlog,
+            queued: 0,
+            room: &hub.room,
             source,
             happening,
-            room,
             irc: None,
             plain: None,
         }
@@ -143,8 +148,16 @@ impl<'a> Delivery<'a> {
                 .as_ref(),
         };
         if let Some(line) = line {
-            recipient.outbox.push(line);
+            if recipient.outbox.relay(line) {
+                self.queued += line.len();
+            }
         }
+    }
+}
+
+impl Drop for Delivery<'_> {
+    fn drop(&mut self) {
+        self.backlog.add(self.queued);
     }
 }
 
@@ -278,6 +291,8 @@ pub(super) struct Joined {
 
 pub(super) struct Hub {
     room: String,
+    /// Output queued for every client together.
+    backlog: Arc<Backlog>,
     next_id: AtomicU64,
     state: Mutex<State>,
 }
@@ -288,6 +303,7 @@ impl Hub {
         state.channels.insert(fold_case(room), Channel::new(room));
         Hub {
             room: room.to_owned(),
+            backlog: Arc::default(),
             next_id: AtomicU64::new(1),
             state: Mutex::new(state),
         }
@@ -295,6 +311,10 @@ impl Hub {
 
     pub fn room(&self) -> &str {
         &self.room
+    }
+
+    pub fn backlog(&self) -> &Arc<Backlog> {
+        &self.backlog
     }
 
     pub fn new_id(&self) -> ClientId {
@@ -364,7 +384,7 @@ impl Hub {
         let happening = Happening::Joined {
             channel: &entry.name,
         };
-        let mut delivery = Delivery::new(&source.identity, happening, &self.room);
+        let mut delivery = Delivery::new(self, &source.identity, happening);
         State::deliver(entry.members.values(), &mut delivery);
         let names = names_width.map_or_else(Vec::new, |width| entry.names(&state.members, width));
         Some(Joined {
@@ -387,8 +407,10 @@ impl Hub {
             channel: &found.name,
             reason,
         };
-        let mut delivery = Delivery::new(source, happening, &self.room);
-        State::deliver(found.members.values(), &mut delivery);
+        State::deliver(
+            found.members.values(),
+            &mut Delivery::new(self, source, happening),
+        );
         let folded = fold_case(&found.name);
         self.leave(&mut state, id, &folded);
         Ok(())
@@ -430,7 +452,7 @@ impl Hub {
         state.nicks.insert(new_folded, id);
         let mut recipients = state.neighbours(id);
         recipients.insert(id);
-        let mut delivery = Delivery::new(&source, Happening::Renamed { new }, &self.room);
+        let mut delivery = Delivery::new(self, &source, Happening::Renamed { new });
         State::deliver(state.recipients(&recipients), &mut delivery);
         Ok(())
     }
@@ -453,7 +475,7 @@ impl Hub {
             1 + source.prefix().len() + 1 + kind.command().len() + 1 + target.len() + 2 + 2;
         let text = truncate_utf8(text, MAX_LINE_BYTES.saturating_sub(overhead));
         let happening = Happening::Said { kind, target, text };
-        let mut delivery = Delivery::new(source, happening, &self.room);
+        let mut delivery = Delivery::new(self, source, happening);
         let folded = fold_case(target);
         if crate::protocol::is_channel_name(target) {
             let channel = state.channels.get(&folded).ok_or(SayError::NoSuchChannel)?;
@@ -498,7 +520,7 @@ impl Hub {
             channel: &found.name,
             text,
         };
-        let mut delivery = Delivery::new(source, happening, &self.room);
+        let mut delivery = Delivery::new(self, source, happening);
         State::deliver(found.members.values(), &mut delivery);
         Ok(())
     }
@@ -547,7 +569,7 @@ impl Hub {
         let Some(member) = state.members.remove(&id) else {
             return;
         };
-        let mut delivery = Delivery::new(&member.identity, Happening::Quit { reason }, &self.room);
+        let mut delivery = Delivery::new(self, &member.identity, Happening::Quit { reason });
         State::deliver(state.recipients(&recipients), &mut delivery);
         state.nicks.remove(&fold_case(&member.identity.nick));
         for channel in &member.channels {

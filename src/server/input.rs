@@ -105,6 +105,17 @@ impl Input {
     }
 
     pub async fn next(&mut self) -> Next {
+        if let Some(deadline) = self.registration_deadline {
+            // Not in yet: wait while the host is still announcing others.
+            tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => return Next::End(Ending::HostClosing),
+                () = tokio::time::sleep_until(deadline) => {
+                    return Next::End(Ending::RegistrationTimeout);
+                }
+                () = self.outbox.backlog().admit() => {}
+            }
+        }
         let mut awaiting_pong = false;
         let line = loop {
             let silence =

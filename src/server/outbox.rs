@@ -5,14 +5,14 @@
 //! count every recipient's writer then bumps from another core. The writer
 //! swaps the whole buffer out and writes it with one call, so a busy client
 //! costs one system call per batch, and two buffers take turns without
-//! allocating. A client that has gone quiet holds no buffer at all.
+//! allocating. A client that has been quiet for a moment holds no buffer.
 //!
 //! Senders never wait: a full queue means the client stopped reading, so it
 //! is marked for dropping instead of slowing whoever is broadcasting.
 
 use std::future::poll_fn;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -27,7 +27,55 @@ use tokio_util::sync::CancellationToken;
 /// lines of a burst do not each grow the buffer.
 const FIRST_RESERVE_BYTES: usize = 1024;
 /// A buffer grown past this by a burst is freed rather than kept for reuse.
-const KEEP_BYTES: usize = 64 * 1024;
+const KEEP_BYTES: usize = 4 * 1024;
+/// A client quiet this long gives its buffers back.
+const KEEP_FOR: Duration = Duration::from_millis(250);
+/// Above this many bytes queued for all clients together, clients still
+/// registering wait: a crowd joining a big room at once is announced to
+/// every member, and unchecked those announcements pile up in memory
+/// faster than they can be written.
+const BACKLOG_ADMIT_BYTES: isize = 16 * 1024 * 1024;
+
+/// Bytes queued for all clients together that their writers have not
+/// taken yet, and newcomers waiting for it to fall.
+#[derive(Debug, Default)]
+pub(super) struct Backlog {
+    /// Signed: a broadcast adds its total after its lines are queued, so a
+    /// quick writer may take them first.
+    bytes: AtomicIsize,
+    eased: Notify,
+}
+
+impl Backlog {
+    pub(super) fn add(&self, bytes: usize) {
+        if bytes > 0 {
+            self.bytes.fetch_add(signed(bytes), Ordering::Relaxed);
+        }
+    }
+
+    fn remove(&self, bytes: usize) {
+        let before = self.bytes.fetch_sub(signed(bytes), Ordering::AcqRel);
+        if before >= BACKLOG_ADMIT_BYTES && before - signed(bytes) < BACKLOG_ADMIT_BYTES {
+            self.eased.notify_waiters();
+        }
+    }
+
+    /// Resolves once the backlog is small enough to take on a newcomer.
+    pub(super) async fn admit(&self) {
+        loop {
+            let mut eased = pin!(self.eased.notified());
+            eased.as_mut().enable();
+            if self.bytes.load(Ordering::Acquire) < BACKLOG_ADMIT_BYTES {
+                return;
+            }
+            eased.await;
+        }
+    }
+}
+
+fn signed(bytes: usize) -> isize {
+    isize::try_from(bytes).unwrap_or(isize::MAX)
+}
 
 /// The sending side of one client's queue; cheap to clone. The writer
 /// flushes and closes the socket once every clone is gone.
@@ -47,6 +95,7 @@ struct Shared {
     dropped: CancellationToken,
     /// Woken when the writer empties the queue, for `send`.
     room: Notify,
+    backlog: Arc<Backlog>,
 }
 
 #[derive(Debug, Default)]
@@ -82,15 +131,34 @@ pub(super) struct Closed;
 impl Outbox {
     /// Queues one line; a full queue drops the client (it is not reading).
     pub(super) fn push(&self, line: &[u8]) {
-        if self.try_push(line).is_err() && !self.shared.dropped.is_cancelled() {
-            self.shared.dropped.cancel();
+        if self.relay(line) {
+            self.shared.backlog.add(line.len());
+        }
+    }
+
+    /// [`push`](Self::push) for a broadcast, which adds up what it queued
+    /// and tells the [`Backlog`] once: `true` if `line` was queued.
+    pub(super) fn relay(&self, line: &[u8]) -> bool {
+        match self.enqueue(line, false) {
+            Enqueued::Queued => true,
+            Enqueued::WriterGone => false,
+            Enqueued::Full => {
+                if !self.shared.dropped.is_cancelled() {
+                    self.shared.dropped.cancel();
+                }
+                false
+            }
         }
     }
 
     /// Queues a line if there is room.
     pub(super) fn try_push(&self, line: &[u8]) -> Result<(), Full> {
         match self.enqueue(line, false) {
-            Enqueued::Queued | Enqueued::WriterGone => Ok(()),
+            Enqueued::Queued => {
+                self.shared.backlog.add(line.len());
+                Ok(())
+            }
+            Enqueued::WriterGone => Ok(()),
             Enqueued::Full => Err(Full),
         }
     }
@@ -104,7 +172,10 @@ impl Outbox {
             let mut emptied = pin!(self.shared.room.notified());
             emptied.as_mut().enable();
             match self.enqueue(line, true) {
-                Enqueued::Queued => return Ok(()),
+                Enqueued::Queued => {
+                    self.shared.backlog.add(line.len());
+                    return Ok(());
+                }
                 Enqueued::WriterGone => return Err(Closed),
                 Enqueued::Full => emptied.await,
             }
@@ -138,6 +209,11 @@ impl Outbox {
     /// Resolves once the client has overflowed its queue.
     pub(super) fn dropped(&self) -> &CancellationToken {
         &self.shared.dropped
+    }
+
+    /// The host-wide backlog this queue counts into.
+    pub(super) fn backlog(&self) -> &Backlog {
+        &self.shared.backlog
     }
 }
 
@@ -202,21 +278,18 @@ impl Shared {
         queue.lines = 0;
         let waiting = std::mem::take(&mut queue.sender_waiting);
         drop(queue);
+        self.backlog.remove(batch.len());
         if waiting {
             self.room.notify_waiters();
         }
     }
 
-    /// After a write: keep the spent buffer for the next batch while lines
-    /// keep coming; free both buffers once the client has gone quiet.
-    fn recycle(&self, batch: &mut Vec<u8>) {
-        batch.clear();
+    /// Frees both buffers of a client that has gone quiet.
+    fn release(&self, batch: &mut Vec<u8>) {
+        *batch = Vec::new();
         let mut queue = self.lock();
         if queue.bytes.is_empty() {
             queue.bytes = Vec::new();
-            *batch = Vec::new();
-        } else if batch.capacity() > KEEP_BYTES {
-            *batch = Vec::new();
         }
     }
 }
@@ -238,8 +311,13 @@ impl Writer {
     }
 }
 
-/// Creates the queue of `capacity` lines and spawns its writer task.
-pub(super) fn spawn(socket: OwnedWriteHalf, capacity: usize) -> (Outbox, Writer) {
+/// Creates the queue of `capacity` lines, counting into `backlog`, and
+/// spawns its writer task.
+pub(super) fn spawn(
+    socket: OwnedWriteHalf,
+    capacity: usize,
+    backlog: Arc<Backlog>,
+) -> (Outbox, Writer) {
     let dropped = CancellationToken::new();
     let shared = Arc::new(Shared {
         queue: Mutex::default(),
@@ -247,6 +325,7 @@ pub(super) fn spawn(socket: OwnedWriteHalf, capacity: usize) -> (Outbox, Writer)
         senders: AtomicUsize::new(1),
         dropped: dropped.clone(),
         room: Notify::new(),
+        backlog,
     });
     let task = tokio::spawn(drain(socket, Arc::clone(&shared)));
     (Outbox { shared }, Writer { task, dropped })
@@ -255,13 +334,28 @@ pub(super) fn spawn(socket: OwnedWriteHalf, capacity: usize) -> (Outbox, Writer)
 async fn drain(mut socket: OwnedWriteHalf, shared: Arc<Shared>) {
     let written = async {
         let mut batch = Vec::new();
-        while shared.lines_waiting().await {
+        loop {
+            // Buffers are kept while lines keep coming: a busy client
+            // allocates nothing per batch, an idle one holds nothing.
+            let more = match tokio::time::timeout(KEEP_FOR, shared.lines_waiting()).await {
+                Ok(more) => more,
+                Err(_) => {
+                    shared.release(&mut batch);
+                    shared.lines_waiting().await
+                }
+            };
+            if !more {
+                break;
+            }
             // Woken by the first line of a burst: let the other tasks run
             // first, so more of the burst joins this write.
             tokio::task::yield_now().await;
             shared.take(&mut batch);
             socket.write_all(&batch).await?;
-            shared.recycle(&mut batch);
+            batch.clear();
+            if batch.capacity() > KEEP_BYTES {
+                batch = Vec::new();
+            }
         }
         socket.shutdown().await
     };
@@ -275,7 +369,35 @@ async fn drain(mut socket: OwnedWriteHalf, shared: Arc<Shared>) {
     }
     let mut queue = shared.lock();
     queue.writer_gone = true;
-    queue.bytes = Vec::new();
+    let abandoned = std::mem::take(&mut queue.bytes);
     drop(queue);
+    shared.backlog.remove(abandoned.len());
     shared.room.notify_waiters();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    use super::*;
+
+    fn is_ready(future: std::pin::Pin<&mut impl Future<Output = ()>>) -> bool {
+        future
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_ready()
+    }
+
+    #[test]
+    fn newcomers_wait_while_the_backlog_is_high() {
+        let backlog = Backlog::default();
+        let limit = BACKLOG_ADMIT_BYTES.unsigned_abs();
+        backlog.add(limit - 1);
+        assert!(is_ready(pin!(backlog.admit())));
+        backlog.add(1);
+        let mut waiting = pin!(backlog.admit());
+        assert!(!is_ready(waiting.as_mut()));
+        backlog.remove(1);
+        assert!(is_ready(waiting));
+    }
 }
