@@ -10,6 +10,11 @@ use crate::crowd::{Crowd, Role};
 use crate::report::{self, per_second, rate, Better, Row, Table};
 use crate::servers::{RunningServer, ServerKind};
 
+/// Silence after which the room counts as idle.
+const QUIET: Duration = Duration::from_secs(2);
+/// Longest wait for the room to go quiet after everyone is in.
+const QUIET_LIMIT: Duration = Duration::from_secs(60);
+
 #[derive(Debug, Clone, Copy)]
 pub struct Connections {
     pub clients: usize,
@@ -32,20 +37,25 @@ impl Connections {
                 "connect→in room p50",
                 "p99",
                 "RSS before",
-                "RSS after",
-                "KiB/client",
+                "RSS all in",
+                "KiB/client all in",
+                "RSS idle",
+                "KiB/client idle",
             ],
-            "KiB/client",
+            "KiB/client idle",
             Better::Lower,
         );
         table.notes.push(format!(
             "Clients connecting and joining at once: {} for ngircd (its listen backlog is a hard-coded \
              10), {} for the others (InspIRCd completes registrations on a 1-second tick). Every client \
              joins the same room, so each join is announced to everyone already in it (N²/2 JOIN lines, \
-             all read by the generator). RSS: VmRSS of the server process before the first client and \
-             once all are in. Time-out {:?}.",
+             all read by the generator). RSS: VmRSS of the server process before the first client, \
+             once all are in, and idle: once members have read nothing for {:?} (every JOIN \
+             delivered; send queues drained). Per client: RSS minus RSS before, over clients in \
+             the room. Time-out {:?}.",
             ServerKind::Ngircd.join_in_flight(),
             ServerKind::Inspircd.join_in_flight(),
+            QUIET,
             self.limit
         ));
         table
@@ -58,7 +68,9 @@ impl Connections {
         let started = Instant::now();
         let crowd = Crowd::spawn(&server, "u", &roles);
         let took = crowd.await_joined(started, self.limit).await;
-        let rss_after = server.rss_kib();
+        let rss_all_in = server.rss_kib();
+        crowd.await_quiet(QUIET, QUIET_LIMIT).await;
+        let rss_idle = server.rss_kib();
         let shared = std::rc::Rc::clone(&crowd.shared);
         let joined = shared.joined.get();
         let failed = shared.join_failures.get();
@@ -67,12 +79,13 @@ impl Connections {
         let first_error = shared.first_join_error.borrow().clone();
         crowd.finish(server).await;
         let elapsed = took.unwrap_or(self.limit);
-        let per_client = match (rss_before, rss_after) {
+        let per_client = |after: Option<u64>| match (rss_before, after) {
             (Some(before), Some(after)) if joined > 0 => {
                 Some(after.saturating_sub(before) as f64 / joined as f64)
             }
             _ => None,
         };
+        let kib = |value: Option<f64>| value.map_or("-".to_owned(), |k| format!("{k:.1}"));
         let latency = shared.connect_latency.borrow();
         let mut time = format!("{:.2} s", elapsed.as_secs_f64());
         if took.is_none() {
@@ -90,8 +103,10 @@ impl Connections {
             report::quantile(&latency, 0.5),
             report::quantile(&latency, 0.99),
             mib(rss_before),
-            mib(rss_after),
-            per_client.map_or("-".to_owned(), |k| format!("{k:.1}")),
+            mib(rss_all_in),
+            kib(per_client(rss_all_in)),
+            mib(rss_idle),
+            kib(per_client(rss_idle)),
         ];
         if let Some(error) = first_error.filter(|_| failed > 0) {
             cells[1] = format!("{failed} ({})", error.lines().next().unwrap_or_default());
@@ -99,7 +114,7 @@ impl Connections {
         Ok(Row {
             server: kind,
             cells,
-            key: per_client,
+            key: per_client(rss_idle),
         })
     }
 }

@@ -78,6 +78,9 @@ pub struct Shared {
     pub first_join_error: RefCell<Option<String>>,
     pub disconnects: Cell<usize>,
     pub delivered: Cell<u64>,
+    /// Every line members have read after joining (JOINs of later members
+    /// included), to tell when the room has gone quiet.
+    pub lines_read: Cell<u64>,
     pub last_delivery: Cell<Option<Instant>>,
     /// Sender timestamp to receipt, every delivery.
     pub latency: RefCell<Histogram<u64>>,
@@ -144,6 +147,7 @@ impl Crowd {
             first_join_error: RefCell::new(None),
             disconnects: Cell::new(0),
             delivered: Cell::new(0),
+            lines_read: Cell::new(0),
             last_delivery: Cell::new(None),
             latency: RefCell::new(latency_histogram()),
             join_latency: RefCell::new(latency_histogram()),
@@ -206,6 +210,26 @@ impl Crowd {
                 break;
             }
         }
+    }
+
+    /// Waits until members have read nothing for `quiet` (every JOIN
+    /// announced and read), at most `limit`; returns whether it went quiet.
+    /// Polls: quiet is an absence.
+    pub async fn await_quiet(&self, quiet: Duration, limit: Duration) -> bool {
+        let started = Instant::now();
+        let mut last = self.shared.lines_read.get();
+        let mut last_change = Instant::now();
+        while started.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let now = self.shared.lines_read.get();
+            if now != last {
+                last = now;
+                last_change = Instant::now();
+            } else if last_change.elapsed() >= quiet {
+                return true;
+            }
+        }
+        false
     }
 
     /// Stops every member. The server is killed first (dropped here) so it,
@@ -301,6 +325,7 @@ impl Member {
         let mut last_seq = vec![0u64; shared.senders.len()];
         let is_probe = self.role == Role::Probe;
         let mut on_line = |line: &[u8]| {
+            shared.lines_read.set(shared.lines_read.get() + 1);
             if let Some(message) = bench_message(line) {
                 count_delivery(&shared, message, is_probe, &mut last_seq, report);
             }

@@ -34,6 +34,8 @@ impl Fanout {
                 "lost",
                 "disconnects",
                 "out of order",
+                "server CPU",
+                "deliveries/CPU-s",
             ],
             "deliveries/s",
             Better::Higher,
@@ -41,8 +43,12 @@ impl Fanout {
         table.notes.push(format!(
             "Each sender keeps at most {} messages in flight beyond what a listening probe member has \
              received, so it sends as fast as the server relays. Latency: sender timestamp to receipt, \
-             every delivery. Lost: deliveries missing at members still connected after the drain.",
-            self.window
+             every delivery. Lost: deliveries missing at members still connected after the drain. \
+             Server CPU: its user+system time from the start of sending to the last delivery, as a \
+             share of one core (of {}), and deliveries per CPU-second of it: work per delivery, \
+             whatever the generator manages.",
+            self.window,
+            std::thread::available_parallelism().map_or(0, usize::from)
         ));
         table
     }
@@ -76,6 +82,7 @@ impl Fanout {
             bail!("only {joined}/{} members joined: {error}", self.members);
         }
         let started = Instant::now();
+        let cpu_before = server.cpu_time();
         crowd.set_phase(Phase::Send {
             until: started + self.send_for,
         });
@@ -91,6 +98,10 @@ impl Fanout {
                 Duration::from_secs(30),
             )
             .await;
+        let cpu_used = server
+            .cpu_time()
+            .zip(cpu_before)
+            .map(|(after, before)| after.saturating_sub(before));
         let reports = crowd.finish(server).await;
         let (_, lost) = expected_and_lost(&shared, &reports);
         let delivered = shared.delivered.get();
@@ -111,6 +122,13 @@ impl Fanout {
                 lost.to_string(),
                 shared.disconnects.get().to_string(),
                 out_of_order.to_string(),
+                cpu_used.map_or("-".to_owned(), |cpu| {
+                    format!(
+                        "{:.0}%",
+                        100.0 * cpu.as_secs_f64() / delivering_for.as_secs_f64()
+                    )
+                }),
+                cpu_used.map_or("-".to_owned(), |cpu| rate(per_second(delivered, cpu))),
             ],
             key: Some(deliveries_per_second),
         })

@@ -147,6 +147,21 @@ impl RunningServer {
         line.split_whitespace().nth(1)?.parse().ok()
     }
 
+    /// CPU time the server has used so far, user and system, all threads
+    /// (`utime + stime` in `/proc/PID/stat`).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        // /proc reports in USER_HZ, which Linux fixes at 100 for user space.
+        const TICKS_PER_SECOND: u64 = 100;
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        // The command name may hold spaces: count fields after its ')'.
+        let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+        let user: u64 = fields.next()?.parse().ok()?;
+        let system: u64 = fields.next()?.parse().ok()?;
+        Some(Duration::from_millis(
+            (user + system) * 1000 / TICKS_PER_SECOND,
+        ))
+    }
+
     /// The last lines of the server's own output, for error messages.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();

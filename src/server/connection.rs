@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
@@ -39,7 +38,7 @@ pub(super) struct Client<'a> {
     /// Replies that found the client's queue full, queued with waiting
     /// before its next line is read: a long WHO may not overflow the
     /// client's own queue.
-    replies: Mutex<Vec<Bytes>>,
+    replies: Mutex<Vec<Vec<u8>>>,
 }
 
 impl Client<'_> {
@@ -56,17 +55,12 @@ impl Client<'_> {
     /// this line (keeping replies and relayed lines in order); else held.
     fn reply(&self, line: Vec<u8>) {
         let mut pending = self.pending();
-        let line = Bytes::from(line);
-        if pending.is_empty() {
-            if let Err(line) = self.outbox.try_push(line) {
-                pending.push(line);
-            }
-        } else {
+        if !pending.is_empty() || self.outbox.try_push(&line).is_err() {
             pending.push(line);
         }
     }
 
-    fn pending(&self) -> MutexGuard<'_, Vec<Bytes>> {
+    fn pending(&self) -> MutexGuard<'_, Vec<Vec<u8>>> {
         self.replies
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -76,7 +70,7 @@ impl Client<'_> {
     pub async fn next(&self, input: &mut Input) -> Next {
         let replies = std::mem::take(&mut *self.pending());
         for line in replies {
-            if let Err(ending) = input.deliver(line).await {
+            if let Err(ending) = input.deliver(&line).await {
                 return Next::End(ending);
             }
         }
@@ -123,7 +117,11 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     // Chat lines are small and latency matters; the writer batches anyway.
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
-    let (outbox, writer) = outbox::spawn(write, limits.send_queue_lines);
+    let (outbox, writer) = outbox::spawn(
+        write,
+        limits.send_queue_lines,
+        Arc::clone(shared.hub.backlog()),
+    );
     let mut input = Input::new(
         read,
         outbox.clone(),
@@ -154,10 +152,10 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
         ending => log::info!("{who} left: {ending:?}"),
     }
     for line in std::mem::take(&mut *client.pending()) {
-        client.outbox.push(line);
+        client.outbox.push(&line);
     }
     if let Some(line) = farewell(style, &ending) {
-        client.outbox.push_vec(line);
+        client.outbox.push(&line);
     }
     shared.hub.remove(client.id, &quit_reason(&ending));
     drop(input);

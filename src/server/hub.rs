@@ -2,19 +2,18 @@
 //! what happens to everyone concerned.
 //!
 //! One `std::sync::Mutex` guards it all. It is held only for map look-ups and
-//! `try_send`s into bounded queues, never across an `.await` or a socket
-//! write, so a slow client can never stall it. A relayed line is serialised
-//! once per style (IRC or plain text) into a `Bytes` that every recipient's
-//! queue shares.
+//! non-blocking appends to bounded queues, never across an `.await` or a
+//! socket write, so a slow client can never stall it. A relayed line is
+//! serialised once per style (IRC or plain text) and copied into every
+//! recipient's queue.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-
-use super::outbox::Outbox;
+use super::irc::pack_words;
+use super::outbox::{Backlog, Outbox};
 use super::plain;
 use crate::protocol::{fold_case, truncate_utf8, Message, MAX_LINE_BYTES};
 
@@ -111,58 +110,76 @@ impl Happening<'_> {
 /// One happening on its way to its recipients, serialised at most once per
 /// style, on first need.
 struct Delivery<'a> {
+    backlog: &'a Backlog,
+    /// Bytes queued so far, told to `backlog` once at the end.
+    queued: usize,
     source: &'a Identity,
     happening: Happening<'a>,
     room: &'a str,
-    irc: Option<Bytes>,
-    plain: Option<Option<Bytes>>,
+    irc: Option<Vec<u8>>,
+    plain: Option<Option<Vec<u8>>>,
 }
 
 impl<'a> Delivery<'a> {
-    fn new(source: &'a Identity, happening: Happening<'a>, room: &'a str) -> Self {
+    fn new(hub: &'a Hub, source: &'a Identity, happening: Happening<'a>) -> Self {
         Delivery {
+            backlog: &hub.backlog,
+            queued: 0,
+            room: &hub.room,
             source,
             happening,
-            room,
             irc: None,
             plain: None,
         }
     }
 
-    fn send_to(&mut self, member: &Member) {
-        let line = match member.style {
+    fn send_to(&mut self, recipient: &Recipient) {
+        let line = match recipient.style {
             Style::Irc => Some(&*self.irc.get_or_insert_with(|| {
                 let message = self
                     .happening
                     .to_message()
                     .with_prefix(self.source.prefix());
-                Bytes::from(message.to_bytes())
+                message.to_bytes()
             })),
             Style::Plain => self
                 .plain
-                .get_or_insert_with(|| {
-                    plain::render(&self.source.nick, self.happening, self.room).map(Bytes::from)
-                })
+                .get_or_insert_with(|| plain::render(&self.source.nick, self.happening, self.room))
                 .as_ref(),
         };
         if let Some(line) = line {
-            member.outbox.push(line.clone());
+            if recipient.outbox.relay(line) {
+                self.queued += line.len();
+            }
         }
     }
 }
 
-struct Member {
-    identity: Identity,
+impl Drop for Delivery<'_> {
+    fn drop(&mut self) {
+        self.backlog.add(self.queued);
+    }
+}
+
+/// Where, and in which style, a client is told what happens.
+#[derive(Clone)]
+struct Recipient {
     style: Style,
     outbox: Outbox,
+}
+
+struct Member {
+    identity: Identity,
+    recipient: Recipient,
     /// Folded names of the channels this client is in.
     channels: BTreeSet<String>,
 }
 
 struct Channel {
     name: String,
-    /// In joining order (ids only grow).
-    members: BTreeSet<ClientId>,
+    /// In joining order (ids only grow), each with its queue at hand so a
+    /// broadcast looks nothing up.
+    members: BTreeMap<ClientId, Recipient>,
     topic: Option<Topic>,
 }
 
@@ -170,9 +187,19 @@ impl Channel {
     fn new(name: &str) -> Self {
         Channel {
             name: name.to_owned(),
-            members: BTreeSet::new(),
+            members: BTreeMap::new(),
             topic: None,
         }
+    }
+
+    /// Its members' nicknames packed into lines of at most `width` bytes.
+    fn names(&self, members: &HashMap<ClientId, Member>, width: usize) -> Vec<String> {
+        let nicks = self
+            .members
+            .keys()
+            .filter_map(|id| members.get(id))
+            .map(|m| m.identity.nick.as_str());
+        pack_words(nicks, width)
     }
 }
 
@@ -186,16 +213,19 @@ struct State {
 }
 
 impl State {
-    fn deliver<'a>(
-        &self,
-        recipients: impl IntoIterator<Item = &'a ClientId>,
-        delivery: &mut Delivery,
-    ) {
-        for id in recipients {
-            if let Some(member) = self.members.get(id) {
-                delivery.send_to(member);
-            }
+    fn deliver<'a>(recipients: impl IntoIterator<Item = &'a Recipient>, delivery: &mut Delivery) {
+        for recipient in recipients {
+            delivery.send_to(recipient);
         }
+    }
+
+    /// The recipients among `ids` (those still here).
+    fn recipients<'a>(
+        &'a self,
+        ids: impl IntoIterator<Item = &'a ClientId>,
+    ) -> impl Iterator<Item = &'a Recipient> {
+        ids.into_iter()
+            .filter_map(|id| self.members.get(id).map(|m| &m.recipient))
     }
 
     /// Everyone sharing a channel with `id` (each once), without `id`.
@@ -203,23 +233,22 @@ impl State {
         let mut found = HashSet::new();
         if let Some(member) = self.members.get(&id) {
             for channel in member.channels.iter().filter_map(|c| self.channels.get(c)) {
-                found.extend(channel.members.iter().copied());
+                found.extend(channel.members.keys().copied());
             }
         }
         found.remove(&id);
         found
     }
 
-    /// A channel's name and members, and the identity of `id`, a member.
+    /// The identity of `id`, a member of `channel`, and the channel.
     fn membership(
         &self,
         id: ClientId,
         channel: &str,
-    ) -> Result<(String, Vec<ClientId>, Identity), ChannelError> {
+    ) -> Result<(&Identity, &Channel), ChannelError> {
         let found = self.channel_of(id, channel)?;
-        let members = found.members.iter().copied().collect();
         let source = self.members.get(&id).ok_or(ChannelError::NotOnChannel)?;
-        Ok((found.name.clone(), members, source.identity.clone()))
+        Ok((&source.identity, found))
     }
 
     fn channel_of(&self, id: ClientId, channel: &str) -> Result<&Channel, ChannelError> {
@@ -227,7 +256,7 @@ impl State {
             .channels
             .get(&fold_case(channel))
             .ok_or(ChannelError::NoSuchChannel)?;
-        if channel.members.contains(&id) {
+        if channel.members.contains_key(&id) {
             Ok(channel)
         } else {
             Err(ChannelError::NotOnChannel)
@@ -256,11 +285,14 @@ pub(super) enum SayError {
 pub(super) struct Joined {
     pub channel: String,
     pub topic: Option<Topic>,
+    /// Members' nicknames packed into lines (none unless asked for).
     pub names: Vec<String>,
 }
 
 pub(super) struct Hub {
     room: String,
+    /// Output queued for every client together.
+    backlog: Arc<Backlog>,
     next_id: AtomicU64,
     state: Mutex<State>,
 }
@@ -271,6 +303,7 @@ impl Hub {
         state.channels.insert(fold_case(room), Channel::new(room));
         Hub {
             room: room.to_owned(),
+            backlog: Arc::default(),
             next_id: AtomicU64::new(1),
             state: Mutex::new(state),
         }
@@ -278,6 +311,10 @@ impl Hub {
 
     pub fn room(&self) -> &str {
         &self.room
+    }
+
+    pub fn backlog(&self) -> &Arc<Backlog> {
+        &self.backlog
     }
 
     pub fn new_id(&self) -> ClientId {
@@ -311,8 +348,7 @@ impl Hub {
         state.nicks.insert(folded, id);
         let member = Member {
             identity,
-            style,
-            outbox,
+            recipient: Recipient { style, outbox },
             channels: BTreeSet::new(),
         };
         state.members.insert(id, member);
@@ -324,8 +360,9 @@ impl Hub {
     }
 
     /// Joins `channel` (creating it), tells every member including the
-    /// joiner. `None` when already a member.
-    pub fn join(&self, id: ClientId, channel: &str) -> Option<Joined> {
+    /// joiner. `None` when already a member. With `names_width`, the
+    /// members' nicknames come packed into lines of at most that many bytes.
+    pub fn join(&self, id: ClientId, channel: &str, names_width: Option<usize>) -> Option<Joined> {
         let mut guard = self.lock();
         let state = &mut *guard;
         let folded = fold_case(channel);
@@ -333,26 +370,26 @@ impl Hub {
         if !member.channels.insert(folded.clone()) {
             return None;
         }
-        let source = member.identity.clone();
-        let entry = state
+        let recipient = member.recipient.clone();
+        state
             .channels
-            .entry(folded)
-            .or_insert_with(|| Channel::new(channel));
-        entry.members.insert(id);
-        let channel = entry.name.clone();
-        let topic = entry.topic.clone();
-        let members: Vec<ClientId> = entry.members.iter().copied().collect();
-        let mut delivery =
-            Delivery::new(&source, Happening::Joined { channel: &channel }, &self.room);
-        state.deliver(&members, &mut delivery);
-        let names = members
-            .iter()
-            .filter_map(|m| state.members.get(m))
-            .map(|m| m.identity.nick.clone())
-            .collect();
+            .entry(folded.clone())
+            .or_insert_with(|| Channel::new(channel))
+            .members
+            .insert(id, recipient);
+        let (Some(entry), Some(source)) = (state.channels.get(&folded), state.members.get(&id))
+        else {
+            return None;
+        };
+        let happening = Happening::Joined {
+            channel: &entry.name,
+        };
+        let mut delivery = Delivery::new(self, &source.identity, happening);
+        State::deliver(entry.members.values(), &mut delivery);
+        let names = names_width.map_or_else(Vec::new, |width| entry.names(&state.members, width));
         Some(Joined {
-            channel,
-            topic,
+            channel: entry.name.clone(),
+            topic: entry.topic.clone(),
             names,
         })
     }
@@ -365,13 +402,17 @@ impl Hub {
         reason: Option<&str>,
     ) -> Result<(), ChannelError> {
         let mut state = self.lock();
-        let (name, members, source) = state.membership(id, channel)?;
+        let (source, found) = state.membership(id, channel)?;
         let happening = Happening::Left {
-            channel: &name,
+            channel: &found.name,
             reason,
         };
-        state.deliver(&members, &mut Delivery::new(&source, happening, &self.room));
-        self.leave(&mut state, id, &fold_case(&name));
+        State::deliver(
+            found.members.values(),
+            &mut Delivery::new(self, source, happening),
+        );
+        let folded = fold_case(&found.name);
+        self.leave(&mut state, id, &folded);
         Ok(())
     }
 
@@ -411,8 +452,8 @@ impl Hub {
         state.nicks.insert(new_folded, id);
         let mut recipients = state.neighbours(id);
         recipients.insert(id);
-        let mut delivery = Delivery::new(&source, Happening::Renamed { new }, &self.room);
-        state.deliver(&recipients, &mut delivery);
+        let mut delivery = Delivery::new(self, &source, Happening::Renamed { new });
+        State::deliver(state.recipients(&recipients), &mut delivery);
         Ok(())
     }
 
@@ -434,18 +475,18 @@ impl Hub {
             1 + source.prefix().len() + 1 + kind.command().len() + 1 + target.len() + 2 + 2;
         let text = truncate_utf8(text, MAX_LINE_BYTES.saturating_sub(overhead));
         let happening = Happening::Said { kind, target, text };
-        let mut delivery = Delivery::new(source, happening, &self.room);
+        let mut delivery = Delivery::new(self, source, happening);
         let folded = fold_case(target);
         if crate::protocol::is_channel_name(target) {
             let channel = state.channels.get(&folded).ok_or(SayError::NoSuchChannel)?;
-            if !channel.members.contains(&id) {
+            if !channel.members.contains_key(&id) {
                 return Err(SayError::CannotSendToChannel);
             }
-            let others = channel.members.iter().filter(|m| **m != id);
-            state.deliver(others, &mut delivery);
+            let others = channel.members.iter().filter(|(m, _)| **m != id);
+            State::deliver(others.map(|(_, r)| r), &mut delivery);
         } else {
             let to = state.nicks.get(&folded).ok_or(SayError::NoSuchNick)?;
-            state.deliver([to], &mut delivery);
+            State::deliver(state.recipients([to]), &mut delivery);
         }
         Ok(())
     }
@@ -463,20 +504,24 @@ impl Hub {
 
     /// Sets a topic (anyone in the channel may) and tells every member.
     pub fn set_topic(&self, id: ClientId, channel: &str, text: &str) -> Result<(), ChannelError> {
-        let mut state = self.lock();
-        let (name, members, source) = state.membership(id, channel)?;
-        if let Some(found) = state.channels.get_mut(&fold_case(&name)) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let set_by = state.membership(id, channel)?.0.nick.clone();
+        let folded = fold_case(channel);
+        if let Some(found) = state.channels.get_mut(&folded) {
             found.topic = (!text.is_empty()).then(|| Topic {
                 text: text.to_owned(),
-                set_by: source.nick.clone(),
+                set_by,
                 set_at: unix_now(),
             });
         }
+        let (source, found) = state.membership(id, channel)?;
         let happening = Happening::TopicSet {
-            channel: &name,
+            channel: &found.name,
             text,
         };
-        state.deliver(&members, &mut Delivery::new(&source, happening, &self.room));
+        let mut delivery = Delivery::new(self, source, happening);
+        State::deliver(found.members.values(), &mut delivery);
         Ok(())
     }
 
@@ -486,11 +531,28 @@ impl Hub {
         let found = state.channels.get(&fold_case(channel))?;
         let members = found
             .members
-            .iter()
+            .keys()
             .filter_map(|m| state.members.get(m))
             .map(|m| m.identity.clone())
             .collect();
         Some((found.name.clone(), members))
+    }
+
+    /// The channel's display name and its members' nicknames packed into
+    /// lines of at most `width` bytes, in joining order.
+    pub fn names(&self, channel: &str, width: usize) -> Option<(String, Vec<String>)> {
+        let state = self.lock();
+        let found = state.channels.get(&fold_case(channel))?;
+        Some((found.name.clone(), found.names(&state.members, width)))
+    }
+
+    /// The display name of an existing channel.
+    pub fn channel_name(&self, channel: &str) -> Option<String> {
+        let state = self.lock();
+        state
+            .channels
+            .get(&fold_case(channel))
+            .map(|c| c.name.clone())
     }
 
     pub fn find_nick(&self, nick: &str) -> Option<Identity> {
@@ -507,8 +569,8 @@ impl Hub {
         let Some(member) = state.members.remove(&id) else {
             return;
         };
-        let mut delivery = Delivery::new(&member.identity, Happening::Quit { reason }, &self.room);
-        state.deliver(&recipients, &mut delivery);
+        let mut delivery = Delivery::new(self, &member.identity, Happening::Quit { reason });
+        State::deliver(state.recipients(&recipients), &mut delivery);
         state.nicks.remove(&fold_case(&member.identity.nick));
         for channel in &member.channels {
             self.leave(state, id, channel);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::Instant;
@@ -84,7 +84,7 @@ impl Input {
 
     /// Queues one of the client's own replies, waiting for room in its
     /// queue but not past shutdown or an overflow.
-    pub async fn deliver(&mut self, line: Bytes) -> Result<(), Ending> {
+    pub async fn deliver(&mut self, line: &[u8]) -> Result<(), Ending> {
         tokio::select! {
             biased;
             () = self.shutdown.cancelled() => Err(Ending::HostClosing),
@@ -105,6 +105,17 @@ impl Input {
     }
 
     pub async fn next(&mut self) -> Next {
+        if let Some(deadline) = self.registration_deadline {
+            // Not in yet: wait while the host is still announcing others.
+            tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => return Next::End(Ending::HostClosing),
+                () = tokio::time::sleep_until(deadline) => {
+                    return Next::End(Ending::RegistrationTimeout);
+                }
+                () = self.outbox.backlog().admit() => {}
+            }
+        }
         let mut awaiting_pong = false;
         let line = loop {
             let silence =
@@ -131,7 +142,7 @@ impl Input {
                         return Next::End(Ending::PingTimeout);
                     }
                     if let Some((_, _, server)) = &self.keepalive {
-                        self.outbox.push_vec(Message::new("PING", [server.as_str()]).to_bytes());
+                        self.outbox.push(&Message::new("PING", [server.as_str()]).to_bytes());
                     }
                     awaiting_pong = true;
                 }

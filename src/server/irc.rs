@@ -337,11 +337,16 @@ impl<'a> Session<'a> {
     }
 
     fn join(&self, channel: &str) {
+        let width = self.names_width(channel);
         if let Some(Joined {
             channel,
             topic,
             names,
-        }) = self.client.shared.hub.join(self.client.id, channel)
+        }) = self
+            .client
+            .shared
+            .hub
+            .join(self.client.id, channel, Some(width))
         {
             if let Some(topic) = &topic {
                 self.show_topic(&channel, topic);
@@ -360,20 +365,26 @@ impl<'a> Session<'a> {
     }
 
     fn names(&self, channel: &str) {
-        if let Some((channel, members)) = self.client.shared.hub.members(channel) {
-            let names: Vec<String> = members.into_iter().map(|m| m.nick).collect();
+        let width = self.names_width(channel);
+        if let Some((channel, names)) = self.client.shared.hub.names(channel, width) {
             self.names_reply(&channel, &names);
         } else {
             self.reply(RPL_ENDOFNAMES, [channel, "End of /NAMES list"]);
         }
     }
 
-    /// 353s, as many as it takes to keep each under 512 bytes, then 366.
-    fn names_reply(&self, channel: &str, names: &[String]) {
+    /// Room for nicknames in a 353 about `channel`, so each stays under 512
+    /// bytes. (Case folding keeps a channel name's length.)
+    fn names_width(&self, channel: &str) -> usize {
         // ":server 353 me = #channel :" + names + CRLF
         let fixed = self.client.server_name().len() + self.me().len() + channel.len() + 16;
-        for chunk in pack_words(names, MAX_LINE_BYTES.saturating_sub(fixed)) {
-            self.reply(RPL_NAMREPLY, ["=", channel, chunk.as_str()]);
+        MAX_LINE_BYTES.saturating_sub(fixed)
+    }
+
+    /// 353s, one per packed line of names, then 366.
+    fn names_reply(&self, channel: &str, names: &[String]) {
+        for line in names {
+            self.reply(RPL_NAMREPLY, ["=", channel, line.as_str()]);
         }
         self.reply(RPL_ENDOFNAMES, [channel, "End of /NAMES list"]);
     }
@@ -441,7 +452,7 @@ impl<'a> Session<'a> {
         };
         let change = message.param(1);
         if is_channel_name(target) {
-            let Some((channel, _)) = self.client.shared.hub.members(target) else {
+            let Some(channel) = self.client.shared.hub.channel_name(target) else {
                 return self.reply(ERR_NOSUCHCHANNEL, [target, "No such channel"]);
             };
             match change {
@@ -542,7 +553,10 @@ fn clean_user(raw: &str) -> String {
 }
 
 /// Space-separated words packed into lines of at most `budget` bytes.
-pub(super) fn pack_words(words: &[String], budget: usize) -> Vec<String> {
+pub(super) fn pack_words<'a>(
+    words: impl IntoIterator<Item = &'a str>,
+    budget: usize,
+) -> Vec<String> {
     let mut lines = Vec::new();
     let mut current = String::new();
     for word in words {
@@ -577,7 +591,7 @@ mod tests {
     #[test]
     fn words_are_packed_within_the_budget() {
         let words: Vec<String> = (0..100).map(|i| format!("nick{i}")).collect();
-        let lines = pack_words(&words, 50);
+        let lines = pack_words(words.iter().map(String::as_str), 50);
         assert!(lines.len() > 1);
         assert!(lines.iter().all(|l| l.len() <= 50));
         assert_eq!(lines.join(" ").split(' ').count(), 100);

@@ -3,13 +3,13 @@
 //!
 //! How it works: one task accepts connections; each connection gets a
 //! reading task (its session: `irc` or `plain`, chosen by its first
-//! line or its silence) and a writing task that drains a bounded queue of
-//! `Bytes` into the socket, batching whatever is queued into one write. The
-//! `hub` — nicknames, channels, members — sits behind one mutex that is
-//! only held for look-ups and non-blocking `try_send`s, never across an
-//! await or a write. A relayed line is serialised once (once per style:
-//! IRC or plain sentence) and the same `Bytes` is queued for every
-//! recipient. A client whose queue is full has stopped reading: it is
+//! line or its silence) and a writing task that drains a bounded byte
+//! queue into the socket, whatever is queued in one write. The `hub` —
+//! nicknames, channels, members — sits behind one mutex that is only held
+//! for look-ups and non-blocking appends to queues, never across an await
+//! or a write. A relayed line is serialised once (once per style: IRC or
+//! plain sentence) and copied into every recipient's queue. A client
+//! whose queue is full has stopped reading: it is
 //! dropped rather than allowed to slow anyone else. A client's own replies
 //! may wait for room in its own queue.
 

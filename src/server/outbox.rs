@@ -1,70 +1,298 @@
 //! A client's bounded send queue and the task that drains it into the socket.
 //!
+//! The queue is one byte buffer. A broadcast copies its line in: copying a
+//! hundred bytes is cheaper than sharing one reference-counted line whose
+//! count every recipient's writer then bumps from another core. The writer
+//! swaps the whole buffer out and writes it with one call, so a busy client
+//! costs one system call per batch, and two buffers take turns without
+//! allocating. A client that has been quiet for a moment holds no buffer.
+//!
 //! Senders never wait: a full queue means the client stopped reading, so it
 //! is marked for dropping instead of slowing whoever is broadcasting.
 
+use std::future::poll_fn;
+use std::pin::pin;
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Most bytes gathered into one write when many lines are queued.
-const BATCH_BYTES: usize = 16 * 1024;
+/// A first line into an empty queue reserves this much, so the next few
+/// lines of a burst do not each grow the buffer.
+const FIRST_RESERVE_BYTES: usize = 1024;
+/// A buffer grown past this by a burst is freed rather than kept for reuse.
+const KEEP_BYTES: usize = 4 * 1024;
+/// A client quiet this long gives its buffers back.
+const KEEP_FOR: Duration = Duration::from_millis(250);
+/// Above this many bytes queued for all clients together, clients still
+/// registering wait: a crowd joining a big room at once is announced to
+/// every member, and unchecked those announcements pile up in memory
+/// faster than they can be written.
+const BACKLOG_ADMIT_BYTES: isize = 16 * 1024 * 1024;
 
-/// The sending side of one client's queue; cheap to clone.
-#[derive(Clone, Debug)]
-pub(super) struct Outbox {
-    queue: mpsc::Sender<Bytes>,
-    /// Cancelled when the client must go at once (queue overflow).
-    dropped: CancellationToken,
+/// Bytes queued for all clients together that their writers have not
+/// taken yet, and newcomers waiting for it to fall.
+#[derive(Debug, Default)]
+pub(super) struct Backlog {
+    /// Signed: a broadcast adds its total after its lines are queued, so a
+    /// quick writer may take them first.
+    bytes: AtomicIsize,
+    eased: Notify,
 }
 
-impl Outbox {
-    /// Queues one line; a full queue drops the client (it is not reading).
-    pub(super) fn push(&self, line: Bytes) {
-        match self.queue.try_send(line) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if !self.dropped.is_cancelled() {
-                    self.dropped.cancel();
-                }
-            }
-            // The connection is already closing.
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+impl Backlog {
+    pub(super) fn add(&self, bytes: usize) {
+        if bytes > 0 {
+            self.bytes.fetch_add(signed(bytes), Ordering::Relaxed);
         }
     }
 
-    /// Queues a line if there is room, handing it back if not.
-    pub(super) fn try_push(&self, line: Bytes) -> Result<(), Bytes> {
-        match self.queue.try_send(line) {
-            Err(mpsc::error::TrySendError::Full(line)) => Err(line),
-            _ => Ok(()),
+    fn remove(&self, bytes: usize) {
+        let before = self.bytes.fetch_sub(signed(bytes), Ordering::AcqRel);
+        if before >= BACKLOG_ADMIT_BYTES && before - signed(bytes) < BACKLOG_ADMIT_BYTES {
+            self.eased.notify_waiters();
+        }
+    }
+
+    /// Resolves once the backlog is small enough to take on a newcomer.
+    pub(super) async fn admit(&self) {
+        loop {
+            let mut eased = pin!(self.eased.notified());
+            eased.as_mut().enable();
+            if self.bytes.load(Ordering::Acquire) < BACKLOG_ADMIT_BYTES {
+                return;
+            }
+            eased.await;
+        }
+    }
+}
+
+fn signed(bytes: usize) -> isize {
+    isize::try_from(bytes).unwrap_or(isize::MAX)
+}
+
+/// The sending side of one client's queue; cheap to clone. The writer
+/// flushes and closes the socket once every clone is gone.
+#[derive(Debug)]
+pub(super) struct Outbox {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Lines the queue may hold before the client counts as not reading.
+    capacity: usize,
+    /// Live `Outbox` clones.
+    senders: AtomicUsize,
+    /// Cancelled when the client must go at once (queue overflow).
+    dropped: CancellationToken,
+    /// Woken when the writer empties the queue, for `send`.
+    room: Notify,
+    backlog: Arc<Backlog>,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    bytes: Vec<u8>,
+    /// Lines in `bytes`.
+    lines: usize,
+    /// Every `Outbox` is gone: write what is left, then close.
+    closed: bool,
+    /// The writer task has ended: nothing queued will ever be sent.
+    writer_gone: bool,
+    /// Someone waits in `send` for the queue to empty.
+    sender_waiting: bool,
+    /// The writer, asleep on an empty queue.
+    writer: Option<Waker>,
+}
+
+enum Enqueued {
+    Queued,
+    Full,
+    /// The connection is closing; the line goes nowhere.
+    WriterGone,
+}
+
+/// The queue is full: the client is not reading.
+#[derive(Debug)]
+pub(super) struct Full;
+
+/// The writer task is gone.
+#[derive(Debug)]
+pub(super) struct Closed;
+
+impl Outbox {
+    /// Queues one line; a full queue drops the client (it is not reading).
+    pub(super) fn push(&self, line: &[u8]) {
+        if self.relay(line) {
+            self.shared.backlog.add(line.len());
+        }
+    }
+
+    /// [`push`](Self::push) for a broadcast, which adds up what it queued
+    /// and tells the [`Backlog`] once: `true` if `line` was queued.
+    pub(super) fn relay(&self, line: &[u8]) -> bool {
+        match self.enqueue(line, false) {
+            Enqueued::Queued => true,
+            Enqueued::WriterGone => false,
+            Enqueued::Full => {
+                if !self.shared.dropped.is_cancelled() {
+                    self.shared.dropped.cancel();
+                }
+                false
+            }
+        }
+    }
+
+    /// Queues a line if there is room.
+    pub(super) fn try_push(&self, line: &[u8]) -> Result<(), Full> {
+        match self.enqueue(line, false) {
+            Enqueued::Queued => {
+                self.shared.backlog.add(line.len());
+                Ok(())
+            }
+            Enqueued::WriterGone => Ok(()),
+            Enqueued::Full => Err(Full),
         }
     }
 
     /// Queues one of the client's own replies, waiting for room: a client
     /// may slow itself down, never anyone else.
-    pub(super) async fn send(&self, line: Bytes) -> Result<(), Closed> {
-        self.queue.send(line).await.map_err(|_| Closed)
+    pub(super) async fn send(&self, line: &[u8]) -> Result<(), Closed> {
+        loop {
+            // Registered before looking, so the writer's wake-up cannot slip
+            // between the look and the wait.
+            let mut emptied = pin!(self.shared.room.notified());
+            emptied.as_mut().enable();
+            match self.enqueue(line, true) {
+                Enqueued::Queued => {
+                    self.shared.backlog.add(line.len());
+                    return Ok(());
+                }
+                Enqueued::WriterGone => return Err(Closed),
+                Enqueued::Full => emptied.await,
+            }
+        }
     }
 
-    pub(super) fn push_vec(&self, line: Vec<u8>) {
-        self.push(Bytes::from(line));
+    /// Appends `line` unless the queue is full (then, if `will_wait`, asks
+    /// the writer to say when it has emptied it).
+    fn enqueue(&self, line: &[u8], will_wait: bool) -> Enqueued {
+        let mut queue = self.shared.lock();
+        if queue.writer_gone {
+            return Enqueued::WriterGone;
+        }
+        if queue.lines >= self.shared.capacity {
+            queue.sender_waiting |= will_wait;
+            return Enqueued::Full;
+        }
+        if queue.bytes.capacity() == 0 {
+            queue.bytes.reserve(FIRST_RESERVE_BYTES.max(line.len()));
+        }
+        queue.bytes.extend_from_slice(line);
+        queue.lines += 1;
+        let writer = queue.writer.take();
+        drop(queue);
+        if let Some(writer) = writer {
+            writer.wake();
+        }
+        Enqueued::Queued
     }
 
     /// Resolves once the client has overflowed its queue.
     pub(super) fn dropped(&self) -> &CancellationToken {
-        &self.dropped
+        &self.shared.dropped
+    }
+
+    /// The host-wide backlog this queue counts into.
+    pub(super) fn backlog(&self) -> &Backlog {
+        &self.shared.backlog
     }
 }
 
-/// The writer task is gone.
-#[derive(Debug)]
-pub(super) struct Closed;
+impl Clone for Outbox {
+    fn clone(&self) -> Self {
+        self.shared.senders.fetch_add(1, Ordering::Relaxed);
+        Outbox {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let mut queue = self.shared.lock();
+            queue.closed = true;
+            let writer = queue.writer.take();
+            drop(queue);
+            if let Some(writer) = writer {
+                writer.wake();
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // A panic elsewhere must not take the connection down with it.
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until there is something to write (`true`) or the queue is
+    /// empty and closed (`false`).
+    async fn lines_waiting(&self) -> bool {
+        poll_fn(|cx| {
+            let mut queue = self.lock();
+            if !queue.bytes.is_empty() {
+                return Poll::Ready(true);
+            }
+            if queue.closed {
+                return Poll::Ready(false);
+            }
+            if !queue
+                .writer
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+            {
+                queue.writer = Some(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Swaps the queued bytes into `batch`, which must be empty.
+    fn take(&self, batch: &mut Vec<u8>) {
+        let mut queue = self.lock();
+        std::mem::swap(&mut queue.bytes, batch);
+        queue.lines = 0;
+        let waiting = std::mem::take(&mut queue.sender_waiting);
+        drop(queue);
+        self.backlog.remove(batch.len());
+        if waiting {
+            self.room.notify_waiters();
+        }
+    }
+
+    /// Frees both buffers of a client that has gone quiet.
+    fn release(&self, batch: &mut Vec<u8>) {
+        *batch = Vec::new();
+        let mut queue = self.lock();
+        if queue.bytes.is_empty() {
+            queue.bytes = Vec::new();
+        }
+    }
+}
 
 /// The writer task of one connection.
 pub(super) struct Writer {
@@ -83,27 +311,51 @@ impl Writer {
     }
 }
 
-/// Creates the queue of `capacity` lines and spawns its writer task.
-pub(super) fn spawn(socket: OwnedWriteHalf, capacity: usize) -> (Outbox, Writer) {
-    let (queue, lines) = mpsc::channel(capacity.max(1));
+/// Creates the queue of `capacity` lines, counting into `backlog`, and
+/// spawns its writer task.
+pub(super) fn spawn(
+    socket: OwnedWriteHalf,
+    capacity: usize,
+    backlog: Arc<Backlog>,
+) -> (Outbox, Writer) {
     let dropped = CancellationToken::new();
-    let task = tokio::spawn(drain(socket, lines, dropped.clone()));
-    let outbox = Outbox {
-        queue,
+    let shared = Arc::new(Shared {
+        queue: Mutex::default(),
+        capacity: capacity.max(1),
+        senders: AtomicUsize::new(1),
         dropped: dropped.clone(),
-    };
-    (outbox, Writer { task, dropped })
+        room: Notify::new(),
+        backlog,
+    });
+    let task = tokio::spawn(drain(socket, Arc::clone(&shared)));
+    (Outbox { shared }, Writer { task, dropped })
 }
 
-async fn drain(
-    mut socket: OwnedWriteHalf,
-    mut lines: mpsc::Receiver<Bytes>,
-    dropped: CancellationToken,
-) {
+async fn drain(mut socket: OwnedWriteHalf, shared: Arc<Shared>) {
     let written = async {
-        while let Some(first) = lines.recv().await {
-            let batch = gather(first, &mut lines);
+        let mut batch = Vec::new();
+        loop {
+            // Buffers are kept while lines keep coming: a busy client
+            // allocates nothing per batch, an idle one holds nothing.
+            let more = match tokio::time::timeout(KEEP_FOR, shared.lines_waiting()).await {
+                Ok(more) => more,
+                Err(_) => {
+                    shared.release(&mut batch);
+                    shared.lines_waiting().await
+                }
+            };
+            if !more {
+                break;
+            }
+            // Woken by the first line of a burst: let the other tasks run
+            // first, so more of the burst joins this write.
+            tokio::task::yield_now().await;
+            shared.take(&mut batch);
             socket.write_all(&batch).await?;
+            batch.clear();
+            if batch.capacity() > KEEP_BYTES {
+                batch = Vec::new();
+            }
         }
         socket.shutdown().await
     };
@@ -113,24 +365,39 @@ async fn drain(
                 log::debug!("write failed: {err}");
             }
         }
-        () = dropped.cancelled() => {}
+        () = shared.dropped.cancelled() => {}
     }
+    let mut queue = shared.lock();
+    queue.writer_gone = true;
+    let abandoned = std::mem::take(&mut queue.bytes);
+    drop(queue);
+    shared.backlog.remove(abandoned.len());
+    shared.room.notify_waiters();
 }
 
-/// Joins whatever is already queued after `first` into one buffer, so a busy
-/// client costs one system call per batch rather than per line.
-fn gather(first: Bytes, lines: &mut mpsc::Receiver<Bytes>) -> Bytes {
-    let Ok(second) = lines.try_recv() else {
-        return first;
-    };
-    let mut batch = BytesMut::with_capacity(BATCH_BYTES.max(first.len() + second.len()));
-    batch.extend_from_slice(&first);
-    batch.extend_from_slice(&second);
-    while batch.len() < BATCH_BYTES {
-        match lines.try_recv() {
-            Ok(line) => batch.extend_from_slice(&line),
-            Err(_) => break,
-        }
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    use super::*;
+
+    fn is_ready(future: std::pin::Pin<&mut impl Future<Output = ()>>) -> bool {
+        future
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_ready()
     }
-    batch.freeze()
+
+    #[test]
+    fn newcomers_wait_while_the_backlog_is_high() {
+        let backlog = Backlog::default();
+        let limit = BACKLOG_ADMIT_BYTES.unsigned_abs();
+        backlog.add(limit - 1);
+        assert!(is_ready(pin!(backlog.admit())));
+        backlog.add(1);
+        let mut waiting = pin!(backlog.admit());
+        assert!(!is_ready(waiting.as_mut()));
+        backlog.remove(1);
+        assert!(is_ready(waiting));
+    }
 }

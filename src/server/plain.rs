@@ -139,7 +139,7 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
     let limits = &shared.config.limits;
     input.registered(None, limits.flood_control);
     log::info!("{nick} (plain text, {}) joined", client.host);
-    shared.hub.join(client.id, room);
+    shared.hub.join(client.id, room, None);
     client.say(&format!("{} Type /help for commands.", who_line(client)));
     chat(client, input).await
 }
