@@ -130,7 +130,8 @@ bench: deps-bench
 	$(CARGO) build --release && \
 	$(CARGO) bench --bench relay && \
 	if [ -e benches/gui_ingest.rs ] || [ -d benches/gui_ingest ]; then \
-		xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) bench --bench gui_ingest; \
+		xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) bench --bench gui_ingest | tee target/bench-gui.txt && \
+		{ printf '\n## GUI ingest (window under Xvfb, release build)\n\n'; sed 's/^/    /' target/bench-gui.txt; } >> target/bench-report.md; \
 	fi
 
 # Translation template: every user-visible string in the window (Rust strings
