@@ -86,7 +86,7 @@ INSTALLED_FILES = $(DESTDIR)$(PREFIX)/bin/tcp-chat $(foreach f,$(DATA_FILES),$(c
 
 # Rebuilt only when a source changed, so `sudo make install` after `make build` does not
 # need cargo in root's PATH. resources/ holds what build.rs compiles into the binary.
-$(BINARY): Cargo.toml Cargo.lock $(shell find src resources -type f 2>/dev/null) $(wildcard build.rs)
+$(BINARY): Cargo.toml Cargo.lock $(shell find src resources data/icons -type f 2>/dev/null) $(wildcard build.rs)
 	$(CARGO) build --release
 	touch $@
 

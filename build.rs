@@ -8,7 +8,7 @@ const APP_ID: &str = "io.github.tcpchat.TcpChat";
 
 fn main() {
     glib_build_tools::compile_resources(
-        &["resources"],
+        &["resources", "data"],
         "resources/resources.gresource.xml",
         "tcp-chat.gresource",
     );
