@@ -18,9 +18,11 @@ use tcp_chat::ui::join_form::FormField;
 use tcp_chat::ui::launch::Launch;
 use tcp_chat::ui::window::Phase;
 
+/// Joined by a link: the header must show the session's `host:port`,
+/// not the link as typed.
 fn connected(fake: &FakeNetwork) {
     fake.window.launch(Launch::Connect {
-        address: "pc.local:6667".into(),
+        address: "irc://pc.local:6667/%23chat".into(),
         nick: Some("alice".into()),
         room: Some("#chat".into()),
     });

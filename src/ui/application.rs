@@ -10,7 +10,7 @@ use gtk::{gio, glib};
 
 use super::actions::{AppAction, WinAction};
 use super::i18n::gettext;
-use super::launch::{self, Options};
+use super::launch::{self, Launch, Options};
 use super::{TcpChatWindow, APP_ID, RESOURCE_BASE};
 
 mod imp {
@@ -78,7 +78,13 @@ mod imp {
                     return glib::ExitCode::new(2);
                 }
             };
-            let window = self.obj().main_window();
+            let app = self.obj();
+            let mut window = app.main_window();
+            // A link or --connect while this window is in a room opens the
+            // room in a window of its own, with its own network thread.
+            if plan != Launch::Window && window.busy() {
+                window = app.new_window();
+            }
             window.present();
             window.launch(plan);
             glib::ExitCode::SUCCESS
@@ -225,15 +231,16 @@ impl TcpChatApplication {
         }
     }
 
-    /// The one window, made on first use with a real network thread.
+    /// The first window, made on first use.
     fn main_window(&self) -> TcpChatWindow {
-        if let Some(window) = self
-            .windows()
+        self.windows()
             .into_iter()
             .find_map(|w| w.downcast::<TcpChatWindow>().ok())
-        {
-            return window;
-        }
+            .unwrap_or_else(|| self.new_window())
+    }
+
+    /// A window with a network thread of its own.
+    fn new_window(&self) -> TcpChatWindow {
         let network = match crate::network::spawn() {
             Ok(network) => network,
             Err(err) => {

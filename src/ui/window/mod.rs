@@ -346,9 +346,11 @@ impl TcpChatWindow {
                         "{nick} · hosting at {address}",
                         &[("nick", &session.nick), ("address", &address)],
                     ),
+                    // The session's `host:port`, not the typed address,
+                    // which may be a whole irc:// link.
                     None => gettext_f(
                         "{nick} · connected to {server}",
-                        &[("nick", &session.nick), ("server", &session.target())],
+                        &[("nick", &session.nick), ("server", &session.server)],
                     ),
                 };
                 (session.room.clone(), subtitle)
