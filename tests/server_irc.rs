@@ -454,3 +454,66 @@ async fn a_port_in_use_is_reported_as_such() {
     }
     host.shutdown().await;
 }
+
+#[tokio::test]
+async fn repeated_targets_are_relayed_once_and_too_many_are_refused() {
+    let (host, addr) = start_host(test_config()).await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut bob = RawClient::register(addr, "bob").await;
+    alice.send("PRIVMSG #chat,#CHAT,#chat :once").await;
+    alice.send("PRIVMSG #chat,#a,#b,#c,#d :five").await;
+    let refusal = alice.expect_command("407").await;
+    assert_eq!(refusal.param(1), Some("#d"));
+    alice.sync("alice-done").await;
+    let relayed: Vec<String> = bob
+        .sync("bob-done")
+        .await
+        .into_iter()
+        .filter(|line| line.contains("PRIVMSG"))
+        .collect();
+    assert_eq!(relayed.len(), 1, "{relayed:?}");
+    assert!(relayed[0].ends_with("once"), "{relayed:?}");
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn joining_too_many_channels_is_refused() {
+    let (host, addr) = start_host(test_config()).await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    // Already in #chat; these are 20 more, one past the limit.
+    for batch in 0..5 {
+        let names: Vec<String> = (1..=4).map(|i| format!("#c{}", batch * 4 + i)).collect();
+        alice.send(&format!("JOIN {}", names.join(","))).await;
+    }
+    let refusal = alice.expect_command("405").await;
+    assert_eq!(refusal.param(1), Some("#c20"));
+    alice.send("JOIN #chat").await;
+    let after = alice.sync("rejoin").await;
+    assert!(
+        !after.iter().any(|line| line.contains(" 405 ")),
+        "{after:?}"
+    );
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn long_topics_and_reasons_are_cut_so_relayed_lines_fit() {
+    let (host, addr) = start_host(test_config()).await;
+    let long_nick = "a_rather_long_nickname_here_xy";
+    let mut alice = RawClient::register(addr, long_nick).await;
+    let mut carol = RawClient::register(addr, "carol").await;
+    let mut bob = RawClient::register(addr, "bob").await;
+    let long = "话".repeat(160);
+    alice.send(&format!("TOPIC #chat :{long}")).await;
+    carol.send(&format!("PART #chat :{long}")).await;
+    alice.send(&format!("QUIT :{long}")).await;
+    for command in [b"TOPIC".as_slice(), b"PART", b"QUIT"] {
+        let raw = bob.next_raw_line_matching(command).await;
+        assert!(raw.len() <= 512, "{} bytes", raw.len());
+        let line = String::from_utf8(raw).expect("cut on a character boundary");
+        let relayed = Message::parse(line.trim_end()).unwrap();
+        let text = relayed.params.last().unwrap();
+        assert!(long.contains(text.trim_start_matches("Quit: ")), "{line}");
+    }
+    host.shutdown().await;
+}

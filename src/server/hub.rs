@@ -17,6 +17,12 @@ use super::outbox::{Backlog, Outbox};
 use super::plain;
 use crate::protocol::{fold_case, truncate_utf8, Message, MAX_LINE_BYTES};
 
+/// Channels one client may be in (advertised as `CHANLIMIT` in 005).
+pub const MAX_CHANNELS_PER_CLIENT: usize = 20;
+/// Longest topic, PART or QUIT reason kept (advertised as `TOPICLEN`), so the
+/// relayed line with the longest prefix still fits in 512 bytes.
+pub const MAX_REASON_BYTES: usize = 300;
+
 pub(super) type ClientId = u64;
 
 /// How a client wants to read what happens.
@@ -362,6 +368,16 @@ impl Hub {
     /// Joins `channel` (creating it), tells every member including the
     /// joiner. `None` when already a member. With `names_width`, the
     /// members' nicknames come packed into lines of at most that many bytes.
+    /// Whether `id` may join `channel`: it is in it already, or in fewer
+    /// than [`MAX_CHANNELS_PER_CLIENT`] channels (each one costs the host memory).
+    pub fn may_join(&self, id: ClientId, channel: &str) -> bool {
+        let state = self.lock();
+        state.members.get(&id).is_some_and(|member| {
+            member.channels.len() < MAX_CHANNELS_PER_CLIENT
+                || member.channels.contains(&fold_case(channel))
+        })
+    }
+
     pub fn join(&self, id: ClientId, channel: &str, names_width: Option<usize>) -> Option<Joined> {
         let mut guard = self.lock();
         let state = &mut *guard;
@@ -401,6 +417,7 @@ impl Hub {
         channel: &str,
         reason: Option<&str>,
     ) -> Result<(), ChannelError> {
+        let reason = reason.map(|r| truncate_utf8(r, MAX_REASON_BYTES));
         let mut state = self.lock();
         let (source, found) = state.membership(id, channel)?;
         let happening = Happening::Left {
@@ -504,6 +521,7 @@ impl Hub {
 
     /// Sets a topic (anyone in the channel may) and tells every member.
     pub fn set_topic(&self, id: ClientId, channel: &str, text: &str) -> Result<(), ChannelError> {
+        let text = truncate_utf8(text, MAX_REASON_BYTES);
         let mut guard = self.lock();
         let state = &mut *guard;
         let set_by = state.membership(id, channel)?.0.nick.clone();
@@ -563,6 +581,7 @@ impl Hub {
 
     /// Forgets a client, telling everyone who shared a channel with it.
     pub fn remove(&self, id: ClientId, reason: &str) {
+        let reason = truncate_utf8(reason, MAX_REASON_BYTES);
         let mut guard = self.lock();
         let state = &mut *guard;
         let recipients = state.neighbours(id);

@@ -2,11 +2,16 @@
 //! commands of a small, compatible server.
 
 use super::connection::Client;
-use super::hub::{ChannelError, Identity, Joined, MessageKind, SayError, Style, Topic};
+use super::hub::{
+    ChannelError, Identity, Joined, MessageKind, SayError, Style, Topic, MAX_CHANNELS_PER_CLIENT,
+    MAX_REASON_BYTES,
+};
 use super::input::{Ending, Input, Next};
 use crate::protocol::names::{MAX_CHANNEL_LEN, MAX_NICK_LEN};
 use crate::protocol::numeric::*;
-use crate::protocol::{is_channel_name, is_valid_nick, Line, Message, MAX_LINE_BYTES};
+use crate::protocol::{
+    fold_case, is_channel_name, is_valid_nick, truncate_utf8, Line, Message, MAX_LINE_BYTES,
+};
 
 // Numerics the shared table does not list.
 const ERR_NOORIGIN: &str = "409";
@@ -116,7 +121,8 @@ impl<'a> Session<'a> {
                     self.need_more_params("USER");
                 } else {
                     let user = clean_user(message.param(0).unwrap_or_default());
-                    let realname = message.param(3).unwrap_or_default().to_owned();
+                    let realname = message.param(3).unwrap_or_default();
+                    let realname = truncate_utf8(realname, MAX_REALNAME_BYTES).to_owned();
                     self.user = Some((user, realname));
                     return self.try_register();
                 }
@@ -250,6 +256,12 @@ impl<'a> Session<'a> {
         let nicklen = format!("NICKLEN={MAX_NICK_LEN}");
         let chanlen = format!("CHANNELLEN={MAX_CHANNEL_LEN}");
         let network = format!("NETWORK={network}");
+        let targmax = ["PRIVMSG", "NOTICE", "JOIN", "PART", "NAMES"]
+            .map(|command| format!("{command}:{MAX_TARGETS}"))
+            .join(",");
+        let targmax = format!("TARGMAX={targmax}");
+        let chanlimit = format!("CHANLIMIT=#&:{MAX_CHANNELS_PER_CLIENT}");
+        let topiclen = format!("TOPICLEN={MAX_REASON_BYTES}");
         let tokens = [
             "CASEMAPPING=ascii",
             "CHANTYPES=#&",
@@ -258,6 +270,9 @@ impl<'a> Session<'a> {
             network.as_str(),
             "CHANMODES=b,,,n",
             "PREFIX=()",
+            targmax.as_str(),
+            chanlimit.as_str(),
+            topiclen.as_str(),
             "are supported by this server",
         ];
         self.reply(RPL_ISUPPORT, tokens);
@@ -285,10 +300,15 @@ impl<'a> Session<'a> {
             }
             "USER" | "PASS" => self.reply(ERR_ALREADYREGISTERED, ["You may not reregister"]),
             "JOIN" => self.for_each_target(message, "JOIN", |s, name| {
-                if is_channel_name(name) {
-                    s.join(name);
-                } else {
+                if !is_channel_name(name) {
                     s.reply(ERR_NOSUCHCHANNEL, [name, "No such channel"]);
+                } else if !s.client.shared.hub.may_join(s.client.id, name) {
+                    s.reply(
+                        ERR_TOOMANYCHANNELS,
+                        [name, "You have joined too many channels"],
+                    );
+                } else {
+                    s.join(name);
                 }
             }),
             "PART" => self.for_each_target(message, "PART", |s, name| {
@@ -303,7 +323,7 @@ impl<'a> Session<'a> {
             "MODE" => self.mode(message),
             "WHO" => self.who(message.param(0)),
             "NAMES" => match message.param(0) {
-                Some(list) => list.split(',').for_each(|name| self.names(name)),
+                Some(_) => self.for_each_target(message, "NAMES", |s, name| s.names(name)),
                 None => self.reply(RPL_ENDOFNAMES, ["*", "End of /NAMES list"]),
             },
             "MOTD" => self.reply(ERR_NOMOTD, ["MOTD File is missing"]),
@@ -319,10 +339,12 @@ impl<'a> Session<'a> {
         mut each: impl FnMut(&mut Self, &str),
     ) {
         match message.param(0) {
-            Some(list) if !list.is_empty() => list
-                .split(',')
-                .filter(|n| !n.is_empty())
-                .for_each(|n| each(self, n)),
+            Some(list) if !list.is_empty() => match distinct_targets(list) {
+                Ok(targets) => targets.into_iter().for_each(|n| each(self, n)),
+                Err(first_extra) => {
+                    self.reply(ERR_TOOMANYTARGETS, [first_extra, "Too many targets"])
+                }
+            },
             _ => self.need_more_params(command),
         }
     }
@@ -403,7 +425,16 @@ impl<'a> Session<'a> {
             }
             return;
         };
-        for target in targets.split(',') {
+        let targets = match distinct_targets(targets) {
+            Ok(targets) => targets,
+            Err(first_extra) => {
+                if !quiet {
+                    self.reply(ERR_TOOMANYTARGETS, [first_extra, "Too many targets"]);
+                }
+                return;
+            }
+        };
+        for target in targets {
             let result = self
                 .client
                 .shared
@@ -602,4 +633,26 @@ mod tests {
         assert_eq!(clean_user("a@b!c d"), "abcd");
         assert_eq!(clean_user("@@"), "user");
     }
+}
+
+/// Most distinct targets one PRIVMSG, NOTICE, JOIN, PART or NAMES may name:
+/// without a cap one line would be relayed once per repeated target.
+const MAX_TARGETS: usize = 4;
+/// Longest real name kept: WHO replies carry it after the prefix-sized fields.
+const MAX_REALNAME_BYTES: usize = 100;
+
+/// The comma-separated names of `list`, each once (ignoring case), or the
+/// first name past [`MAX_TARGETS`].
+fn distinct_targets(list: &str) -> Result<Vec<&str>, &str> {
+    let mut seen = std::collections::HashSet::new();
+    let mut targets = Vec::new();
+    for name in list.split(',').filter(|n| !n.is_empty()) {
+        if seen.insert(fold_case(name)) {
+            if targets.len() == MAX_TARGETS {
+                return Err(name);
+            }
+            targets.push(name);
+        }
+    }
+    Ok(targets)
 }
