@@ -605,6 +605,28 @@ pub(super) fn pack_words<'a>(
     lines
 }
 
+/// Most distinct targets one PRIVMSG, NOTICE, JOIN, PART or NAMES may name:
+/// without a cap one line would be relayed once per repeated target.
+const MAX_TARGETS: usize = 4;
+/// Longest real name kept: WHO replies carry it after the prefix-sized fields.
+const MAX_REALNAME_BYTES: usize = 100;
+
+/// The comma-separated names of `list`, each once (ignoring case), or the
+/// first name past [`MAX_TARGETS`].
+fn distinct_targets(list: &str) -> Result<Vec<&str>, &str> {
+    let mut seen = std::collections::HashSet::new();
+    let mut targets = Vec::new();
+    for name in list.split(',').filter(|n| !n.is_empty()) {
+        if seen.insert(fold_case(name)) {
+            if targets.len() == MAX_TARGETS {
+                return Err(name);
+            }
+            targets.push(name);
+        }
+    }
+    Ok(targets)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,26 +655,4 @@ mod tests {
         assert_eq!(clean_user("a@b!c d"), "abcd");
         assert_eq!(clean_user("@@"), "user");
     }
-}
-
-/// Most distinct targets one PRIVMSG, NOTICE, JOIN, PART or NAMES may name:
-/// without a cap one line would be relayed once per repeated target.
-const MAX_TARGETS: usize = 4;
-/// Longest real name kept: WHO replies carry it after the prefix-sized fields.
-const MAX_REALNAME_BYTES: usize = 100;
-
-/// The comma-separated names of `list`, each once (ignoring case), or the
-/// first name past [`MAX_TARGETS`].
-fn distinct_targets(list: &str) -> Result<Vec<&str>, &str> {
-    let mut seen = std::collections::HashSet::new();
-    let mut targets = Vec::new();
-    for name in list.split(',').filter(|n| !n.is_empty()) {
-        if seen.insert(fold_case(name)) {
-            if targets.len() == MAX_TARGETS {
-                return Err(name);
-            }
-            targets.push(name);
-        }
-    }
-    Ok(targets)
 }
