@@ -7,6 +7,7 @@ mod support;
 use std::time::Duration;
 
 use support::{start_host, test_config, test_config_with, within, RawClient};
+use tokio::io::AsyncWriteExt;
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_and_others_keep_getting_messages() {
@@ -45,6 +46,60 @@ async fn a_client_that_stops_reading_is_dropped_and_others_keep_getting_messages
     alice.send("PRIVMSG #chat :still here").await;
     bob.expect_containing("still here").await;
     host.shutdown().await;
+}
+
+/// Connects with a tiny receive buffer, sends `PASS x`, then floods PINGs
+/// without ever reading or registering: the PONGs fill the host's socket
+/// buffers and the client's queue, and its replies wait for room. Returns
+/// once a write fails, i.e. once the host has closed the connection.
+async fn flood_pings_without_reading(addr: std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    let ping = format!("PING :{}\r\n", "x".repeat(500));
+    let mut burst = b"PASS x\r\n".to_vec();
+    burst.extend(ping.repeat(64).into_bytes());
+    while stream.write_all(&burst).await.is_ok() {
+        burst = ping.repeat(64).into_bytes();
+    }
+}
+
+/// A client that stops reading while its own replies wait for room must
+/// still be closed, and must not lock newcomers out.
+async fn a_stuck_unregistered_client_is_closed(change: impl FnOnce(&mut tcp_chat::server::Limits)) {
+    let config = test_config_with(|limits| {
+        limits.send_queue_lines = 8;
+        change(limits);
+    });
+    let (host, addr) = start_host(config).await;
+    within(
+        "the host closing the stuck connection",
+        flood_pings_without_reading(addr),
+    )
+    .await;
+    let mut newcomer = RawClient::register(addr, "newcomer").await;
+    newcomer.sync("in").await;
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_whose_writes_stall_is_dropped() {
+    // Only the writer's stall timeout can close it within the test's time.
+    a_stuck_unregistered_client_is_closed(|limits| {
+        limits.ping_timeout = Duration::from_secs(1);
+        limits.registration_timeout = Duration::from_secs(600);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stuck_client_still_times_out_registering() {
+    // Only the registration deadline can close it within the test's time.
+    a_stuck_unregistered_client_is_closed(|limits| {
+        limits.ping_timeout = Duration::from_secs(600);
+        limits.registration_timeout = Duration::from_secs(1);
+    })
+    .await;
 }
 
 #[tokio::test]

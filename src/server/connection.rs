@@ -121,6 +121,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
         write,
         limits.send_queue_lines,
         Arc::clone(shared.hub.backlog()),
+        limits.ping_timeout,
     );
     let mut input = Input::new(
         read,

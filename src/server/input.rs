@@ -83,12 +83,24 @@ impl Input {
     }
 
     /// Queues one of the client's own replies, waiting for room in its
-    /// queue but not past shutdown or an overflow.
+    /// queue but not past shutdown, an overflow, the registration deadline
+    /// or (registered) as long as an unanswered keep-alive PING would take:
+    /// a client that stopped reading must time out here as when reading.
     pub async fn deliver(&mut self, line: &[u8]) -> Result<(), Ending> {
+        let (deadline, ending) = match (&self.registration_deadline, &self.keepalive) {
+            (Some(deadline), _) => (Some(*deadline), Ending::RegistrationTimeout),
+            (None, Some((interval, timeout, _))) => (
+                Some(Instant::now() + *interval + *timeout),
+                Ending::PingTimeout,
+            ),
+            (None, None) => (None, Ending::Overflow),
+        };
         tokio::select! {
             biased;
             () = self.shutdown.cancelled() => Err(Ending::HostClosing),
             () = self.outbox.dropped().cancelled() => Err(Ending::Overflow),
+            () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)),
+                if deadline.is_some() => Err(ending),
             sent = self.outbox.send(line) => sent.map_err(|_| Ending::PeerClosed),
         }
     }

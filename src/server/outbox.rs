@@ -312,11 +312,13 @@ impl Writer {
 }
 
 /// Creates the queue of `capacity` lines, counting into `backlog`, and
-/// spawns its writer task.
+/// spawns its writer task, which drops the client if a write makes no
+/// progress for `stall`.
 pub(super) fn spawn(
     socket: OwnedWriteHalf,
     capacity: usize,
     backlog: Arc<Backlog>,
+    stall: Duration,
 ) -> (Outbox, Writer) {
     let dropped = CancellationToken::new();
     let shared = Arc::new(Shared {
@@ -327,11 +329,11 @@ pub(super) fn spawn(
         room: Notify::new(),
         backlog,
     });
-    let task = tokio::spawn(drain(socket, Arc::clone(&shared)));
+    let task = tokio::spawn(drain(socket, Arc::clone(&shared), stall));
     (Outbox { shared }, Writer { task, dropped })
 }
 
-async fn drain(mut socket: OwnedWriteHalf, shared: Arc<Shared>) {
+async fn drain(mut socket: OwnedWriteHalf, shared: Arc<Shared>, stall: Duration) {
     let written = async {
         let mut batch = Vec::new();
         loop {
@@ -351,7 +353,7 @@ async fn drain(mut socket: OwnedWriteHalf, shared: Arc<Shared>) {
             // first, so more of the burst joins this write.
             tokio::task::yield_now().await;
             shared.take(&mut batch);
-            socket.write_all(&batch).await?;
+            write_unless_stalled(&mut socket, &batch, stall).await?;
             batch.clear();
             if batch.capacity() > KEEP_BYTES {
                 batch = Vec::new();
@@ -363,6 +365,12 @@ async fn drain(mut socket: OwnedWriteHalf, shared: Arc<Shared>) {
         result = written => {
             if let Err(err) = result {
                 log::debug!("write failed: {err}");
+                // A stalled peer is dropped like one that overflowed its
+                // queue: its reader, or a reply waiting for room, must not
+                // wait for a writer that has given up.
+                if err.kind() == std::io::ErrorKind::TimedOut {
+                    shared.dropped.cancel();
+                }
             }
         }
         () = shared.dropped.cancelled() => {}
@@ -373,6 +381,25 @@ async fn drain(mut socket: OwnedWriteHalf, shared: Arc<Shared>) {
     drop(queue);
     shared.backlog.remove(abandoned.len());
     shared.room.notify_waiters();
+}
+
+/// `write_all`, except that a peer which takes nothing for `stall` (it has
+/// stopped reading and the socket buffers are full) is an error: else the
+/// writer, and everyone waiting on it, would wait forever.
+async fn write_unless_stalled(
+    socket: &mut OwnedWriteHalf,
+    mut bytes: &[u8],
+    stall: Duration,
+) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        match tokio::time::timeout(stall, socket.write(bytes)).await {
+            Ok(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(Ok(written)) => bytes = &bytes[written..],
+            Ok(Err(err)) => return Err(err),
+            Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
