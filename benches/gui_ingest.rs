@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use fake_network::FakeNetwork;
-use tcp_chat::network::Event;
+use tcp_chat::api::{Event, LineMeta};
 use tcp_chat::ui::launch::Launch;
 
 const TICK: Duration = Duration::from_millis(4);
@@ -25,6 +25,7 @@ fn message(n: usize) -> Event {
         text: format!("message number {n}: the quick brown fox jumps over the lazy dog https://example.org/{n}"),
         own: n.is_multiple_of(50),
         private: false,
+        meta: LineMeta::default(),
     }
 }
 

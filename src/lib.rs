@@ -1,11 +1,13 @@
 //! TCP Chat: a desktop chat room for the local network that speaks IRC.
 //!
+//! - [`api`]: the commands and events the window and network thread exchange.
 //! - [`protocol`]: the IRC wire format (GTK-free).
 //! - [`server`]: the host that relays a room (GTK-free, runs headless).
 //! - [`client`]: the client session the window drives (GTK-free).
 //! - [`network`]: the network thread and the two channel enums (GTK-free).
 //! - [`ui`]: the GTK application and window.
 
+pub mod api;
 pub mod client;
 pub mod network;
 pub mod protocol;

@@ -9,8 +9,8 @@ use support::{
     free_loopback_port, next_event, session_config, start_session as start, wait_connected,
     wait_disconnected, wait_for, FakeServer, Peer,
 };
-use tcp_chat::client::{Pacing, Session, SessionCommand, SessionConfig};
-use tcp_chat::network::{DisconnectReason, Event};
+use tcp_chat::api::{Command, DisconnectReason, Event, LineMeta};
+use tcp_chat::client::{Pacing, Session, SessionConfig};
 
 fn config(address: &str, nick: &str) -> SessionConfig {
     session_config(address, nick, "#room")
@@ -23,7 +23,7 @@ async fn registering(
 ) -> (FakeServer, Peer, Session, async_channel::Receiver<Event>) {
     let server = FakeServer::bind().await;
     let mut wanted = config(&server.address(), nick);
-    wanted.password = password.map(str::to_owned);
+    wanted.request.password = password.map(str::to_owned);
     let (session, events) = start(wanted);
     let mut peer = server.accept().await;
     peer.read_registration().await;
@@ -83,7 +83,7 @@ async fn registers_joins_and_reports_connected() {
 async fn sends_password_first() {
     let server = FakeServer::bind().await;
     let mut with_password = config(&server.address(), "alice");
-    with_password.password = Some("s3cret word".to_owned());
+    with_password.request.password = Some("s3cret word".to_owned());
     let (_session, _events) = start(with_password);
     let mut peer = server.accept().await;
     assert_eq!(peer.message().await.to_string(), "PASS :s3cret word");
@@ -288,6 +288,7 @@ async fn turns_traffic_into_events() {
             text: s("hello there"),
             own: false,
             private: false,
+            meta: LineMeta::default(),
         },
         Event::Message {
             from: s("bob"),
@@ -295,12 +296,14 @@ async fn turns_traffic_into_events() {
             text: s("psst"),
             own: false,
             private: true,
+            meta: LineMeta::default(),
         },
         Event::Action {
             from: s("bob"),
             target: s("#room"),
             text: s("waves"),
             own: false,
+            meta: LineMeta::default(),
         },
         Event::Notice {
             from: Some(s("bob")),
@@ -364,15 +367,25 @@ async fn turns_traffic_into_events() {
 #[tokio::test]
 async fn sends_chat_commands_and_echoes_own_messages() {
     let (_server, mut peer, session, events) = joined("alice").await;
-    session.send(SessionCommand::Message("hi all".to_owned()));
-    session.send(SessionCommand::Message("two\nlines\r\n\r\n".to_owned()));
-    session.send(SessionCommand::Action("dances".to_owned()));
-    session.send(SessionCommand::Private {
+    session.send(Command::SendMessage {
+        text: "hi all".to_owned(),
+    });
+    session.send(Command::SendMessage {
+        text: "two\nlines\r\n\r\n".to_owned(),
+    });
+    session.send(Command::SendAction {
+        text: "dances".to_owned(),
+    });
+    session.send(Command::SendPrivate {
         nick: "bob".to_owned(),
         text: "secret".to_owned(),
     });
-    session.send(SessionCommand::SetTopic("fresh topic".to_owned()));
-    session.send(SessionCommand::ChangeNick("alicia".to_owned()));
+    session.send(Command::SetTopic {
+        topic: "fresh topic".to_owned(),
+    });
+    session.send(Command::ChangeNick {
+        nick: "alicia".to_owned(),
+    });
     for want in [
         "PRIVMSG #room :hi all",
         "PRIVMSG #room two",
@@ -392,6 +405,7 @@ async fn sends_chat_commands_and_echoes_own_messages() {
             text: s("hi all"),
             own: true,
             private: false,
+            meta: LineMeta::default(),
         },
         Event::Message {
             from: s("alice"),
@@ -399,6 +413,7 @@ async fn sends_chat_commands_and_echoes_own_messages() {
             text: s("two"),
             own: true,
             private: false,
+            meta: LineMeta::default(),
         },
         Event::Message {
             from: s("alice"),
@@ -406,12 +421,14 @@ async fn sends_chat_commands_and_echoes_own_messages() {
             text: s("lines"),
             own: true,
             private: false,
+            meta: LineMeta::default(),
         },
         Event::Action {
             from: s("alice"),
             target: s("#room"),
             text: s("dances"),
             own: true,
+            meta: LineMeta::default(),
         },
         Event::Message {
             from: s("alice"),
@@ -419,6 +436,7 @@ async fn sends_chat_commands_and_echoes_own_messages() {
             text: s("secret"),
             own: true,
             private: true,
+            meta: LineMeta::default(),
         },
     ] {
         assert_eq!(next_event(&events).await, want);
@@ -444,9 +462,15 @@ async fn long_messages_are_split_to_fit_and_reassemble() {
         .trim_end()
         .to_owned();
     let second = "x".repeat(1500) + "ü".repeat(700).as_str();
-    session.send(SessionCommand::Message(format!("{first}\n{second}")));
-    session.send(SessionCommand::Action(second.clone()));
-    session.send(SessionCommand::Message("done".to_owned()));
+    session.send(Command::SendMessage {
+        text: format!("{first}\n{second}"),
+    });
+    session.send(Command::SendAction {
+        text: second.clone(),
+    });
+    session.send(Command::SendMessage {
+        text: "done".to_owned(),
+    });
     let mut room_text = Vec::new();
     let mut action_text = String::new();
     loop {
@@ -496,13 +520,17 @@ async fn chat_is_paced_but_protocol_lines_skip_the_queue() {
     let mut peer = server.accept().await;
     peer.handshake().await;
     for n in 1..=5 {
-        session.send(SessionCommand::Message(format!("line {n}")));
+        session.send(Command::SendMessage {
+            text: format!("line {n}"),
+        });
     }
     assert_eq!(peer.message().await.to_string(), "PRIVMSG #room :line 1");
     assert_eq!(peer.message().await.to_string(), "PRIVMSG #room :line 2");
     peer.send("PING :waiting").await;
     assert_eq!(peer.message().await.to_string(), "PONG waiting");
-    session.send(SessionCommand::Quit(Some("bye".to_owned())));
+    session.send(Command::Leave {
+        message: Some("bye".to_owned()),
+    });
     assert_eq!(peer.message().await.to_string(), "QUIT bye");
 }
 
@@ -510,7 +538,9 @@ async fn chat_is_paced_but_protocol_lines_skip_the_queue() {
 async fn commands_typed_before_joining_wait_for_the_room() {
     let server = FakeServer::bind().await;
     let (session, _events) = start(config(&server.address(), "alice"));
-    session.send(SessionCommand::Message("early bird".to_owned()));
+    session.send(Command::SendMessage {
+        text: "early bird".to_owned(),
+    });
     let mut peer = server.accept().await;
     peer.handshake().await;
     assert_eq!(

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use adw::prelude::*;
 use fake_network::FakeNetwork;
+use tcp_chat::api::LineMeta;
 use tcp_chat::network::{Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest};
 use tcp_chat::ui::actions::WinAction;
 use tcp_chat::ui::join_form::FormField;
@@ -47,6 +48,7 @@ fn message(from: &str, text: &str) -> Event {
         text: text.into(),
         own: from == "alice",
         private: false,
+        meta: LineMeta::default(),
     }
 }
 
@@ -188,6 +190,7 @@ fn room_shows_title_members_and_log() {
             target: "#chat".into(),
             text: "waves".into(),
             own: false,
+            meta: LineMeta::default(),
         },
         Event::Joined {
             nick: "carol".into(),

@@ -9,6 +9,7 @@ use support::{
     members, next_chat, start_host, test_config, wait_connected, wait_disconnected, wait_for,
     RawClient,
 };
+use tcp_chat::api::LineMeta;
 use tcp_chat::network::{self, Command, ConnectRequest, DisconnectReason, Event};
 
 /// The host's room (the default of [`test_config`]).
@@ -72,7 +73,8 @@ async fn ii_and_our_client_chat_through_our_host() {
             target: s(ROOM),
             text: s("hello from ii, 你好"),
             own: false,
-            private: false
+            private: false,
+            meta: LineMeta::default(),
         }
     );
     net.commands
@@ -95,7 +97,8 @@ async fn ii_and_our_client_chat_through_our_host() {
             target: s("alice"),
             text: s("psst"),
             own: false,
-            private: true
+            private: true,
+            meta: LineMeta::default(),
         }
     );
     net.commands

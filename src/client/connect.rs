@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use super::address::Target;
-use crate::network::DisconnectReason;
+use crate::api::DisconnectReason;
 
 /// Resolves `target` and tries every address it has in turn, each within
 /// `timeout`. The first connection that opens wins.

@@ -2,7 +2,7 @@
 //! registers, joins the room and turns IRC traffic into typed events. GTK-free.
 //!
 //! - [`address`]: what a person types in the Connect box.
-//! - [`Session`]: one connection, driven by [`SessionCommand`]s.
+//! - [`Session`]: one connection, driven by the chat [`crate::api::Command`]s.
 
 pub mod address;
 mod connect;
@@ -16,5 +16,5 @@ pub use address::{
     normalize_room, parse_address, room_or_default, AddressError, Target, DEFAULT_PORT,
     DEFAULT_ROOM,
 };
-pub use session::{Session, SessionCommand, SessionConfig, Timing};
+pub use session::{Session, SessionConfig, Timing};
 pub use writer::Pacing;

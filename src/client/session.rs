@@ -1,5 +1,5 @@
-//! A running client session: one tokio task per connection, driven by
-//! [`SessionCommand`]s and reporting [`Event`]s.
+//! A running client session: one tokio task per connection, driven by the
+//! chat [`Command`]s and reporting [`Event`]s.
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use super::address::{parse_address, room_or_default, Target};
 use super::connect;
 use super::state::{End, EventSink, State};
 use super::writer::{self, Pacing};
-use crate::network::{Command, DisconnectReason, Event};
+use crate::api::{Command, ConnectRequest, DisconnectReason, Event};
 use crate::protocol::{Line, LineCodec, Message};
 
 /// How long the session waits for the network at each step.
@@ -44,48 +44,16 @@ impl Default for Timing {
     }
 }
 
+/// A [`ConnectRequest`] and how patient to be with the network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
-    /// What the person typed: see [`parse_address`].
-    pub address: String,
-    pub nick: String,
-    /// Joined unless the address is a URL naming a room.
-    pub room: String,
-    pub password: Option<String>,
+    pub request: ConnectRequest,
     pub timing: Timing,
-}
-
-/// What the window can ask of a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionCommand {
-    Message(String),
-    Action(String),
-    Private { nick: String, text: String },
-    ChangeNick(String),
-    SetTopic(String),
-    Quit(Option<String>),
-}
-
-impl TryFrom<Command> for SessionCommand {
-    /// Commands that are not for a session come back unchanged.
-    type Error = Command;
-
-    fn try_from(command: Command) -> Result<Self, Command> {
-        Ok(match command {
-            Command::SendMessage { text } => SessionCommand::Message(text),
-            Command::SendAction { text } => SessionCommand::Action(text),
-            Command::SendPrivate { nick, text } => SessionCommand::Private { nick, text },
-            Command::ChangeNick { nick } => SessionCommand::ChangeNick(nick),
-            Command::SetTopic { topic } => SessionCommand::SetTopic(topic),
-            Command::Leave { message } => SessionCommand::Quit(message),
-            other => return Err(other),
-        })
-    }
 }
 
 /// The handle of a running session. Dropping it makes the session quit.
 pub struct Session {
-    commands: mpsc::UnboundedSender<SessionCommand>,
+    commands: mpsc::UnboundedSender<Command>,
     /// `None` once awaited: a finished task must not be polled again.
     task: Option<JoinHandle<()>>,
 }
@@ -108,8 +76,8 @@ impl Session {
         }
     }
 
-    /// Passes a command on; false once the session has ended.
-    pub fn send(&self, command: SessionCommand) -> bool {
+    /// Passes a chat command (or `Leave`) on; false once the session has ended.
+    pub fn send(&self, command: Command) -> bool {
         self.commands.send(command).is_ok()
     }
 
@@ -130,28 +98,29 @@ impl Session {
     /// Quits with `message` and waits until the session has ended and
     /// reported it.
     pub async fn leave(mut self, message: Option<String>) {
-        let _ = self.commands.send(SessionCommand::Quit(message));
+        let _ = self.commands.send(Command::Leave { message });
         self.finished().await;
     }
 }
 
 async fn run(
     config: SessionConfig,
-    mut commands: mpsc::UnboundedReceiver<SessionCommand>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
     events: &EventSink,
 ) -> DisconnectReason {
-    let target = match parse_address(&config.address) {
+    let SessionConfig { request, timing } = config;
+    let target = match parse_address(&request.address) {
         Ok(target) => target,
         Err(err) => {
-            log::info!("{:?}: {err}", config.address);
+            log::info!("{:?}: {err}", request.address);
             return DisconnectReason::InvalidAddress {
-                address: config.address,
+                address: request.address,
             };
         }
     };
     let mut queued = Vec::new();
     let stream = {
-        let opening = connect::open(&target, config.timing.connect);
+        let opening = connect::open(&target, timing.connect);
         tokio::pin!(opening);
         loop {
             tokio::select! {
@@ -160,7 +129,7 @@ async fn run(
                     Err(reason) => return reason,
                 },
                 command = commands.recv() => match command {
-                    None | Some(SessionCommand::Quit(_)) => return DisconnectReason::Left,
+                    None | Some(Command::Leave { .. }) => return DisconnectReason::Left,
                     Some(command) => queued.push(command),
                 },
             }
@@ -169,21 +138,21 @@ async fn run(
     let room = target
         .room
         .clone()
-        .unwrap_or_else(|| room_or_default(&config.room));
+        .unwrap_or_else(|| room_or_default(&request.room));
     let (reader, writer) = stream.into_split();
-    let (outbox, writing) = writer::spawn(writer, config.timing.pacing);
+    let (outbox, writing) = writer::spawn(writer, timing.pacing);
     let mut state = State::new(
         events.clone(),
         outbox,
         server_label(&target),
-        config.nick,
+        request.nick,
         room,
     );
     for command in queued {
         state.on_command(command);
     }
-    state.register(config.password.as_deref());
-    converse(&mut state, reader, &mut commands, writing, config.timing).await
+    state.register(request.password.as_deref());
+    converse(&mut state, reader, &mut commands, writing, timing).await
 }
 
 /// `host:port` as a person would type it back.
@@ -200,7 +169,7 @@ fn server_label(target: &Target) -> String {
 async fn converse(
     state: &mut State,
     mut reader: tokio::net::tcp::OwnedReadHalf,
-    commands: &mut mpsc::UnboundedReceiver<SessionCommand>,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
     mut writing: JoinHandle<std::io::Result<()>>,
     timing: Timing,
 ) -> DisconnectReason {
@@ -227,8 +196,8 @@ async fn converse(
                 }
             }
             command = commands.recv(), if quit_deadline.is_none() => {
-                let command = command.unwrap_or(SessionCommand::Quit(None));
-                if matches!(command, SessionCommand::Quit(_)) {
+                let command = command.unwrap_or(Command::Leave { message: None });
+                if matches!(command, Command::Leave { .. }) {
                     quit_deadline = Some(Instant::now() + timing.quit_wait);
                 }
                 state.on_command(command);

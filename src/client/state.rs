@@ -5,9 +5,8 @@ use super::nick::{alternative_nick, sanitize_nick, RFC_NICK_LEN};
 use super::outgoing::{
     action_budget, chunks, ctcp_action, parse_ctcp_action, text_budget, typed_lines,
 };
-use super::session::SessionCommand;
 use super::writer::Outbox;
-use crate::network::{DisconnectReason, Event};
+use crate::api::{Command, DisconnectReason, Event, LineMeta};
 use crate::protocol::{fold_case, is_channel_name, numeric, truncate_utf8, Message};
 
 /// The session is over, for this reason.
@@ -68,7 +67,7 @@ pub struct State {
     names: Vec<String>,
     /// A 332 waiting to see whether a 333 names who set it.
     pending_topic: Option<(String, String)>,
-    queued: Vec<SessionCommand>,
+    queued: Vec<Command>,
     sent_password: bool,
     quitting: bool,
 }
@@ -373,6 +372,7 @@ impl State {
                 target,
                 text,
                 own: false,
+                meta: LineMeta::default(),
             });
         }
         if text.starts_with('\u{1}') {
@@ -385,6 +385,7 @@ impl State {
             text,
             own: false,
             private,
+            meta: LineMeta::default(),
         })
     }
 
@@ -426,27 +427,32 @@ impl State {
         }
     }
 
-    pub fn on_command(&mut self, command: SessionCommand) {
-        if self.phase != Phase::Joined && !matches!(command, SessionCommand::Quit(_)) {
+    /// A chat command, or `Leave`; the others are not a session's business.
+    pub fn on_command(&mut self, command: Command) {
+        if self.phase != Phase::Joined && !matches!(command, Command::Leave { .. }) {
             if self.queued.len() < MAX_QUEUED_COMMANDS {
                 self.queued.push(command);
             }
             return;
         }
         let result = match command {
-            SessionCommand::Message(text) => self.say(&text, false),
-            SessionCommand::Action(text) => self.say(&text, true),
-            SessionCommand::Private { nick, text } => self.whisper(nick, &text),
-            SessionCommand::ChangeNick(nick) => {
+            Command::SendMessage { text } => self.say(&text, false),
+            Command::SendAction { text } => self.say(&text, true),
+            Command::SendPrivate { nick, text } => self.whisper(nick, &text),
+            Command::ChangeNick { nick } => {
                 self.send_chat("NICK", [nick.trim()]);
                 Ok(())
             }
-            SessionCommand::SetTopic(topic) => {
+            Command::SetTopic { topic } => {
                 self.send_chat("TOPIC", [self.room.as_str(), topic.as_str()]);
                 Ok(())
             }
-            SessionCommand::Quit(message) => {
+            Command::Leave { message } => {
                 self.quit(message);
+                Ok(())
+            }
+            other => {
+                log::debug!("not a session command: {other:?}");
                 Ok(())
             }
         };
@@ -479,6 +485,7 @@ impl State {
                     target,
                     text,
                     own: true,
+                    meta: LineMeta::default(),
                 }
             } else {
                 Event::Message {
@@ -487,6 +494,7 @@ impl State {
                     text,
                     own: true,
                     private: false,
+                    meta: LineMeta::default(),
                 }
             })?;
         }
@@ -506,6 +514,7 @@ impl State {
                 text: line.to_owned(),
                 own: true,
                 private: true,
+                meta: LineMeta::default(),
             })?;
         }
         Ok(())

@@ -4,8 +4,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::interfaces::shareable_addresses;
-use super::messages::{Command, ConnectRequest, Event, HostError, HostRequest};
-use crate::client::{room_or_default, Session, SessionCommand, SessionConfig, Timing};
+use crate::api::{Command, ConnectRequest, Event, HostError, HostRequest};
+use crate::client::{room_or_default, Session, SessionConfig, Timing};
 use crate::server::{self, RunningHost, ServerConfig, StartError};
 
 /// The window has gone away: nobody is left to serve.
@@ -97,10 +97,12 @@ impl Dispatcher {
         })?;
         self.session = Some(Session::start(
             SessionConfig {
-                address: own_address.to_string(),
-                nick: request.nick,
-                room,
-                password: request.password,
+                request: ConnectRequest {
+                    address: own_address.to_string(),
+                    nick: request.nick,
+                    room,
+                    password: request.password,
+                },
                 timing: Timing::default(),
             },
             self.events.clone(),
@@ -111,10 +113,10 @@ impl Dispatcher {
     fn connect(&mut self, request: ConnectRequest) {
         self.session = Some(Session::start(
             SessionConfig {
-                address: request.address,
-                nick: request.nick,
-                room: room_or_default(&request.room),
-                password: request.password,
+                request: ConnectRequest {
+                    room: room_or_default(&request.room),
+                    ..request
+                },
                 timing: Timing::default(),
             },
             self.events.clone(),
@@ -142,13 +144,6 @@ impl Dispatcher {
     }
 
     fn forward(&mut self, command: Command) {
-        let command = match SessionCommand::try_from(command) {
-            Ok(command) => command,
-            Err(other) => {
-                log::warn!("not a chat command: {other:?}");
-                return;
-            }
-        };
         match &self.session {
             Some(session) if session.send(command) => {}
             _ => log::debug!("no session for a chat command"),

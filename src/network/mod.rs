@@ -4,10 +4,9 @@
 
 mod dispatcher;
 mod interfaces;
-mod messages;
 
+pub use crate::api::{Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest};
 pub use interfaces::shareable_addresses;
-pub use messages::{Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest};
 
 /// The window's end of the network thread.
 pub struct NetworkHandle {

@@ -2,7 +2,7 @@
 //! or something to answer locally. GTK-free.
 
 use super::i18n::{gettext, gettext_f};
-use crate::network::Command;
+use crate::api::Command;
 use crate::protocol::is_valid_nick;
 
 /// The meaning of one line typed into the entry.

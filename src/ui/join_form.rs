@@ -10,7 +10,7 @@ use gtk::subclass::prelude::*;
 
 use super::i18n::gettext;
 use super::validate;
-use crate::network::{Command, ConnectRequest, HostRequest};
+use crate::api::{Command, ConnectRequest, HostRequest};
 
 mod imp {
     use std::sync::OnceLock;

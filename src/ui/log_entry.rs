@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::i18n::{gettext, gettext_f};
-use crate::network::Event;
+use crate::api::Event;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -170,7 +170,10 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
             "The nickname {requested} is taken, so you are {using}",
             &[("requested", requested), ("using", using)],
         )),
-        Event::Joined { own: true, .. } => return None,
+        Event::Joined { own: true, .. }
+        | Event::History { .. }
+        | Event::Delivered { .. }
+        | Event::Reconnecting { .. } => return None,
         Event::Joined {
             nick,
             room,
@@ -250,6 +253,7 @@ mod tests {
             text: "hi".into(),
             own,
             private,
+            meta: crate::api::LineMeta::default(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! thing it offers to do about it. GTK-free.
 
 use super::i18n::{gettext, gettext_f};
-use crate::network::{DisconnectReason, HostError};
+use crate::api::{DisconnectReason, HostError};
 
 /// The banner's button.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 use async_channel::Receiver;
-use tcp_chat::client::{Session, SessionCommand};
-use tcp_chat::network::{DisconnectReason, Event};
+use tcp_chat::api::{Command as Chat, DisconnectReason, Event, LineMeta};
+use tcp_chat::client::Session;
 use tempfile::TempDir;
 
 use super::programs::{scratch_dir, ChildProcess};
@@ -64,7 +64,7 @@ impl Daemon {
 
     pub fn session(&self, nick: &str, password: Option<&str>) -> (Session, Receiver<Event>) {
         let mut config = session_config(&self.address(), nick, ROOM);
-        config.password = password.map(str::to_owned);
+        config.request.password = password.map(str::to_owned);
         start_session(config)
     }
 }
@@ -90,7 +90,9 @@ pub async fn two_sessions_chat(server: &Daemon) {
     .await;
 
     let s = String::from;
-    alice.send(SessionCommand::Message(s("hello bob, 你好")));
+    alice.send(Chat::SendMessage {
+        text: s("hello bob, 你好"),
+    });
     assert_eq!(
         next_chat(&bob_events).await,
         Event::Message {
@@ -98,12 +100,15 @@ pub async fn two_sessions_chat(server: &Daemon) {
             target: s(ROOM),
             text: s("hello bob, 你好"),
             own: false,
-            private: false
+            private: false,
+            meta: LineMeta::default(),
         }
     );
-    bob.send(SessionCommand::Message(s("hi alice")));
-    bob.send(SessionCommand::Action(s("waves")));
-    bob.send(SessionCommand::Private {
+    bob.send(Chat::SendMessage {
+        text: s("hi alice"),
+    });
+    bob.send(Chat::SendAction { text: s("waves") });
+    bob.send(Chat::SendPrivate {
         nick: s("alice"),
         text: s("psst"),
     });
@@ -114,7 +119,8 @@ pub async fn two_sessions_chat(server: &Daemon) {
             target: s(ROOM),
             text: s("hi alice"),
             own: false,
-            private: false
+            private: false,
+            meta: LineMeta::default(),
         }
     );
     assert_eq!(
@@ -123,7 +129,8 @@ pub async fn two_sessions_chat(server: &Daemon) {
             from: s("bob"),
             target: s(ROOM),
             text: s("waves"),
-            own: false
+            own: false,
+            meta: LineMeta::default(),
         }
     );
     assert_eq!(
@@ -133,7 +140,8 @@ pub async fn two_sessions_chat(server: &Daemon) {
             target: s("alice"),
             text: s("psst"),
             own: false,
-            private: true
+            private: true,
+            meta: LineMeta::default(),
         }
     );
 
@@ -142,7 +150,7 @@ pub async fn two_sessions_chat(server: &Daemon) {
         .repeat(60)
         .trim_end()
         .to_owned();
-    alice.send(SessionCommand::Message(long.clone()));
+    alice.send(Chat::SendMessage { text: long.clone() });
     let mut received = String::new();
     while received.len() < long.len() {
         match next_chat(&bob_events).await {
@@ -152,7 +160,7 @@ pub async fn two_sessions_chat(server: &Daemon) {
     }
     assert_eq!(received, long);
 
-    alice.send(SessionCommand::ChangeNick(s("alicia")));
+    alice.send(Chat::ChangeNick { nick: s("alicia") });
     assert_eq!(
         wait_for(&alice_events, |e| matches!(e, Event::NickChanged { .. })).await,
         Event::NickChanged {
@@ -170,7 +178,9 @@ pub async fn two_sessions_chat(server: &Daemon) {
         }
     );
 
-    alice.send(SessionCommand::SetTopic(s("interop works")));
+    alice.send(Chat::SetTopic {
+        topic: s("interop works"),
+    });
     assert_eq!(
         wait_for(&bob_events, |e| matches!(e, Event::Topic { .. })).await,
         Event::Topic {

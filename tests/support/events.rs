@@ -2,18 +2,20 @@
 //! report.
 
 use async_channel::Receiver;
+use tcp_chat::api::{ConnectRequest, DisconnectReason, Event, LineMeta};
 use tcp_chat::client::{Session, SessionConfig, Timing};
-use tcp_chat::network::{DisconnectReason, Event};
 
 use super::within;
 
 /// A session config with default timing and no password.
 pub fn session_config(address: &str, nick: &str, room: &str) -> SessionConfig {
     SessionConfig {
-        address: address.to_owned(),
-        nick: nick.to_owned(),
-        room: room.to_owned(),
-        password: None,
+        request: ConnectRequest {
+            address: address.to_owned(),
+            nick: nick.to_owned(),
+            room: room.to_owned(),
+            password: None,
+        },
         timing: Timing::default(),
     }
 }
@@ -82,11 +84,16 @@ pub async fn members(events: &Receiver<Event>) -> Vec<String> {
 /// The next chat event from someone else (message or action), skipping
 /// notices and the like.
 pub async fn next_chat(events: &Receiver<Event>) -> Event {
-    wait_for(events, |e| {
+    let mut chat = wait_for(events, |e| {
         matches!(
             e,
             Event::Message { own: false, .. } | Event::Action { own: false, .. }
         )
     })
-    .await
+    .await;
+    // What was said, not how the server stamped it.
+    if let Event::Message { meta, .. } | Event::Action { meta, .. } = &mut chat {
+        *meta = LineMeta::default();
+    }
+    chat
 }

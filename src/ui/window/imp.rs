@@ -5,7 +5,7 @@ use gtk::prelude::*;
 use gtk::{gio, glib};
 
 use super::Session;
-use crate::network::Command;
+use crate::api::Command;
 use crate::ui::actions::WinAction;
 use crate::ui::banner::TcpChatBanner;
 use crate::ui::chat_log::TcpChatLog;

@@ -236,6 +236,10 @@ impl TcpChatWindow {
             | Event::Notice { .. }
             | Event::Topic { .. }
             | Event::ServerError { .. } => members_changed = false,
+            // Not shown yet: the room model will place these.
+            Event::History { .. } | Event::Delivered { .. } | Event::Reconnecting { .. } => {
+                return false
+            }
         }
         entries.extend(log_entry::for_event(event));
         members_changed

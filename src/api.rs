@@ -1,4 +1,6 @@
-//! The two enums that cross between the GUI and the network thread.
+//! The vocabulary the window and the network side share: [`Command`]s in,
+//! [`Event`]s out, and the requests and reasons they carry. It sits below both
+//! `client` and `network` (and `ui`), so neither imports the other for it.
 
 use std::net::SocketAddr;
 
@@ -45,6 +47,8 @@ pub enum Command {
     SetTopic {
         topic: String,
     },
+    /// While waiting to reconnect: try now instead of at the end of the wait.
+    ReconnectNow,
     /// Leave the room (and stop hosting, if we host it).
     Leave {
         message: Option<String>,
@@ -91,6 +95,28 @@ pub enum DisconnectReason {
     },
 }
 
+/// Where and when a chat line was said, as far as the host tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineMeta {
+    /// The host's id for the line (IRCv3 `msgid`), when it gives one.
+    pub msgid: Option<String>,
+    /// When the host relayed it, in milliseconds since the Unix epoch
+    /// (IRCv3 `server-time`); `None`: just now.
+    pub time_ms: Option<i64>,
+    /// One of our own lines still on its way: its outbox id, until
+    /// [`Event::Delivered`] names it.
+    pub outbox_id: Option<u64>,
+}
+
+/// Which earlier lines an [`Event::History`] brings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryKind {
+    /// The room's latest lines, fetched on joining.
+    Earlier,
+    /// What was said while we were away (after a reconnect).
+    Missed,
+}
+
 /// What the network thread reports to the window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -118,12 +144,26 @@ pub enum Event {
         text: String,
         own: bool,
         private: bool,
+        meta: LineMeta,
     },
     Action {
         from: String,
         target: String,
         text: String,
         own: bool,
+        meta: LineMeta,
+    },
+    /// Lines said before we (re)joined `room`, oldest first: only
+    /// `Message`, `Action` and `Topic` events, each line once.
+    History {
+        room: String,
+        kind: HistoryKind,
+        lines: Vec<Event>,
+    },
+    /// One of our lines reached the room: the host echoed it back, or it
+    /// was written to a host that does not echo.
+    Delivered {
+        outbox_id: u64,
     },
     Notice {
         from: Option<String>,
@@ -162,6 +202,15 @@ pub enum Event {
     ServerError {
         text: String,
     },
+    /// The connection was lost for `reason`; the session tries again in
+    /// `delay_secs` (attempt 1, 2, …) unless told [`Command::ReconnectNow`]
+    /// or `Leave`. Lines typed meanwhile wait in the outbox.
+    Reconnecting {
+        reason: DisconnectReason,
+        attempt: u32,
+        delay_secs: u64,
+    },
+    /// The session is over for good (no reconnect follows).
     Disconnected {
         reason: DisconnectReason,
     },
