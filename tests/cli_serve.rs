@@ -19,10 +19,12 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `--serve` with `args`, keeping no history so that a test never writes
+/// into the home directory (`tests/history_on_disk.rs` tests history).
 fn serve(args: &[&str]) -> Command {
     let mut command = Command::new(BINARY);
     command
-        .arg("--serve")
+        .args(["--serve", "--history", "0"])
         .args(args)
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use support::{
     free_loopback_port, next_event, session_config, start_session as start, wait_connected,
-    wait_disconnected, wait_for, FakeServer, Peer,
+    wait_disconnected, wait_for, wait_reconnecting, FakeServer, Peer,
 };
 use tcp_chat::api::{Command, DisconnectReason, Event, LineMeta};
 use tcp_chat::client::{Pacing, Session, SessionConfig};
@@ -154,16 +154,25 @@ async fn password_refused_with_a_bare_error() {
 }
 
 #[tokio::test]
-async fn server_error_means_host_closed() {
-    let (_server, mut peer, _session, events) = joined("alice").await;
+async fn a_closing_host_is_tried_again() {
+    let (server, mut peer, session, events) = joined("alice").await;
     peer.send("ERROR :Closing Link: the host is shutting down")
         .await;
     assert_eq!(
-        wait_disconnected(&events).await,
-        DisconnectReason::HostClosed {
-            message: Some("Closing Link: the host is shutting down".to_owned())
-        }
+        wait_reconnecting(&events).await,
+        (
+            DisconnectReason::HostClosed {
+                message: Some("Closing Link: the host is shutting down".to_owned())
+            },
+            1
+        )
     );
+    // The host is back: the session registers and rejoins by itself.
+    let mut again = server.accept().await;
+    again.handshake().await;
+    assert_eq!(wait_connected(&events).await.room, "#room");
+    session.leave(None).await;
+    assert_eq!(wait_disconnected(&events).await, DisconnectReason::Left);
 }
 
 #[tokio::test]
@@ -171,14 +180,40 @@ async fn vanishing_server_means_connection_lost() {
     let (_server, peer, _session, events) = joined("alice").await;
     peer.vanish();
     assert!(matches!(
-        wait_disconnected(&events).await,
-        DisconnectReason::ConnectionLost { .. }
+        wait_reconnecting(&events).await,
+        (DisconnectReason::ConnectionLost { .. }, 1)
     ));
 }
 
 #[tokio::test]
-async fn closed_connection_means_connection_lost() {
-    let (_server, peer, _session, events) = joined("alice").await;
+async fn attempts_count_up_while_the_host_stays_away() {
+    let (server, peer, session, events) = joined("alice").await;
+    drop(peer);
+    assert!(matches!(
+        wait_reconnecting(&events).await,
+        (DisconnectReason::ConnectionLost { .. }, 1)
+    ));
+    drop(server); // nobody listens any more
+    assert_eq!(
+        wait_reconnecting(&events).await,
+        (DisconnectReason::Refused, 2)
+    );
+    assert_eq!(
+        wait_reconnecting(&events).await,
+        (DisconnectReason::Refused, 3)
+    );
+    session.send(Command::ReconnectNow);
+    assert_eq!(wait_reconnecting(&events).await.1, 4);
+    session.leave(None).await;
+    assert_eq!(wait_disconnected(&events).await, DisconnectReason::Left);
+}
+
+#[tokio::test]
+async fn a_first_connection_that_never_got_in_is_not_retried() {
+    let server = FakeServer::bind().await;
+    let (_session, events) = start(config(&server.address(), "alice"));
+    let mut peer = server.accept().await;
+    peer.read_registration().await;
     drop(peer);
     assert!(matches!(
         wait_disconnected(&events).await,
@@ -212,7 +247,10 @@ async fn pings_a_silent_server_then_gives_up() {
         }
     };
     assert_eq!(ping.params.len(), 1);
-    assert_eq!(wait_disconnected(&events).await, DisconnectReason::TimedOut);
+    assert_eq!(
+        wait_reconnecting(&events).await.0,
+        DisconnectReason::TimedOut
+    );
 }
 
 #[tokio::test]
@@ -405,7 +443,7 @@ async fn sends_chat_commands_and_echoes_own_messages() {
             text: s("hi all"),
             own: true,
             private: false,
-            meta: LineMeta::default(),
+            meta: pending(1),
         },
         Event::Message {
             from: s("alice"),
@@ -413,7 +451,7 @@ async fn sends_chat_commands_and_echoes_own_messages() {
             text: s("two"),
             own: true,
             private: false,
-            meta: LineMeta::default(),
+            meta: pending(2),
         },
         Event::Message {
             from: s("alice"),
@@ -421,14 +459,14 @@ async fn sends_chat_commands_and_echoes_own_messages() {
             text: s("lines"),
             own: true,
             private: false,
-            meta: LineMeta::default(),
+            meta: pending(3),
         },
         Event::Action {
             from: s("alice"),
             target: s("#room"),
             text: s("dances"),
             own: true,
-            meta: LineMeta::default(),
+            meta: pending(4),
         },
         Event::Message {
             from: s("alice"),
@@ -436,10 +474,38 @@ async fn sends_chat_commands_and_echoes_own_messages() {
             text: s("secret"),
             own: true,
             private: true,
-            meta: LineMeta::default(),
+            meta: pending(5),
         },
     ] {
-        assert_eq!(next_event(&events).await, want);
+        assert_eq!(
+            wait_for(&events, |e| !matches!(e, Event::Delivered { .. })).await,
+            want
+        );
+    }
+}
+
+#[tokio::test]
+async fn own_lines_count_as_delivered_once_written_to_a_server_that_does_not_echo() {
+    let (_server, mut peer, session, events) = joined("alice").await;
+    session.send(Command::SendMessage {
+        text: "one\ntwo".to_owned(),
+    });
+    peer.expect("PRIVMSG").await;
+    peer.expect("PRIVMSG").await;
+    let mut delivered = Vec::new();
+    while delivered.len() < 2 {
+        if let Event::Delivered { outbox_id } = next_event(&events).await {
+            delivered.push(outbox_id);
+        }
+    }
+    assert_eq!(delivered, [1, 2]);
+}
+
+/// Stamps of one of our lines still on its way.
+fn pending(outbox_id: u64) -> LineMeta {
+    LineMeta {
+        outbox_id: Some(outbox_id),
+        ..LineMeta::default()
     }
 }
 

@@ -140,8 +140,15 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Where hosted rooms keep their history in this run (never the home directory).
+static STATE_DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+
 fn open_window(width: i32, height: i32) -> TcpChatWindow {
-    let network = tcp_chat::network::spawn().expect("the network thread starts");
+    let state = STATE_DIR.get_or_init(|| tempfile::tempdir().expect("a scratch directory"));
+    let settings = tcp_chat::network::Settings {
+        state_dir: state.path().to_path_buf(),
+    };
+    let network = tcp_chat::network::spawn_with(settings).expect("the network thread starts");
     let window = fake_network::open_window(network, width, height);
     wait_until("the window to show", || window.is_mapped());
     window

@@ -10,7 +10,7 @@ use support::{
     RawClient,
 };
 use tcp_chat::api::LineMeta;
-use tcp_chat::network::{self, Command, ConnectRequest, DisconnectReason, Event};
+use tcp_chat::network::{Command, ConnectRequest, DisconnectReason, Event};
 
 /// The host's room (the default of [`test_config`]).
 const ROOM: &str = "#chat";
@@ -50,7 +50,7 @@ async fn ii_and_our_client_chat_through_our_host() {
     })
     .await;
 
-    let net = network::spawn().unwrap();
+    let (net, _state) = support::spawn_network();
     net.commands
         .send(Command::Connect(ConnectRequest {
             address: addr.to_string(),

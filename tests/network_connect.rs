@@ -38,7 +38,7 @@ async fn wait_until_ended(events: &async_channel::Receiver<Event>) {
 #[tokio::test]
 async fn connect_chat_leave_and_shut_down() {
     let server = FakeServer::bind().await;
-    let net = network::spawn().unwrap();
+    let (net, _state) = support::spawn_network();
     let mut peer = connected(&net, &server).await;
 
     peer.send(":bob!b@h PRIVMSG #room :hello alice").await;
@@ -82,7 +82,7 @@ async fn connect_chat_leave_and_shut_down() {
 async fn a_new_connect_leaves_the_old_room_first() {
     let first = FakeServer::bind().await;
     let second = FakeServer::bind().await;
-    let net = network::spawn().unwrap();
+    let (net, _state) = support::spawn_network();
     let mut old = connected(&net, &first).await;
 
     net.commands
@@ -119,7 +119,7 @@ async fn reports_failures_as_events() {
         ("224.0.0.1:6667".to_owned(), DisconnectReason::Unreachable),
     ];
     // One thread for all: a failure leaves it ready for the next try.
-    let net = network::spawn().unwrap();
+    let (net, _state) = support::spawn_network();
     for (address, reason) in failures {
         net.commands
             .send(connect(address.clone(), "alice"))
@@ -139,7 +139,7 @@ async fn reports_failures_as_events() {
 #[tokio::test]
 async fn dropping_the_window_ends_the_thread() {
     let server = FakeServer::bind().await;
-    let net = network::spawn().unwrap();
+    let (net, _state) = support::spawn_network();
     let mut peer = connected(&net, &server).await;
     let events = net.events.clone();
     drop(net.commands);
@@ -152,13 +152,14 @@ async fn dropping_the_window_ends_the_thread() {
 #[tokio::test]
 async fn a_session_that_ends_by_itself_leaves_the_thread_ready() {
     let server = FakeServer::bind().await;
-    let net = network::spawn().unwrap();
+    let (net, _state) = support::spawn_network();
     let mut peer = connected(&net, &server).await;
-    peer.send("ERROR :Closing Link: bye").await;
+    // Kicked: a reconnect would not mend that, so the session ends.
+    peer.send(":op!o@h KICK #room alice :bye").await;
     assert_eq!(
         wait_disconnected(&net.events).await,
         DisconnectReason::HostClosed {
-            message: Some("Closing Link: bye".to_owned())
+            message: Some("bye".to_owned())
         }
     );
     // Leaving an ended session reports nothing more; connecting again works.

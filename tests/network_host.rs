@@ -7,7 +7,7 @@ mod support;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use support::{next_event, wait_connected, wait_disconnected, wait_for, RawClient};
-use tcp_chat::network::{self, Command, DisconnectReason, Event, HostError, HostRequest};
+use tcp_chat::network::{Command, DisconnectReason, Event, HostError, HostRequest};
 
 fn host(port: u16, password: Option<&str>) -> Command {
     Command::Host(HostRequest {
@@ -37,7 +37,7 @@ async fn hosting_port(events: &async_channel::Receiver<Event>) -> u16 {
 
 #[tokio::test]
 async fn hosts_joins_and_chats_with_a_guest() {
-    let net = network::spawn().unwrap();
+    let (net, _state) = support::spawn_network();
     net.commands.send(host(0, None)).await.unwrap();
     let port = hosting_port(&net.events).await;
     let us = wait_connected(&net.events).await;
@@ -94,7 +94,7 @@ async fn hosts_joins_and_chats_with_a_guest() {
 async fn hosting_on_a_busy_port_fails_cleanly() {
     let busy = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     let port = busy.local_addr().unwrap().port();
-    let net = network::spawn().unwrap();
+    let (net, _state) = support::spawn_network();
     net.commands.send(host(port, None)).await.unwrap();
     assert_eq!(
         next_event(&net.events).await,
@@ -108,7 +108,7 @@ async fn hosting_on_a_busy_port_fails_cleanly() {
 
 #[tokio::test]
 async fn hosting_with_a_password_lets_us_in() {
-    let net = network::spawn().unwrap();
+    let (net, _state) = support::spawn_network();
     net.commands.send(host(0, Some("letmein"))).await.unwrap();
     let port = hosting_port(&net.events).await;
     wait_connected(&net.events).await;
@@ -126,7 +126,7 @@ async fn hosting_with_a_password_lets_us_in() {
 
 #[tokio::test]
 async fn hosting_again_replaces_the_old_room() {
-    let net = network::spawn().unwrap();
+    let (net, _state) = support::spawn_network();
     net.commands.send(host(0, None)).await.unwrap();
     let first = hosting_port(&net.events).await;
     wait_connected(&net.events).await;

@@ -179,3 +179,44 @@ async fn two_plain_users_talk_to_each_other() {
     assert_human(&gus.seen);
     host.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_plain_user_is_shown_the_last_lines_with_their_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServerConfig {
+        history: Some(tcp_chat::server::HistoryConfig {
+            path: dir.path().join("history.sqlite3"),
+            keep_per_room: 1000,
+        }),
+        ..test_config()
+    };
+    let (host, addr) = start_host(config).await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    for n in 1..=24 {
+        alice.send(&format!("PRIVMSG #chat :line {n}")).await;
+    }
+    alice.send("PRIVMSG #chat :\u{1}ACTION waves\u{1}").await;
+    alice.sync("said").await;
+
+    let mut carol = RawClient::connect(addr, "carol").await;
+    carol.expect_containing("What's your name?").await;
+    carol.send("carol").await;
+    carol.expect_containing("Earlier in the room:").await;
+    let mut earlier = Vec::new();
+    for _ in 0..20 {
+        earlier.push(carol.next_line().await.unwrap());
+    }
+    // "[HH:MM] <alice> line 6" … "[HH:MM] * alice waves": the last 20.
+    for (line, n) in earlier.iter().zip(6..) {
+        let (clock, said) = line.split_once("] ").unwrap();
+        assert!(clock.starts_with('[') && clock.len() == 6, "{line}");
+        if n <= 24 {
+            assert_eq!(said, format!("<alice> line {n}"));
+        } else {
+            assert_eq!(said, "* alice waves");
+        }
+    }
+    carol.expect_containing("* carol joined").await;
+    assert_human(&carol.seen);
+    host.shutdown().await;
+}

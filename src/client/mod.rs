@@ -5,8 +5,13 @@
 //! - [`Session`]: one connection, driven by the chat [`crate::api::Command`]s.
 
 pub mod address;
+mod backoff;
+mod caps;
 mod connect;
+mod conversation;
+mod history;
 mod nick;
+mod outbox;
 mod outgoing;
 mod session;
 mod state;

@@ -11,7 +11,9 @@ use tokio::time::Instant;
 use tokio_util::codec::Decoder;
 
 use super::address::{parse_address, room_or_default, Target};
+use super::backoff;
 use super::connect;
+use super::conversation::Conversation;
 use super::state::{End, EventSink, State};
 use super::writer::{self, Pacing};
 use crate::api::{Command, ConnectRequest, DisconnectReason, Event};
@@ -30,6 +32,13 @@ pub struct Timing {
     pub quit_wait: Duration,
     /// How fast chat lines may leave.
     pub pacing: Pacing,
+    /// The first wait before reconnecting; it doubles with each failure…
+    pub reconnect_base: Duration,
+    /// …up to this.
+    pub reconnect_max: Duration,
+    /// How long our waiting lines wait for the server's history after a
+    /// rejoin before they are sent anyway.
+    pub catch_up_wait: Duration,
 }
 
 impl Default for Timing {
@@ -40,6 +49,9 @@ impl Default for Timing {
             ping_timeout: Duration::from_secs(60),
             quit_wait: Duration::from_secs(2),
             pacing: Pacing::default(),
+            reconnect_base: Duration::from_secs(1),
+            reconnect_max: Duration::from_secs(30),
+            catch_up_wait: Duration::from_secs(10),
         }
     }
 }
@@ -103,6 +115,8 @@ impl Session {
     }
 }
 
+/// Connects, and reconnects after every loss a new connection may mend,
+/// until the person leaves or the end is final.
 async fn run(
     config: SessionConfig,
     mut commands: mpsc::UnboundedReceiver<Command>,
@@ -118,41 +132,155 @@ async fn run(
             };
         }
     };
+    let room = target
+        .room
+        .clone()
+        .unwrap_or_else(|| room_or_default(&request.room));
+    let mut conversation = Conversation::new(room, request.nick.clone());
+    let mut attempt = 0;
+    loop {
+        let ended = connection(
+            &target,
+            &request,
+            timing,
+            &mut conversation,
+            &mut commands,
+            events,
+        )
+        .await;
+        let reason = ended.reason;
+        if !ended.retry {
+            return reason;
+        }
+        // Counting starts again after every connection that got in.
+        attempt = if ended.got_in { 1 } else { attempt + 1 };
+        conversation.outbox.connection_lost();
+        let wait = backoff::delay(attempt, timing.reconnect_base, timing.reconnect_max);
+        log::info!("connection lost ({reason:?}); reconnecting in {wait:?}");
+        let reconnecting = Event::Reconnecting {
+            reason,
+            attempt,
+            delay_secs: wait.as_secs_f64().round() as u64,
+        };
+        if events.emit(reconnecting).is_err() {
+            return DisconnectReason::Left;
+        }
+        if let Err(End(reason)) =
+            wait_to_reconnect(wait, &mut conversation, &mut commands, events).await
+        {
+            return reason;
+        }
+    }
+}
+
+/// How one connection ended.
+struct ConnectionEnd {
+    reason: DisconnectReason,
+    /// A new connection may mend it.
+    retry: bool,
+    /// It made it into the room.
+    got_in: bool,
+}
+
+/// One connection, from connecting to its end.
+async fn connection(
+    target: &Target,
+    request: &ConnectRequest,
+    timing: Timing,
+    conversation: &mut Conversation,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    events: &EventSink,
+) -> ConnectionEnd {
     let mut queued = Vec::new();
+    let ended = |reason, retry| ConnectionEnd {
+        reason,
+        retry,
+        got_in: false,
+    };
     let stream = {
-        let opening = connect::open(&target, timing.connect);
+        let opening = connect::open(target, timing.connect);
         tokio::pin!(opening);
         loop {
             tokio::select! {
                 opened = &mut opening => match opened {
                     Ok(stream) => break stream,
-                    Err(reason) => return reason,
+                    Err(reason) => return ended(reason, conversation.joined_before),
                 },
                 command = commands.recv() => match command {
-                    None | Some(Command::Leave { .. }) => return DisconnectReason::Left,
+                    None | Some(Command::Leave { .. }) => return ended(DisconnectReason::Left, false),
                     Some(command) => queued.push(command),
                 },
             }
         }
     };
-    let room = target
-        .room
-        .clone()
-        .unwrap_or_else(|| room_or_default(&request.room));
     let (reader, writer) = stream.into_split();
-    let (outbox, writing) = writer::spawn(writer, timing.pacing);
+    let (wire, writing) = writer::spawn(writer, timing.pacing);
     let mut state = State::new(
         events.clone(),
-        outbox,
-        server_label(&target),
-        request.nick,
-        room,
+        wire,
+        server_label(target),
+        conversation,
+        timing.catch_up_wait,
     );
     for command in queued {
         state.on_command(command);
     }
     state.register(request.password.as_deref());
-    converse(&mut state, reader, &mut commands, writing, timing).await
+    let reason = converse(&mut state, reader, commands, writing, timing).await;
+    ConnectionEnd {
+        retry: state.may_reconnect() && is_worth_retrying(&reason),
+        got_in: state.got_in(),
+        reason,
+    }
+}
+
+/// Reasons a new connection may mend: the host or the network went away.
+fn is_worth_retrying(reason: &DisconnectReason) -> bool {
+    matches!(
+        reason,
+        DisconnectReason::Refused
+            | DisconnectReason::Unreachable
+            | DisconnectReason::NotResolved { .. }
+            | DisconnectReason::TimedOut
+            | DisconnectReason::ConnectionLost { .. }
+            | DisconnectReason::HostClosed { .. }
+    )
+}
+
+/// Waits out the backoff; what the person types meanwhile goes to the
+/// outbox. `Err` when the person leaves (or the window is gone).
+async fn wait_to_reconnect(
+    wait: Duration,
+    conversation: &mut Conversation,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    events: &EventSink,
+) -> Result<(), End> {
+    let deadline = Instant::now() + wait;
+    let mut deferred = Vec::new();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => break,
+            command = commands.recv() => match command {
+                None | Some(Command::Leave { .. }) => return Err(End(DisconnectReason::Left)),
+                Some(Command::ReconnectNow) => break,
+                Some(Command::SendMessage { text }) => conversation.keep(events, None, &text, false)?,
+                Some(Command::SendAction { text }) => conversation.keep(events, None, &text, true)?,
+                Some(Command::SendPrivate { nick, text }) => {
+                    conversation.keep(events, Some(&nick), &text, false)?;
+                }
+                Some(other) => deferred.push(other),
+            },
+        }
+    }
+    // A nick or topic change typed while away: not worth keeping across the
+    // reconnect (the nick is asked for anew, the topic may have moved on).
+    if !deferred.is_empty() {
+        log::debug!(
+            "dropping {} commands typed while reconnecting",
+            deferred.len()
+        );
+    }
+    Ok(())
 }
 
 /// `host:port` as a person would type it back.
@@ -167,7 +295,7 @@ fn server_label(target: &Target) -> String {
 /// The session's main loop: lines in, commands in, keep-alive, until the
 /// conversation ends.
 async fn converse(
-    state: &mut State,
+    state: &mut State<'_>,
     mut reader: tokio::net::tcp::OwnedReadHalf,
     commands: &mut mpsc::UnboundedReceiver<Command>,
     mut writing: JoinHandle<std::io::Result<()>>,
@@ -180,6 +308,7 @@ async fn converse(
     let mut writer_running = true;
     loop {
         let wake_at = quit_deadline.map_or(keep_alive.deadline, |q| q.min(keep_alive.deadline));
+        let catch_up = state.catch_up_deadline();
         tokio::select! {
             read = reader.read_buf(&mut buffer) => {
                 let eof = match read {
@@ -201,6 +330,11 @@ async fn converse(
                     quit_deadline = Some(Instant::now() + timing.quit_wait);
                 }
                 state.on_command(command);
+            }
+            () = tokio::time::sleep_until(catch_up.unwrap_or(wake_at)), if catch_up.is_some() => {
+                if let Err(End(reason)) = state.catch_up_expired() {
+                    return reason;
+                }
             }
             () = tokio::time::sleep_until(wake_at) => {
                 if quit_deadline.is_some_and(|q| q <= Instant::now()) {
@@ -227,7 +361,7 @@ async fn converse(
 
 /// Decodes and handles every complete line in `buffer`.
 fn read_lines(
-    state: &mut State,
+    state: &mut State<'_>,
     codec: &mut LineCodec,
     buffer: &mut BytesMut,
     eof: bool,

@@ -1,13 +1,18 @@
-//! What a session knows (our nick, the room, registration progress) and how
-//! each IRC message and each command changes it.
+//! What one connection knows (registration progress, capabilities, the
+//! catch-up under way) and how each IRC message and each command changes it
+//! and the [`Conversation`] it carries on.
 
+use tokio::time::Instant;
+
+use super::caps::{self, Granted};
+use super::conversation::{Conversation, Seen};
+use super::history::{self, Batches, MAX_BATCH_LINES};
 use super::nick::{alternative_nick, sanitize_nick, RFC_NICK_LEN};
-use super::outgoing::{
-    action_budget, chunks, ctcp_action, parse_ctcp_action, text_budget, typed_lines,
-};
-use super::writer::Outbox;
-use crate::api::{Command, DisconnectReason, Event, LineMeta};
-use crate::protocol::{fold_case, is_channel_name, numeric, truncate_utf8, Message};
+use super::outbox::TOKEN_TAG;
+use super::outgoing::parse_ctcp_action;
+use super::writer::WriteQueue;
+use crate::api::{Command, DisconnectReason, Event, HistoryKind, LineMeta};
+use crate::protocol::{fold_case, is_channel_name, numeric, tags, truncate_utf8, Message};
 
 /// The session is over, for this reason.
 #[derive(Debug)]
@@ -21,6 +26,11 @@ const MAX_QUEUED_COMMANDS: usize = 256;
 const MAX_COLLECTED_NAMES: usize = 100_000;
 /// Join failures that leave us outside the room for good.
 const JOIN_FAILURES: [&str; 6] = ["403", "405", "471", "473", "474", "475"];
+/// The room's latest lines shown on joining.
+const EARLIER_LINES: usize = 100;
+/// Pages of missed lines fetched after a reconnect before giving up on the
+/// rest (each page is at most [`MAX_BATCH_LINES`]).
+const MAX_MISSED_PAGES: u32 = 5;
 
 /// Where events go; a send that fails means the window is gone.
 #[derive(Clone)]
@@ -54,71 +64,128 @@ enum Phase {
     Joined,
 }
 
-pub struct State {
+/// A history request under way; our own lines wait until it is answered,
+/// so that what it shows arrived is not sent twice.
+#[derive(Debug)]
+struct CatchUp {
+    kind: HistoryKind,
+    /// After this, the outbox is sent whatever the server says.
+    deadline: Instant,
+    /// Full pages of missed lines still allowed.
+    pages_left: u32,
+    limit: usize,
+}
+
+pub struct State<'c> {
     events: EventSink,
-    outbox: Outbox,
+    wire: WriteQueue,
     server: String,
+    conversation: &'c mut Conversation,
+    /// The nick this connection registered with first.
     requested_nick: String,
-    me: String,
-    room: String,
     phase: Phase,
     /// NICKLEN from ISUPPORT, once the server says.
     nick_len: Option<usize>,
     names: Vec<String>,
     /// A 332 waiting to see whether a 333 names who set it.
     pending_topic: Option<(String, String)>,
+    /// Nick and topic changes typed before the room is joined.
     queued: Vec<Command>,
     sent_password: bool,
     quitting: bool,
+    /// Capability names of a CAP LS still being listed (302 multi-line).
+    cap_list: Vec<String>,
+    caps: Granted,
+    /// Most lines one CHATHISTORY may ask for (ISUPPORT `CHATHISTORY=`).
+    history_limit: usize,
+    batches: Batches,
+    catch_up: Option<CatchUp>,
+    /// How long to wait for a catch-up before sending the outbox anyway.
+    catch_up_wait: std::time::Duration,
+    /// The nick we had before a reconnect, taken again once its ghost leaves.
+    reclaim: Option<String>,
 }
 
-impl State {
+impl<'c> State<'c> {
     pub fn new(
         events: EventSink,
-        outbox: Outbox,
+        wire: WriteQueue,
         server: String,
-        nick: String,
-        room: String,
+        conversation: &'c mut Conversation,
+        catch_up_wait: std::time::Duration,
     ) -> Self {
+        let nick = conversation.nick.clone();
         State {
             events,
-            outbox,
+            wire,
             server,
             requested_nick: nick.clone(),
             phase: Phase::Registering {
                 attempt: 0,
                 suffix: 0,
-                base: nick.clone(),
+                base: nick,
             },
-            me: nick,
-            room,
+            conversation,
             nick_len: None,
             names: Vec::new(),
             pending_topic: None,
             queued: Vec::new(),
             sent_password: false,
             quitting: false,
+            cap_list: Vec::new(),
+            caps: Granted::default(),
+            history_limit: MAX_BATCH_LINES,
+            batches: Batches::default(),
+            catch_up: None,
+            catch_up_wait,
+            reclaim: None,
         }
     }
 
     /// Protocol lines, ahead of queued chat.
     fn send_new<const N: usize>(&self, command: &str, params: [&str; N]) {
-        self.outbox.urgent(&Message::new(command, params));
+        self.wire.urgent(&Message::new(command, params));
     }
 
     /// What the person does, paced so the server does not see a flood.
     fn send_chat<const N: usize>(&self, command: &str, params: [&str; N]) {
-        self.outbox.paced(&Message::new(command, params));
+        self.wire.paced(&Message::new(command, params));
     }
 
+    /// CAP LS first (a server without capabilities answers 421 and goes on),
+    /// then PASS, NICK and USER.
     pub fn register(&mut self, password: Option<&str>) {
+        self.send_new("CAP", ["LS", "302"]);
         if let Some(password) = password.filter(|p| !p.is_empty()) {
             self.send_new("PASS", [password]);
             self.sent_password = true;
         }
-        self.send_new("NICK", [self.me.as_str()]);
-        let user = sanitize_nick(&self.me);
-        self.send_new("USER", [user.as_str(), "0", "*", self.me.as_str()]);
+        let me = self.conversation.nick.clone();
+        self.send_new("NICK", [me.as_str()]);
+        let user = sanitize_nick(&me);
+        self.send_new("USER", [user.as_str(), "0", "*", me.as_str()]);
+    }
+
+    /// When a catch-up stops being worth waiting for.
+    pub fn catch_up_deadline(&self) -> Option<Instant> {
+        self.catch_up.as_ref().map(|c| c.deadline)
+    }
+
+    /// The server did not answer the history request in time.
+    pub fn catch_up_expired(&mut self) -> Result<(), End> {
+        log::info!("no history from the server in time; sending what waits");
+        self.catch_up = None;
+        self.flush_outbox()
+    }
+
+    /// Whether this connection made it into the room.
+    pub fn got_in(&self) -> bool {
+        self.phase == Phase::Joined
+    }
+
+    /// Whether the session may try again after this connection ends.
+    pub fn may_reconnect(&self) -> bool {
+        self.conversation.joined_before && !self.conversation.beyond_reconnect && !self.quitting
     }
 
     pub fn ping(&self) {
@@ -135,11 +202,11 @@ impl State {
     }
 
     fn is_me(&self, nick: &str) -> bool {
-        fold_case(nick) == fold_case(&self.me)
+        fold_case(nick) == fold_case(&self.conversation.nick)
     }
 
     fn is_our_room(&self, room: &str) -> bool {
-        fold_case(room) == fold_case(&self.room)
+        fold_case(room) == fold_case(&self.conversation.room)
     }
 
     fn emit(&self, event: Event) -> Result<(), End> {
@@ -147,6 +214,9 @@ impl State {
     }
 
     pub fn on_message(&mut self, message: Message) -> Result<(), End> {
+        let Some(message) = self.batches.take(message) else {
+            return Ok(()); // kept for its history batch
+        };
         if message.command != numeric::RPL_TOPICWHOTIME {
             self.flush_topic(None)?;
         }
@@ -155,6 +225,11 @@ impl State {
             return Ok(());
         }
         let source = message.source_nick().map(str::to_owned);
+        let meta = history::stamps(&message);
+        let token = message
+            .tags
+            .as_deref()
+            .and_then(|raw| tags::find(raw, TOKEN_TAG));
         let Message {
             command, params, ..
         } = message;
@@ -166,12 +241,53 @@ impl State {
                 self.send_new("PONG", [token.as_str()]);
             }
             "ERROR" => return Err(End(self.closed_by_server(next()))),
+            "CAP" => {
+                let _me = next();
+                let verb = next();
+                let rest: Vec<String> = std::iter::from_fn(|| params.next()).collect();
+                self.cap(&verb, &rest);
+            }
+            "BATCH" => {
+                let reference = next();
+                if let Some(started) = reference.strip_prefix('+') {
+                    if next() == "chathistory" {
+                        self.batches.open(started);
+                    }
+                } else if let Some(lines) = reference
+                    .strip_prefix('-')
+                    .and_then(|ended| self.batches.close(ended))
+                {
+                    self.history_arrived(lines)?;
+                }
+            }
+            "FAIL" => {
+                let about = next();
+                let rest: Vec<String> = std::iter::from_fn(|| params.next()).collect();
+                if about == "CHATHISTORY" && self.catch_up.is_some() {
+                    log::info!("the server has no history for us: {rest:?}");
+                    self.catch_up = None;
+                    self.flush_outbox()?;
+                } else if let Some(text) = rest.last() {
+                    self.emit(Event::ServerError { text: text.clone() })?;
+                }
+            }
             numeric::RPL_WELCOME if matches!(self.phase, Phase::Registering { .. }) => {
                 self.welcomed(next())?;
             }
             numeric::RPL_ISUPPORT => {
-                let announced = params.find_map(|t| t.strip_prefix("NICKLEN=")?.parse().ok());
-                self.nick_len = announced.or(self.nick_len);
+                for token in params {
+                    if let Some(len) = token.strip_prefix("NICKLEN=") {
+                        self.nick_len = len.parse().ok().or(self.nick_len);
+                    } else if let Some(limit) = token.strip_prefix("CHATHISTORY=") {
+                        // 0 means no limit: ours still holds.
+                        let limit = limit.parse().unwrap_or(MAX_BATCH_LINES);
+                        self.history_limit = if limit == 0 {
+                            MAX_BATCH_LINES
+                        } else {
+                            limit.min(MAX_BATCH_LINES)
+                        };
+                    }
+                }
             }
             numeric::ERR_NICKNAMEINUSE | numeric::ERR_ERRONEUSNICKNAME | "437"
                 if matches!(self.phase, Phase::Registering { .. }) =>
@@ -197,6 +313,7 @@ impl State {
                     reason: reason.clone(),
                 })?;
                 if kicked_us {
+                    self.conversation.beyond_reconnect = true;
                     self.quit(None);
                     return Err(End(DisconnectReason::HostClosed { message: reason }));
                 }
@@ -204,6 +321,7 @@ impl State {
             "QUIT" => {
                 let reason = Some(next()).filter(|r| !r.is_empty());
                 let nick = source.unwrap_or_default();
+                self.nick_freed(&nick);
                 self.emit(Event::Quit { nick, reason })?;
             }
             "NICK" => {
@@ -211,11 +329,17 @@ impl State {
                 let old = source.unwrap_or_default();
                 let own = self.is_me(&old);
                 if own {
-                    self.me.clone_from(&new);
+                    self.conversation.nick.clone_from(&new);
+                } else {
+                    self.nick_freed(&old);
                 }
                 self.emit(Event::NickChanged { old, new, own })?;
             }
-            "PRIVMSG" => self.privmsg(source.unwrap_or_default(), next(), next())?,
+            "PRIVMSG" => {
+                let (target, text) = (next(), next());
+                let from = source.unwrap_or_default();
+                self.privmsg(from, target, text, meta, token)?;
+            }
             "NOTICE" => {
                 let _target = next();
                 let text = next();
@@ -226,6 +350,9 @@ impl State {
             "TOPIC" => {
                 let room = next();
                 let topic = next();
+                if self.is_our_room(&room) {
+                    self.saw(&meta);
+                }
                 self.emit(Event::Topic {
                     room,
                     topic,
@@ -290,19 +417,73 @@ impl State {
         }
     }
 
+    /// CAP LS (maybe over several lines), ACK or NAK during registration.
+    fn cap(&mut self, verb: &str, rest: &[String]) {
+        match verb {
+            "LS" => {
+                // `CAP * LS * :list` means more lines follow (CAP 302).
+                let more = rest.len() > 1 && rest[0] == "*";
+                if let Some(list) = rest.last() {
+                    let room = caps::MAX_LISTED.saturating_sub(self.cap_list.len());
+                    let words = list.split(' ').filter(|w| !w.is_empty()).take(room);
+                    self.cap_list.extend(words.map(str::to_owned));
+                }
+                if more {
+                    return;
+                }
+                let wanted = caps::request_for(&std::mem::take(&mut self.cap_list));
+                if wanted.is_empty() {
+                    self.send_new("CAP", ["END"]);
+                } else {
+                    self.send_new("CAP", ["REQ", wanted.join(" ").as_str()]);
+                }
+            }
+            "ACK" => {
+                self.caps = caps::granted(rest.last().map_or("", String::as_str));
+                self.send_new("CAP", ["END"]);
+            }
+            "NAK" => self.send_new("CAP", ["END"]),
+            _ => {}
+        }
+    }
+
     fn welcomed(&mut self, nick: String) -> Result<(), End> {
+        let before = self.conversation.nick.clone();
         if !nick.is_empty() && nick != "*" {
-            self.me = nick;
+            self.conversation.nick = nick;
         }
         self.phase = Phase::Joining;
-        if self.me != self.requested_nick {
+        if self.conversation.nick != self.requested_nick {
+            if self.conversation.joined_before {
+                // Our old connection may still hold it: take it back when it goes.
+                self.reclaim = Some(self.requested_nick.clone());
+            }
             self.emit(Event::NickInUse {
                 requested: self.requested_nick.clone(),
-                using: self.me.clone(),
+                using: self.conversation.nick.clone(),
             })?;
         }
-        self.send_new("JOIN", [self.room.as_str()]);
+        log::debug!(
+            "registered as {} (asked for {before})",
+            self.conversation.nick
+        );
+        let room = self.conversation.room.clone();
+        self.send_new("JOIN", [room.as_str()]);
         Ok(())
+    }
+
+    /// Someone left or renamed: if it was the ghost of our old connection,
+    /// our nick is free again.
+    fn nick_freed(&mut self, nick: &str) {
+        let freed = self
+            .reclaim
+            .as_ref()
+            .is_some_and(|wanted| fold_case(wanted) == fold_case(nick));
+        if freed {
+            if let Some(wanted) = self.reclaim.take() {
+                self.send_new("NICK", [wanted.as_str()]);
+            }
+        }
     }
 
     fn retry_nick(&mut self, code: &str) -> Result<(), End> {
@@ -316,6 +497,7 @@ impl State {
         };
         *attempt += 1;
         if *attempt > MAX_NICK_ATTEMPTS {
+            self.conversation.beyond_reconnect = true;
             self.quit(None);
             return Err(End(DisconnectReason::HostClosed { message: None }));
         }
@@ -324,7 +506,7 @@ impl State {
             *base = sanitize_nick(base);
             // Refused and longer than RFC 2812's nine: assume that is the limit
             // (registration errors come before the server's ISUPPORT).
-            if self.me.len() > RFC_NICK_LEN {
+            if self.conversation.nick.len() > RFC_NICK_LEN {
                 self.nick_len = Some(self.nick_len.map_or(RFC_NICK_LEN, |n| n.min(RFC_NICK_LEN)));
             }
         }
@@ -332,14 +514,15 @@ impl State {
             .nick_len
             .unwrap_or_else(|| RFC_NICK_LEN.max(self.requested_nick.len()));
         let cleaned = truncate_utf8(base, max_len);
-        self.me = if erroneous && cleaned != self.me {
+        let next = if erroneous && cleaned != self.conversation.nick {
             // The cleaned-up, shortened nick has not been tried yet.
             cleaned.to_owned()
         } else {
             *suffix += 1;
             alternative_nick(base, *suffix, max_len)
         };
-        self.send_new("NICK", [self.me.as_str()]);
+        self.send_new("NICK", [next.as_str()]);
+        self.conversation.nick = next;
         Ok(())
     }
 
@@ -348,45 +531,184 @@ impl State {
         if own && self.is_our_room(&room) && self.phase != Phase::Joined {
             self.phase = Phase::Joined;
             // The server's spelling of the room is the one to show.
-            self.room.clone_from(&room);
+            self.conversation.room.clone_from(&room);
             self.emit(Event::Connected {
                 server: self.server.clone(),
-                nick: self.me.clone(),
+                nick: self.conversation.nick.clone(),
                 room: room.clone(),
             })?;
             self.emit(Event::Joined { nick, room, own })?;
+            let rejoined = self.conversation.joined_before;
+            self.conversation.joined_before = true;
             for command in std::mem::take(&mut self.queued) {
                 self.on_command(command);
             }
-            return Ok(());
+            self.start_catch_up(rejoined);
+            return self.flush_outbox();
         }
         self.emit(Event::Joined { nick, room, own })
     }
 
-    fn privmsg(&mut self, from: String, target: String, text: String) -> Result<(), End> {
-        let private = !is_channel_name(&target);
-        if let Some(action) = parse_ctcp_action(&text) {
-            let text = action.to_owned();
-            return self.emit(Event::Action {
-                from,
-                target,
-                text,
-                own: false,
-                meta: LineMeta::default(),
-            });
+    /// Asks for the room's latest lines (first join) or for what we missed
+    /// (rejoin), when the server keeps history.
+    fn start_catch_up(&mut self, rejoined: bool) {
+        if !self.caps.history() {
+            return;
         }
-        if text.starts_with('\u{1}') {
-            // Other CTCP queries (VERSION, PING…) are not chat.
+        let room = self.conversation.room.clone();
+        let (kind, request) = match (&self.conversation.last_seen, rejoined) {
+            (Some(seen), true) => (HistoryKind::Missed, ("AFTER", seen.reference())),
+            (None, true) => (HistoryKind::Missed, ("LATEST", "*".to_owned())),
+            (_, false) => (HistoryKind::Earlier, ("LATEST", "*".to_owned())),
+        };
+        let limit = match kind {
+            HistoryKind::Earlier => EARLIER_LINES.min(self.history_limit),
+            HistoryKind::Missed => self.history_limit,
+        };
+        let (subcommand, reference) = request;
+        let count = limit.to_string();
+        self.send_new(
+            "CHATHISTORY",
+            [
+                subcommand,
+                room.as_str(),
+                reference.as_str(),
+                count.as_str(),
+            ],
+        );
+        self.catch_up = Some(CatchUp {
+            kind,
+            deadline: Instant::now() + self.catch_up_wait,
+            pages_left: MAX_MISSED_PAGES - 1,
+            limit,
+        });
+    }
+
+    /// A history batch ended: our own lines in it have arrived; the others
+    /// go to the window in one event.
+    fn history_arrived(&mut self, lines: Vec<Message>) -> Result<(), End> {
+        let received = lines.len();
+        let mut shown = Vec::with_capacity(received);
+        let room = self.conversation.room.clone();
+        for line in lines {
+            let meta = history::stamps(&line);
+            let token = line
+                .tags
+                .as_deref()
+                .and_then(|raw| tags::find(raw, TOKEN_TAG));
+            if line.param(0).is_some_and(|target| self.is_our_room(target)) {
+                self.saw(&meta);
+            }
+            if let Some(token) = token.filter(|t| self.conversation.outbox.is_ours(t)) {
+                if let Some(outbox_id) = self.conversation.outbox.arrived(&token) {
+                    self.emit(Event::Delivered { outbox_id })?;
+                }
+                continue;
+            }
+            let from = line.source_nick().unwrap_or_default().to_owned();
+            let own = self.is_me(&from);
+            let (Some(target), Some(text)) = (line.param(0), line.param(1)) else {
+                continue;
+            };
+            let (target, text) = (target.to_owned(), text.to_owned());
+            let event = match line.command.as_str() {
+                "PRIVMSG" => chat_event(from, target, text, own, meta),
+                "TOPIC" => Some(Event::Topic {
+                    room: target,
+                    topic: text,
+                    set_by: Some(from),
+                }),
+                _ => None,
+            };
+            shown.extend(event);
+        }
+        let Some(catch_up) = self.catch_up.take() else {
+            // History we did not ask for now (a late answer): still worth showing.
+            return self.emit_history(room, HistoryKind::Missed, shown);
+        };
+        let kind = catch_up.kind;
+        self.emit_history(room.clone(), kind, shown)?;
+        let more =
+            kind == HistoryKind::Missed && received >= catch_up.limit && catch_up.pages_left > 0;
+        if let (true, Some(seen)) = (more, self.conversation.last_seen.clone()) {
+            let (reference, count) = (seen.reference(), catch_up.limit.to_string());
+            self.send_new(
+                "CHATHISTORY",
+                ["AFTER", room.as_str(), reference.as_str(), count.as_str()],
+            );
+            self.catch_up = Some(CatchUp {
+                pages_left: catch_up.pages_left - 1,
+                deadline: Instant::now() + self.catch_up_wait,
+                ..catch_up
+            });
             return Ok(());
         }
-        self.emit(Event::Message {
-            from,
-            target,
-            text,
-            own: false,
-            private,
-            meta: LineMeta::default(),
-        })
+        self.flush_outbox()
+    }
+
+    fn emit_history(&self, room: String, kind: HistoryKind, lines: Vec<Event>) -> Result<(), End> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.emit(Event::History { room, kind, lines })
+    }
+
+    /// Remembers the newest line of the room seen, for a later catch-up.
+    fn saw(&mut self, meta: &LineMeta) {
+        let seen = match (&meta.msgid, meta.time_ms) {
+            (Some(id), _) => Seen::MsgId(id.clone()),
+            (None, Some(ms)) => Seen::Time(ms),
+            (None, None) => return,
+        };
+        self.conversation.last_seen = Some(seen);
+    }
+
+    /// Writes the person's waiting lines, once in the room and caught up.
+    fn flush_outbox(&mut self) -> Result<(), End> {
+        if self.phase != Phase::Joined || self.catch_up.is_some() {
+            return Ok(());
+        }
+        let tagged = self.caps.confirms_delivery();
+        for piece in self.conversation.outbox.take_waiting() {
+            let mut message = Message::new("PRIVMSG", [piece.target.as_str(), piece.text.as_str()]);
+            if tagged {
+                message.tags = Some(tags::build([(TOKEN_TAG, piece.token.as_str())], ""));
+            }
+            self.wire.paced(&message);
+        }
+        if !tagged {
+            for outbox_id in self.conversation.outbox.written_is_arrived() {
+                self.emit(Event::Delivered { outbox_id })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn privmsg(
+        &mut self,
+        from: String,
+        target: String,
+        text: String,
+        meta: LineMeta,
+        token: Option<String>,
+    ) -> Result<(), End> {
+        if self.is_our_room(&target) {
+            self.saw(&meta);
+        }
+        let own = self.is_me(&from);
+        if own {
+            // The echo of one of our lines: it has arrived.
+            if let Some(token) = token.filter(|t| self.conversation.outbox.is_ours(t)) {
+                return match self.conversation.outbox.arrived(&token) {
+                    Some(outbox_id) => self.emit(Event::Delivered { outbox_id }),
+                    None => Ok(()),
+                };
+            }
+        }
+        match chat_event(from, target, text, own, meta) {
+            Some(event) => self.emit(event),
+            None => Ok(()),
+        }
     }
 
     fn flush_topic(&mut self, set_by: Option<String>) -> Result<(), End> {
@@ -410,6 +732,7 @@ impl State {
             && JOIN_FAILURES.contains(&code)
             && rest.first().is_some_and(|room| self.is_our_room(room));
         if join_failed {
+            self.conversation.beyond_reconnect = true;
             self.quit(None);
             return Err(End(DisconnectReason::HostClosed {
                 message: Some(text),
@@ -429,22 +752,22 @@ impl State {
 
     /// A chat command, or `Leave`; the others are not a session's business.
     pub fn on_command(&mut self, command: Command) {
-        if self.phase != Phase::Joined && !matches!(command, Command::Leave { .. }) {
-            if self.queued.len() < MAX_QUEUED_COMMANDS {
-                self.queued.push(command);
-            }
-            return;
-        }
         let result = match command {
-            Command::SendMessage { text } => self.say(&text, false),
-            Command::SendAction { text } => self.say(&text, true),
-            Command::SendPrivate { nick, text } => self.whisper(nick, &text),
+            Command::SendMessage { text } => self.keep(None, &text, false),
+            Command::SendAction { text } => self.keep(None, &text, true),
+            Command::SendPrivate { nick, text } => self.keep(Some(&nick), &text, false),
+            command if self.phase != Phase::Joined && !matches!(command, Command::Leave { .. }) => {
+                if self.queued.len() < MAX_QUEUED_COMMANDS {
+                    self.queued.push(command);
+                }
+                Ok(())
+            }
             Command::ChangeNick { nick } => {
                 self.send_chat("NICK", [nick.trim()]);
                 Ok(())
             }
             Command::SetTopic { topic } => {
-                self.send_chat("TOPIC", [self.room.as_str(), topic.as_str()]);
+                self.send_chat("TOPIC", [self.conversation.room.as_str(), topic.as_str()]);
                 Ok(())
             }
             Command::Leave { message } => {
@@ -462,63 +785,45 @@ impl State {
         }
     }
 
-    /// Sends each typed line to the room, split to fit, and echoes it locally.
-    fn say(&self, text: &str, action: bool) -> Result<(), End> {
-        let budget = if action {
-            action_budget(&self.room, self.me.len())
-        } else {
-            text_budget("PRIVMSG", &self.room, self.me.len())
-        };
-        for line in typed_lines(text) {
-            for chunk in chunks(line, budget) {
-                if action {
-                    let framed = ctcp_action(chunk);
-                    self.send_chat("PRIVMSG", [self.room.as_str(), framed.as_str()]);
-                } else {
-                    self.send_chat("PRIVMSG", [self.room.as_str(), chunk]);
-                }
-            }
-            let (from, target, text) = (self.me.clone(), self.room.clone(), line.to_owned());
-            self.emit(if action {
-                Event::Action {
-                    from,
-                    target,
-                    text,
-                    own: true,
-                    meta: LineMeta::default(),
-                }
-            } else {
-                Event::Message {
-                    from,
-                    target,
-                    text,
-                    own: true,
-                    private: false,
-                    meta: LineMeta::default(),
-                }
-            })?;
-        }
-        Ok(())
+    /// The person's lines go through the outbox: shown at once as on their
+    /// way, written once we are in the room and caught up.
+    fn keep(&mut self, to: Option<&str>, text: &str, action: bool) -> Result<(), End> {
+        self.conversation.keep(&self.events, to, text, action)?;
+        self.flush_outbox()
     }
+}
 
-    fn whisper(&self, nick: String, text: &str) -> Result<(), End> {
-        let nick = nick.trim().to_owned();
-        let budget = text_budget("PRIVMSG", &nick, self.me.len());
-        for line in typed_lines(text) {
-            for chunk in chunks(line, budget) {
-                self.send_chat("PRIVMSG", [nick.as_str(), chunk]);
-            }
-            self.emit(Event::Message {
-                from: self.me.clone(),
-                target: nick.clone(),
-                text: line.to_owned(),
-                own: true,
-                private: true,
-                meta: LineMeta::default(),
-            })?;
-        }
-        Ok(())
+/// A PRIVMSG as the window shows it: a message, an action, or nothing
+/// (other CTCP queries such as VERSION are not chat).
+fn chat_event(
+    from: String,
+    target: String,
+    text: String,
+    own: bool,
+    meta: LineMeta,
+) -> Option<Event> {
+    let private = !is_channel_name(&target);
+    if let Some(action) = parse_ctcp_action(&text) {
+        let text = action.to_owned();
+        return Some(Event::Action {
+            from,
+            target,
+            text,
+            own,
+            meta,
+        });
     }
+    if text.starts_with('\u{1}') {
+        return None;
+    }
+    Some(Event::Message {
+        from,
+        target,
+        text,
+        own,
+        private,
+        meta,
+    })
 }
 
 /// A member's nick from a NAMES entry: mode prefixes (`@`, `+`, multi-prefix

@@ -32,13 +32,13 @@ impl Default for Pacing {
     }
 }
 
-/// Where the session puts lines to send.
-pub struct Outbox {
+/// Where the session puts lines for the writer task.
+pub struct WriteQueue {
     urgent: mpsc::UnboundedSender<Vec<u8>>,
     paced: mpsc::UnboundedSender<Vec<u8>>,
 }
 
-impl Outbox {
+impl WriteQueue {
     /// Protocol lines: sent ahead of any queued chat.
     pub fn urgent(&self, message: &Message) {
         // The writer only goes away with the connection, which the read side reports.
@@ -52,12 +52,15 @@ impl Outbox {
 }
 
 /// Starts the writer task. It ends with an error if writing fails, or
-/// cleanly once the [`Outbox`] is dropped.
-pub fn spawn(writer: OwnedWriteHalf, pacing: Pacing) -> (Outbox, JoinHandle<std::io::Result<()>>) {
+/// cleanly once the [`WriteQueue`] is dropped.
+pub fn spawn(
+    writer: OwnedWriteHalf,
+    pacing: Pacing,
+) -> (WriteQueue, JoinHandle<std::io::Result<()>>) {
     let (urgent, urgent_lines) = mpsc::unbounded_channel();
     let (paced, paced_lines) = mpsc::unbounded_channel();
     let task = tokio::spawn(write_lines(writer, urgent_lines, paced_lines, pacing));
-    (Outbox { urgent, paced }, task)
+    (WriteQueue { urgent, paced }, task)
 }
 
 /// Lines taken per wake-up, so a flood is written in few system calls.

@@ -4,14 +4,18 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::interfaces::shareable_addresses;
+use super::Settings;
 use crate::api::{Command, ConnectRequest, Event, HostError, HostRequest};
 use crate::client::{room_or_default, Session, SessionConfig, Timing};
-use crate::server::{self, RunningHost, ServerConfig, StartError};
+use crate::server::{
+    self, HistoryConfig, RunningHost, ServerConfig, StartError, DEFAULT_HISTORY_LINES,
+};
 
 /// The window has gone away: nobody is left to serve.
 struct WindowGone;
 
 struct Dispatcher {
+    settings: Settings,
     events: async_channel::Sender<Event>,
     session: Option<Session>,
     host: Option<RunningHost>,
@@ -19,8 +23,13 @@ struct Dispatcher {
 
 /// Serves commands until [`Command::Shutdown`], the command channel closing,
 /// or the event channel closing; then leaves the room and stops hosting.
-pub async fn run(commands: async_channel::Receiver<Command>, events: async_channel::Sender<Event>) {
+pub async fn run(
+    settings: Settings,
+    commands: async_channel::Receiver<Command>,
+    events: async_channel::Sender<Event>,
+) {
     let mut dispatcher = Dispatcher {
+        settings,
         events,
         session: None,
         host: None,
@@ -76,6 +85,11 @@ impl Dispatcher {
             port: request.port,
             room: room.clone(),
             password: request.password.clone(),
+            history: Some(HistoryConfig::in_state_dir(
+                Some(&self.settings.state_dir),
+                request.port,
+                DEFAULT_HISTORY_LINES,
+            )),
             ..ServerConfig::default()
         };
         let host = match server::start(config).await {
@@ -176,5 +190,6 @@ fn host_error(err: StartError) -> HostError {
         StartError::AddrInUse(addr) => HostError::PortInUse { port: addr.port() },
         StartError::PermissionDenied(addr) => HostError::PermissionDenied { port: addr.port() },
         StartError::Io(_, err) => HostError::Other(err.to_string()),
+        StartError::History(err) => HostError::Other(err.to_string()),
     }
 }

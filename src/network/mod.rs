@@ -17,9 +17,28 @@ pub struct NetworkHandle {
 /// Worker threads for the runtime: chat traffic for one window needs few.
 const WORKER_THREADS: usize = 2;
 
+/// Where the network thread keeps what lasts: the history of rooms we host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub state_dir: std::path::PathBuf,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            state_dir: crate::server::default_state_dir(),
+        }
+    }
+}
+
+/// Starts the network thread with the default [`Settings`].
+pub fn spawn() -> std::io::Result<NetworkHandle> {
+    spawn_with(Settings::default())
+}
+
 /// Starts the network thread. It ends after [`Command::Shutdown`] or when
 /// the command sender is dropped.
-pub fn spawn() -> std::io::Result<NetworkHandle> {
+pub fn spawn_with(settings: Settings) -> std::io::Result<NetworkHandle> {
     let (commands, command_receiver) = async_channel::unbounded();
     let (event_sender, events) = async_channel::unbounded();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -30,7 +49,7 @@ pub fn spawn() -> std::io::Result<NetworkHandle> {
     std::thread::Builder::new()
         .name("tcp-chat-network".to_owned())
         .spawn(move || {
-            runtime.block_on(dispatcher::run(command_receiver, event_sender));
+            runtime.block_on(dispatcher::run(settings, command_receiver, event_sender));
             log::debug!("network thread finished");
         })?;
     Ok(NetworkHandle { commands, events })

@@ -7,6 +7,8 @@ pub mod codec;
 pub mod message;
 pub mod names;
 pub mod numeric;
+pub mod tags;
+pub mod time;
 
 pub use codec::{Line, LineCodec, MAX_LINE_BYTES, MAX_TAGS_BYTES};
 pub use message::{Message, ParseError};

@@ -51,6 +51,11 @@ impl Client<'_> {
         self.reply(plain::line(text));
     }
 
+    /// A line already in wire form (line ending included).
+    pub fn reply_bytes(&self, line: Vec<u8>) {
+        self.reply(line);
+    }
+
     /// Straight into the queue while it has room and nothing waits before
     /// this line (keeping replies and relayed lines in order); else held.
     fn reply(&self, line: Vec<u8>) {

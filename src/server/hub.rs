@@ -12,10 +12,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::caps::Caps;
+use super::history::{History, LineCommand, StoredLine};
 use super::irc::pack_words;
 use super::outbox::{Backlog, Outbox};
 use super::plain;
-use crate::protocol::{fold_case, truncate_utf8, Message, MAX_LINE_BYTES};
+use crate::protocol::{fold_case, tags, time, truncate_utf8, Message, MAX_LINE_BYTES};
 
 /// Channels one client may be in (advertised as `CHANLIMIT` in 005).
 pub const MAX_CHANNELS_PER_CLIENT: usize = 20;
@@ -69,6 +71,67 @@ impl MessageKind {
             MessageKind::Notice => "NOTICE",
         }
     }
+
+    fn stored(self) -> LineCommand {
+        match self {
+            MessageKind::Privmsg => LineCommand::Privmsg,
+            MessageKind::Notice => LineCommand::Notice,
+        }
+    }
+}
+
+/// Client-only tags longer than this are relayed but not kept in history:
+/// a hostile client must not fill the disk with tags.
+const MAX_STORED_CLIENT_TAGS: usize = 512;
+
+/// What IRCv3 clients learn about a line beside its text: when the host
+/// relayed it, its id (chat lines and topics only) and the client-only tags
+/// it came with.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Stamp<'a> {
+    pub msgid: Option<u64>,
+    pub time_ms: i64,
+    pub client_tags: &'a str,
+}
+
+impl Stamp<'_> {
+    /// A line with no id, stamped now.
+    fn now() -> Stamp<'static> {
+        Stamp {
+            msgid: None,
+            time_ms: time::now_ms(),
+            client_tags: "",
+        }
+    }
+
+    /// The tag section a client with `caps` is shown (`None`: no tags).
+    pub fn tags_for(&self, caps: Caps) -> Option<String> {
+        if caps.has(Caps::MESSAGE_TAGS) {
+            let time = time::format_ms(self.time_ms);
+            let msgid = self.msgid.map(|id| id.to_string());
+            let pairs = std::iter::once(("time", time.as_str()))
+                .chain(msgid.as_deref().map(|id| ("msgid", id)));
+            Some(tags::build(pairs, self.client_tags))
+        } else if caps.has(Caps::SERVER_TIME) {
+            Some(tags::build(
+                [("time", time::format_ms(self.time_ms).as_str())],
+                "",
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// Which of the three IRC forms of a line a client reads.
+fn tag_level(caps: Caps) -> usize {
+    if caps.has(Caps::MESSAGE_TAGS) {
+        2
+    } else if caps.has(Caps::SERVER_TIME) {
+        1
+    } else {
+        0
+    }
 }
 
 /// Something a client did that others are told about.
@@ -114,40 +177,56 @@ impl Happening<'_> {
 }
 
 /// One happening on its way to its recipients, serialised at most once per
-/// style, on first need.
+/// form (plain sentence, or IRC with no tags, server-time or all tags), on
+/// first need.
 struct Delivery<'a> {
     backlog: &'a Backlog,
     /// Bytes queued so far, told to `backlog` once at the end.
     queued: usize,
     source: &'a Identity,
     happening: Happening<'a>,
+    stamp: Stamp<'a>,
     room: &'a str,
-    irc: Option<Vec<u8>>,
+    /// By [`tag_level`].
+    irc: [Option<Vec<u8>>; 3],
     plain: Option<Option<Vec<u8>>>,
 }
 
 impl<'a> Delivery<'a> {
     fn new(hub: &'a Hub, source: &'a Identity, happening: Happening<'a>) -> Self {
+        Self::stamped(hub, source, happening, Stamp::now())
+    }
+
+    fn stamped(
+        hub: &'a Hub,
+        source: &'a Identity,
+        happening: Happening<'a>,
+        stamp: Stamp<'a>,
+    ) -> Self {
         Delivery {
             backlog: &hub.backlog,
             queued: 0,
             room: &hub.room,
             source,
             happening,
-            irc: None,
+            stamp,
+            irc: [None, None, None],
             plain: None,
         }
     }
 
     fn send_to(&mut self, recipient: &Recipient) {
         let line = match recipient.style {
-            Style::Irc => Some(&*self.irc.get_or_insert_with(|| {
-                let message = self
-                    .happening
-                    .to_message()
-                    .with_prefix(self.source.prefix());
-                message.to_bytes()
-            })),
+            Style::Irc => {
+                let (happening, source, stamp) = (self.happening, self.source, self.stamp);
+                Some(
+                    &*self.irc[tag_level(recipient.caps)].get_or_insert_with(|| {
+                        let mut message = happening.to_message().with_prefix(source.prefix());
+                        message.tags = stamp.tags_for(recipient.caps);
+                        message.to_bytes()
+                    }),
+                )
+            }
             Style::Plain => self
                 .plain
                 .get_or_insert_with(|| plain::render(&self.source.nick, self.happening, self.room))
@@ -171,6 +250,7 @@ impl Drop for Delivery<'_> {
 #[derive(Clone)]
 struct Recipient {
     style: Style,
+    caps: Caps,
     outbox: Outbox,
 }
 
@@ -300,19 +380,72 @@ pub(super) struct Hub {
     /// Output queued for every client together.
     backlog: Arc<Backlog>,
     next_id: AtomicU64,
+    /// The next chat line's `msgid`. Taken under the state lock, so ids
+    /// grow in the order lines are relayed.
+    next_msgid: AtomicU64,
+    history: Option<History>,
     state: Mutex<State>,
 }
 
 impl Hub {
-    pub fn new(room: &str) -> Self {
+    pub fn new(room: &str, history: Option<History>) -> Self {
         let mut state = State::default();
         state.channels.insert(fold_case(room), Channel::new(room));
+        // Ids start at the microseconds since the epoch, so they keep
+        // growing across restarts even with no history kept, and above
+        // every stored one.
+        let now_us = u64::try_from(time::now_ms()).unwrap_or(0) * 1000;
+        let stored = history.as_ref().map_or(0, History::last_id);
         Hub {
             room: room.to_owned(),
             backlog: Arc::default(),
             next_id: AtomicU64::new(1),
+            next_msgid: AtomicU64::new(now_us.max(stored + 1)),
+            history,
             state: Mutex::new(state),
         }
+    }
+
+    pub fn history(&self) -> Option<&History> {
+        self.history.as_ref()
+    }
+
+    /// A stamp for a chat line relayed now; call with the state locked.
+    fn stamp_chat<'t>(&self, client_tags: &'t str) -> Stamp<'t> {
+        Stamp {
+            msgid: Some(self.next_msgid.fetch_add(1, Ordering::Relaxed)),
+            time_ms: time::now_ms(),
+            client_tags,
+        }
+    }
+
+    /// Keeps a channel's line, when the host keeps history.
+    fn record(
+        &self,
+        channel: &str,
+        source: &Identity,
+        command: LineCommand,
+        text: &str,
+        stamp: Stamp,
+    ) {
+        let (Some(history), Some(id)) = (&self.history, stamp.msgid) else {
+            return;
+        };
+        let client_tags = if stamp.client_tags.len() <= MAX_STORED_CLIENT_TAGS {
+            stamp.client_tags
+        } else {
+            ""
+        };
+        history.record(StoredLine {
+            id,
+            time_ms: stamp.time_ms,
+            room_key: fold_case(channel),
+            room: channel.to_owned(),
+            prefix: source.prefix(),
+            command,
+            text: text.to_owned(),
+            client_tags: client_tags.to_owned(),
+        });
     }
 
     pub fn room(&self) -> &str {
@@ -344,6 +477,7 @@ impl Hub {
         id: ClientId,
         identity: Identity,
         style: Style,
+        caps: Caps,
         outbox: Outbox,
     ) -> Result<(), NickInUse> {
         let mut state = self.lock();
@@ -354,11 +488,34 @@ impl Hub {
         state.nicks.insert(folded, id);
         let member = Member {
             identity,
-            recipient: Recipient { style, outbox },
+            recipient: Recipient {
+                style,
+                caps,
+                outbox,
+            },
             channels: BTreeSet::new(),
         };
         state.members.insert(id, member);
         Ok(())
+    }
+
+    /// A registered client changed its capabilities (CAP REQ after CAP END).
+    pub fn set_caps(&self, id: ClientId, caps: Caps) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let Some(member) = state.members.get_mut(&id) else {
+            return;
+        };
+        member.recipient.caps = caps;
+        for folded in &member.channels {
+            let recipient = state
+                .channels
+                .get_mut(folded)
+                .and_then(|channel| channel.members.get_mut(&id));
+            if let Some(recipient) = recipient {
+                recipient.caps = caps;
+            }
+        }
     }
 
     pub fn identity(&self, id: ClientId) -> Option<Identity> {
@@ -475,35 +632,50 @@ impl Hub {
     }
 
     /// Relays a PRIVMSG or NOTICE, cut on a character boundary so the whole
-    /// relayed line fits in 512 bytes.
+    /// relayed line fits in 512 bytes, with the sender's client-only tags
+    /// for those who read tags; back to the sender too if it asked for
+    /// echo-message. A channel's lines are kept in its history.
     pub fn say(
         &self,
         id: ClientId,
         kind: MessageKind,
         target: &str,
         text: &str,
+        client_tags: &str,
     ) -> Result<(), SayError> {
         let state = self.lock();
-        let Some(source) = state.members.get(&id).map(|m| &m.identity) else {
+        let Some(member) = state.members.get(&id) else {
             return Ok(());
         };
+        let source = &member.identity;
+        let echo = member
+            .recipient
+            .caps
+            .has(Caps::ECHO_MESSAGE)
+            .then_some(&member.recipient);
         // ":" prefix " " COMMAND " " target " :" text "\r\n"
         let overhead =
             1 + source.prefix().len() + 1 + kind.command().len() + 1 + target.len() + 2 + 2;
         let text = truncate_utf8(text, MAX_LINE_BYTES.saturating_sub(overhead));
-        let happening = Happening::Said { kind, target, text };
-        let mut delivery = Delivery::new(self, source, happening);
         let folded = fold_case(target);
         if crate::protocol::is_channel_name(target) {
             let channel = state.channels.get(&folded).ok_or(SayError::NoSuchChannel)?;
             if !channel.members.contains_key(&id) {
                 return Err(SayError::CannotSendToChannel);
             }
+            let stamp = self.stamp_chat(client_tags);
+            let happening = Happening::Said { kind, target, text };
+            let mut delivery = Delivery::stamped(self, source, happening, stamp);
             let others = channel.members.iter().filter(|(m, _)| **m != id);
-            State::deliver(others.map(|(_, r)| r), &mut delivery);
+            State::deliver(others.map(|(_, r)| r).chain(echo), &mut delivery);
+            self.record(&channel.name, source, kind.stored(), text, stamp);
         } else {
             let to = state.nicks.get(&folded).ok_or(SayError::NoSuchNick)?;
-            State::deliver(state.recipients([to]), &mut delivery);
+            let stamp = self.stamp_chat(client_tags);
+            let happening = Happening::Said { kind, target, text };
+            let mut delivery = Delivery::stamped(self, source, happening, stamp);
+            let echo = echo.filter(|_| *to != id);
+            State::deliver(state.recipients([to]).chain(echo), &mut delivery);
         }
         Ok(())
     }
@@ -538,8 +710,10 @@ impl Hub {
             channel: &found.name,
             text,
         };
-        let mut delivery = Delivery::new(self, source, happening);
+        let stamp = self.stamp_chat("");
+        let mut delivery = Delivery::stamped(self, source, happening, stamp);
         State::deliver(found.members.values(), &mut delivery);
+        self.record(&found.name, source, LineCommand::Topic, text, stamp);
         Ok(())
     }
 

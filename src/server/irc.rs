@@ -1,6 +1,8 @@
 //! An IRC client's session: registration (CAP, PASS, NICK, USER), then the
 //! commands of a small, compatible server.
 
+use super::caps::Caps;
+use super::chathistory::{self, Fail, Request};
 use super::connection::Client;
 use super::hub::{
     ChannelError, Identity, Joined, MessageKind, SayError, Style, Topic, MAX_CHANNELS_PER_CLIENT,
@@ -10,7 +12,8 @@ use super::input::{Ending, Input, Next};
 use crate::protocol::names::{MAX_CHANNEL_LEN, MAX_NICK_LEN};
 use crate::protocol::numeric::*;
 use crate::protocol::{
-    fold_case, is_channel_name, is_valid_nick, truncate_utf8, Line, Message, MAX_LINE_BYTES,
+    fold_case, is_channel_name, is_valid_nick, tags, time, truncate_utf8, Line, Message,
+    MAX_LINE_BYTES,
 };
 
 // Numerics the shared table does not list.
@@ -49,6 +52,9 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: String) -
             );
             input.registered(Some(keepalive), limits.flood_control);
         }
+        if let Some(request) = session.history_request.take() {
+            session.answer_history(request).await;
+        }
         line = match client.next(input).await {
             Next::Line(line) => line,
             Next::End(ending) => return ending,
@@ -64,8 +70,14 @@ struct Session<'a> {
     password: Option<String>,
     /// Between CAP LS/REQ and CAP END the welcome is held back.
     cap_negotiating: bool,
+    caps: Caps,
     registered: bool,
     invisible: bool,
+    /// A CHATHISTORY to answer once the current line is handled: reading
+    /// the database must not hold up the runtime's thread.
+    history_request: Option<Request>,
+    /// Names this client's batches.
+    batches: u64,
 }
 
 impl<'a> Session<'a> {
@@ -76,9 +88,16 @@ impl<'a> Session<'a> {
             user: None,
             password: None,
             cap_negotiating: false,
+            caps: Caps::default(),
             registered: false,
             invisible: false,
+            history_request: None,
+            batches: 0,
         }
+    }
+
+    fn offered_caps(&self) -> Caps {
+        Caps::offered(self.client.shared.hub.history().is_some())
     }
 
     /// `:server NUMERIC <nick> params…`
@@ -147,7 +166,7 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// We offer no capabilities: LS lists none, REQ is refused.
+    /// IRCv3 capability negotiation (LS, LIST, REQ, END).
     fn cap(&mut self, message: &Message) -> Option<Ending> {
         let Some(sub) = message.param(0).map(str::to_ascii_uppercase) else {
             self.need_more_params("CAP");
@@ -161,9 +180,21 @@ impl<'a> Session<'a> {
             self.client.send(&message);
         };
         match sub.as_str() {
-            "LS" => answer("LS", ""),
-            "LIST" => answer("LIST", ""),
-            "REQ" => answer("NAK", message.param(1).unwrap_or_default()),
+            "LS" => answer("LS", &self.offered_caps().names()),
+            "LIST" => answer("LIST", &self.caps.names()),
+            "REQ" => {
+                let request = message.param(1).unwrap_or_default();
+                match self.caps.after_request(request, self.offered_caps()) {
+                    Some(caps) => {
+                        answer("ACK", request);
+                        self.caps = caps;
+                        if self.registered {
+                            self.client.shared.hub.set_caps(self.client.id, caps);
+                        }
+                    }
+                    None => answer("NAK", request),
+                }
+            }
             "END" => {}
             _ => {
                 self.reply(ERR_INVALIDCAPCMD, [sub.as_str(), "Invalid CAP command"]);
@@ -223,7 +254,13 @@ impl<'a> Session<'a> {
         let hub = &self.client.shared.hub;
         let outbox = self.client.outbox.clone();
         if hub
-            .register(self.client.id, identity.clone(), Style::Irc, outbox)
+            .register(
+                self.client.id,
+                identity.clone(),
+                Style::Irc,
+                self.caps,
+                outbox,
+            )
             .is_err()
         {
             // Taken between NICK and now.
@@ -262,6 +299,10 @@ impl<'a> Session<'a> {
         let targmax = format!("TARGMAX={targmax}");
         let chanlimit = format!("CHANLIMIT=#&:{MAX_CHANNELS_PER_CLIENT}");
         let topiclen = format!("TOPICLEN={MAX_REASON_BYTES}");
+        let history_limit = format!("CHATHISTORY={}", chathistory::MAX_LIMIT);
+        let history_tokens = [history_limit.as_str(), "MSGREFTYPES=msgid,timestamp"];
+        let keeps_history = self.client.shared.hub.history().is_some();
+        let history_tokens = history_tokens.iter().filter(|_| keeps_history).copied();
         let tokens = [
             "CASEMAPPING=ascii",
             "CHANTYPES=#&",
@@ -273,8 +314,11 @@ impl<'a> Session<'a> {
             targmax.as_str(),
             chanlimit.as_str(),
             topiclen.as_str(),
-            "are supported by this server",
         ];
+        let tokens = tokens
+            .into_iter()
+            .chain(history_tokens)
+            .chain(["are supported by this server"]);
         self.reply(RPL_ISUPPORT, tokens);
         self.reply(ERR_NOMOTD, ["MOTD File is missing"]);
     }
@@ -327,6 +371,7 @@ impl<'a> Session<'a> {
                 None => self.reply(RPL_ENDOFNAMES, ["*", "End of /NAMES list"]),
             },
             "MOTD" => self.reply(ERR_NOMOTD, ["MOTD File is missing"]),
+            "CHATHISTORY" if hub.history().is_some() => self.chathistory(message),
             command => self.reply(ERR_UNKNOWNCOMMAND, [command, "Unknown command"]),
         }
     }
@@ -434,12 +479,18 @@ impl<'a> Session<'a> {
                 return;
             }
         };
+        // Client-only tags (`+typing`, our outbox ids) go to those who read
+        // tags; a client that did not ask for message-tags sends none.
+        let client_tags = match &message.tags {
+            Some(raw) if self.caps.has(Caps::MESSAGE_TAGS) => tags::client_only(raw),
+            _ => String::new(),
+        };
         for target in targets {
-            let result = self
-                .client
-                .shared
-                .hub
-                .say(self.client.id, kind, target, text);
+            let result =
+                self.client
+                    .shared
+                    .hub
+                    .say(self.client.id, kind, target, text, &client_tags);
             match result {
                 Ok(()) => {}
                 Err(_) if quiet => {}
@@ -553,6 +604,124 @@ impl<'a> Session<'a> {
         self.reply(RPL_ENDOFWHO, [mask, "End of WHO list"]);
     }
 
+    /// Checks a CHATHISTORY request; the query itself runs after this line
+    /// (see [`Session::answer_history`]).
+    fn chathistory(&mut self, message: &Message) {
+        let server = self.client.server_name().to_owned();
+        match chathistory::parse(&message.params) {
+            Ok(Request::Lines {
+                subcommand, target, ..
+            }) if is_channel_name(&target)
+                && self
+                    .client
+                    .shared
+                    .hub
+                    .topic(self.client.id, &target)
+                    .is_err() =>
+            {
+                // Only members read a room's history.
+                let fail = Fail::new(
+                    "INVALID_TARGET",
+                    &[subcommand.as_str(), target.as_str()],
+                    "Messages could not be retrieved",
+                );
+                self.client.send(&fail.to_message(&server));
+            }
+            Ok(request) => self.history_request = Some(request),
+            Err(fail) => self.client.send(&fail.to_message(&server)),
+        }
+    }
+
+    /// Reads the database off the runtime's threads, then answers in a
+    /// batch (for clients that take batches).
+    async fn answer_history(&mut self, request: Request) {
+        let Some(history) = self.client.shared.hub.history().cloned() else {
+            return;
+        };
+        let query = request.clone();
+        let room_key = match &request {
+            Request::Lines { target, .. } => fold_case(target),
+            Request::Targets { .. } => String::new(),
+        };
+        // Everything relayed before this request is in the answer: a client
+        // back from a lost connection must find the line it wrote just before.
+        let found = tokio::task::spawn_blocking(move || {
+            history.flush();
+            query_history(&history, query, &room_key)
+        })
+        .await;
+        let server = self.client.server_name().to_owned();
+        let (subcommand, target) = match &request {
+            Request::Lines {
+                subcommand, target, ..
+            } => (subcommand.as_str(), target.as_str()),
+            Request::Targets { .. } => ("TARGETS", "*"),
+        };
+        let failure = match found {
+            Ok(Ok(found)) => Ok(found),
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(err) => Err(err.to_string()),
+        };
+        let found = match failure {
+            Ok(found) => found,
+            Err(err) => {
+                log::warn!("history query failed: {err}");
+                let fail = Fail::new(
+                    "MESSAGE_ERROR",
+                    &[subcommand, target],
+                    "Messages could not be retrieved",
+                );
+                self.client.send(&fail.to_message(&server));
+                return;
+            }
+        };
+        let batch = self.open_batch(match &found {
+            Found::Lines(_) => vec!["chathistory", target],
+            Found::Targets(_) => vec!["draft/chathistory-targets"],
+        });
+        match found {
+            Found::Lines(lines) => {
+                for line in &lines {
+                    let replayed = chathistory::replay(line, self.caps, batch.as_deref());
+                    self.client.send(&replayed);
+                }
+            }
+            Found::Targets(rooms) => {
+                for (room, latest_ms) in rooms {
+                    if self.client.shared.hub.topic(self.client.id, &room).is_err() {
+                        continue; // not one of this client's rooms
+                    }
+                    let when = time::format_ms(latest_ms);
+                    let mut line = Message::new("CHATHISTORY", ["TARGETS", room.as_str(), &when])
+                        .with_prefix(server.as_str());
+                    line.tags = batch.as_deref().map(|b| tags::build([("batch", b)], ""));
+                    self.client.send(&line);
+                }
+            }
+        }
+        if let Some(batch) = batch {
+            let end = format!("-{batch}");
+            self.client
+                .send(&Message::new("BATCH", [end.as_str()]).with_prefix(server.as_str()));
+        }
+    }
+
+    /// Starts a batch of `kind` (with its parameters) when the client takes
+    /// batches; its reference tag.
+    fn open_batch(&mut self, kind: Vec<&str>) -> Option<String> {
+        if !self.caps.has(Caps::BATCH) {
+            return None;
+        }
+        self.batches += 1;
+        let reference = self.batches.to_string();
+        let start = format!("+{reference}");
+        let params = std::iter::once(start.as_str()).chain(kind);
+        let server = self.client.server_name();
+        self.client
+            .send(&Message::new("BATCH", params).with_prefix(server));
+        Some(reference)
+    }
+
     fn who_reply(&self, channel: &str, who: &Identity) {
         let hops_and_name = format!("0 {}", who.realname);
         let server = self.client.server_name();
@@ -566,6 +735,38 @@ impl<'a> Session<'a> {
             hops_and_name.as_str(),
         ];
         self.reply(RPL_WHOREPLY, params);
+    }
+}
+
+/// What a history query found.
+enum Found {
+    Lines(Vec<super::history::StoredLine>),
+    Targets(Vec<(String, i64)>),
+}
+
+/// Runs a CHATHISTORY request against the database (blocking).
+fn query_history(
+    history: &super::history::History,
+    request: Request,
+    room_key: &str,
+) -> Result<Found, super::history::HistoryError> {
+    match request {
+        Request::Lines {
+            target,
+            selector,
+            limit,
+            ..
+        } => {
+            if !chathistory::is_kept(&target) || limit == 0 {
+                return Ok(Found::Lines(Vec::new()));
+            }
+            history.query(room_key, &selector, limit).map(Found::Lines)
+        }
+        Request::Targets {
+            from_ms,
+            to_ms,
+            limit,
+        } => history.targets(from_ms, to_ms, limit).map(Found::Targets),
     }
 }
 

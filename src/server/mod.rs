@@ -13,8 +13,11 @@
 //! dropped rather than allowed to slow anyone else. A client's own replies
 //! may wait for room in its own queue.
 
+mod caps;
+mod chathistory;
 mod connection;
 mod flood;
+pub mod history;
 mod hub;
 mod input;
 mod irc;
@@ -23,6 +26,7 @@ mod outbox;
 mod plain;
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,7 +36,43 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use connection::{Shared, Slot};
+use history::{History, HistoryError};
 use hub::Hub;
+
+/// Lines kept per room unless told otherwise (`--history N`).
+pub const DEFAULT_HISTORY_LINES: usize = 10_000;
+
+/// Where the host keeps its rooms' history, and how much.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryConfig {
+    /// The SQLite database file.
+    pub path: PathBuf,
+    /// Lines kept per room; the oldest go first.
+    pub keep_per_room: usize,
+}
+
+impl HistoryConfig {
+    /// The database of a host listening on `port`, in `state_dir` (by default
+    /// `$XDG_DATA_HOME/tcp-chat`). One file per port: two hosts on one
+    /// machine never share (and race over) one history.
+    pub fn in_state_dir(state_dir: Option<&Path>, port: u16, keep_per_room: usize) -> Self {
+        let dir = state_dir.map_or_else(default_state_dir, Path::to_path_buf);
+        HistoryConfig {
+            path: dir.join(format!("history-{port}.sqlite3")),
+            keep_per_room,
+        }
+    }
+}
+
+/// `$XDG_DATA_HOME/tcp-chat`, else `~/.local/share/tcp-chat` (the XDG
+/// base directory rules), else a relative `tcp-chat` when there is no home.
+pub fn default_state_dir() -> PathBuf {
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|path| path.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".local/share")));
+    data_home.unwrap_or_default().join("tcp-chat")
+}
 
 /// Protection against slow, silent or flooding clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +116,8 @@ pub struct ServerConfig {
     pub password: Option<String>,
     /// Our name in prefixes and numerics.
     pub server_name: String,
+    /// `None`: the host keeps no history (nothing is written to disk).
+    pub history: Option<HistoryConfig>,
     pub limits: Limits,
 }
 
@@ -87,6 +129,7 @@ impl Default for ServerConfig {
             room: "#chat".to_owned(),
             password: None,
             server_name: "tcp-chat".to_owned(),
+            history: None,
             limits: Limits::default(),
         }
     }
@@ -98,6 +141,8 @@ pub enum StartError {
     AddrInUse(SocketAddr),
     PermissionDenied(SocketAddr),
     Io(SocketAddr, std::io::Error),
+    /// The history database cannot be used (its text names the file).
+    History(HistoryError),
 }
 
 impl std::fmt::Display for StartError {
@@ -106,6 +151,7 @@ impl std::fmt::Display for StartError {
             StartError::AddrInUse(addr) => write!(f, "{addr} is already in use"),
             StartError::PermissionDenied(addr) => write!(f, "not allowed to listen on {addr}"),
             StartError::Io(addr, err) => write!(f, "cannot listen on {addr}: {err}"),
+            StartError::History(err) => write!(f, "{err}"),
         }
     }
 }
@@ -115,6 +161,7 @@ impl std::error::Error for StartError {}
 /// A host that is accepting clients on the current tokio runtime.
 pub struct RunningHost {
     local_addrs: Vec<SocketAddr>,
+    history: Option<History>,
     shutdown: CancellationToken,
     /// Ends (yields `None`) once every task holding a sender is gone.
     tasks_done: mpsc::Receiver<()>,
@@ -127,11 +174,30 @@ impl RunningHost {
     }
 
     /// Tells every client the host is closing, closes the listeners and
-    /// waits until every connection task has ended.
+    /// waits until every connection task has ended and the history is on disk.
     pub async fn shutdown(mut self) {
         self.shutdown.cancel();
         while self.tasks_done.recv().await.is_some() {}
+        if let Some(history) = self.history.take() {
+            let flushed = tokio::task::spawn_blocking(move || history.flush()).await;
+            if let Err(err) = flushed {
+                log::warn!("could not finish writing the history: {err}");
+            }
+        }
         log::info!("host closed");
+    }
+
+    /// Forgets every room's history (the window's "Clear Room History").
+    pub async fn clear_history(&self) -> Result<(), HistoryError> {
+        let Some(history) = self.history.clone() else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || history.clear(None))
+            .await
+            .unwrap_or_else(|err| {
+                log::warn!("clearing the history failed: {err}");
+                Ok(())
+            })
     }
 }
 
@@ -154,19 +220,34 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
             err,
         )
     })?;
+    let history = match &config.history {
+        Some(wanted) => {
+            let opened = History::open(&wanted.path, wanted.keep_per_room);
+            let history = opened.map_err(StartError::History)?;
+            log::info!(
+                "keeping up to {} lines per room in {}",
+                wanted.keep_per_room,
+                wanted.path.display()
+            );
+            Some(history)
+        }
+        None => None,
+    };
     log::info!("hosting {} on {local_addr}", config.room);
     let shutdown = CancellationToken::new();
     let shared = Arc::new(Shared {
-        hub: Hub::new(&config.room),
+        hub: Hub::new(&config.room, history),
         config,
         shutdown: shutdown.clone(),
         connections: Arc::default(),
     });
     // Every task holds a clone; `shutdown` waits for the channel to close.
     let (alive, tasks_done) = mpsc::channel(1);
+    let history = shared.hub.history().cloned();
     tokio::spawn(accept_loop(listener, shared, alive));
     Ok(RunningHost {
         local_addrs: vec![local_addr],
+        history,
         shutdown,
         tasks_done,
     })
@@ -214,7 +295,16 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, alive: mpsc::Se
 pub fn run_headless(config: ServerConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let host = start(config).await.context("cannot host the room")?;
+        let host = match start(config).await {
+            Ok(host) => host,
+            Err(err @ StartError::History(_)) => {
+                return Err(anyhow::anyhow!(
+                    "cannot host the room: {err} (move the file away, or start with \
+                     --history 0 to host without history)"
+                ));
+            }
+            Err(err) => return Err(err).context("cannot host the room"),
+        };
         for addr in host.local_addrs() {
             log::info!("listening on {addr}; stop with Ctrl+C");
         }

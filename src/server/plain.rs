@@ -2,11 +2,16 @@
 //! is a message to the room, and they read the room as plain sentences —
 //! never IRC syntax. IRC users see them as ordinary members.
 
+use super::caps::Caps;
 use super::connection::Client;
+use super::history::{LineCommand, Selector, StoredLine};
 use super::hub::{Happening, Identity, MessageKind, Style};
 use super::input::{Ending, Input, Next};
 use crate::protocol::names::MAX_NICK_LEN;
-use crate::protocol::{fold_case, is_valid_nick, Line};
+use crate::protocol::{fold_case, is_valid_nick, time, Line};
+
+/// Earlier lines a plain-text user is shown on arrival.
+const CATCH_UP_LINES: usize = 20;
 
 const HELP: &[&str] = &[
     "Type a line and press Enter to talk to everyone in the room.",
@@ -139,9 +144,63 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
     let limits = &shared.config.limits;
     input.registered(None, limits.flood_control);
     log::info!("{nick} (plain text, {}) joined", client.host);
+    catch_up(client).await;
     shared.hub.join(client.id, room, None);
     client.say(&format!("{} Type /help for commands.", who_line(client)));
     chat(client, input).await
+}
+
+/// The room's last lines, each with its time of day, before the newcomer
+/// joins.
+async fn catch_up(client: &Client<'_>) {
+    let Some(history) = client.shared.hub.history().cloned() else {
+        return;
+    };
+    let room = client.shared.hub.room().to_owned();
+    let key = fold_case(&room);
+    let found = tokio::task::spawn_blocking(move || {
+        history.flush();
+        history.query(&key, &Selector::Latest(None), CATCH_UP_LINES)
+    })
+    .await;
+    let lines = match found {
+        Ok(Ok(lines)) => lines,
+        Ok(Err(err)) => return log::warn!("no catch-up for a plain-text user: {err}"),
+        Err(err) => return log::warn!("no catch-up for a plain-text user: {err}"),
+    };
+    if lines.is_empty() {
+        return;
+    }
+    client.say("Earlier in the room:");
+    for line in &lines {
+        if let Some(text) = render_stored(line, &room) {
+            client.reply_bytes(text);
+        }
+    }
+}
+
+/// A stored line as a plain-text user reads it: `[14:02] <li> hello`.
+fn render_stored(stored: &StoredLine, room: &str) -> Option<Vec<u8>> {
+    let nick = stored.prefix.split('!').next().unwrap_or_default();
+    let happening = match stored.command {
+        LineCommand::Privmsg | LineCommand::Notice => Happening::Said {
+            kind: if stored.command == LineCommand::Notice {
+                MessageKind::Notice
+            } else {
+                MessageKind::Privmsg
+            },
+            target: &stored.room,
+            text: &stored.text,
+        },
+        LineCommand::Topic => Happening::TopicSet {
+            channel: &stored.room,
+            text: &stored.text,
+        },
+    };
+    let rendered = render(nick, happening, room)?;
+    let mut out = format!("[{}] ", time::local_clock(stored.time_ms)).into_bytes();
+    out.extend_from_slice(&rendered);
+    Some(out)
 }
 
 /// The next line's text; an over-long line counts as an empty answer.
@@ -177,7 +236,7 @@ fn register(client: &Client, name: &str) -> bool {
     client
         .shared
         .hub
-        .register(client.id, identity, Style::Plain, outbox)
+        .register(client.id, identity, Style::Plain, Caps::default(), outbox)
         .is_ok()
 }
 
@@ -241,7 +300,7 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
             None => (text, ""),
         };
         let say = |message: &str| {
-            let _ = hub.say(client.id, MessageKind::Privmsg, room, message);
+            let _ = hub.say(client.id, MessageKind::Privmsg, room, message, "");
         };
         match command {
             "" => {}

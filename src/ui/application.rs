@@ -118,7 +118,7 @@ impl TcpChatApplication {
 
     fn add_options(&self) {
         use glib::{OptionArg as Arg, OptionFlags as Flags};
-        let options: [(&str, Arg, String, Option<&str>); 12] = [
+        let options: [(&str, Arg, String, Option<&str>); 14] = [
             (
                 "host",
                 Arg::None,
@@ -178,6 +178,18 @@ impl TcpChatApplication {
                 Arg::None,
                 gettext("With --serve: do not throttle busy clients"),
                 None,
+            ),
+            (
+                "history",
+                Arg::String,
+                gettext("With --serve: keep the last N lines of each room (default 10000, 0 keeps none)"),
+                Some("N"),
+            ),
+            (
+                "state-dir",
+                Arg::String,
+                gettext("With --serve: keep the history in DIR (default ~/.local/share/tcp-chat)"),
+                Some("DIR"),
             ),
             (
                 "version",
@@ -294,6 +306,8 @@ fn read_options(dict: &glib::VariantDict) -> Options {
         password: string("password"),
         max_clients: string("max-clients"),
         no_flood_control: dict.contains("no-flood-control"),
+        history: string("history"),
+        state_dir: string("state-dir"),
         host: dict.contains("host"),
         connect: string("connect"),
         nick: string("nick"),

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::i18n::{gettext, gettext_f};
 use super::validate;
-use crate::server::ServerConfig;
+use crate::server::{HistoryConfig, ServerConfig, DEFAULT_HISTORY_LINES};
 
 /// The options as parsed, before any checking.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,6 +18,9 @@ pub struct Options {
     pub password: Option<String>,
     pub max_clients: Option<String>,
     pub no_flood_control: bool,
+    /// Lines of history kept per room (`0`: none), as text.
+    pub history: Option<String>,
+    pub state_dir: Option<String>,
     pub host: bool,
     pub connect: Option<String>,
     pub nick: Option<String>,
@@ -64,15 +67,26 @@ pub fn serve_config(options: &Options) -> Result<ServerConfig, String> {
             .ok_or_else(|| gettext("--max-clients needs a number above 0"))?;
     }
     limits.flood_control = !options.no_flood_control;
+    // Headless hosts may ask for port 0 to get any free port.
+    let port = match &options.port {
+        None => defaults.port,
+        Some(port) => port.trim().parse().map_err(|_| port_error(port))?,
+    };
+    let keep = match &options.history {
+        None => DEFAULT_HISTORY_LINES,
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| gettext("--history needs a number of lines (0 keeps none)"))?,
+    };
+    let state_dir = options.state_dir.as_deref().map(std::path::Path::new);
+    let history = (keep > 0).then(|| HistoryConfig::in_state_dir(state_dir, port, keep));
     Ok(ServerConfig {
         bind,
-        // Headless hosts may ask for port 0 to get any free port.
-        port: match &options.port {
-            None => defaults.port,
-            Some(port) => port.trim().parse().map_err(|_| port_error(port))?,
-        },
+        port,
         room: checked_room(options.room.as_deref())?.unwrap_or(defaults.room),
         password: options.password.as_deref().and_then(validate::password),
+        history,
         limits,
         ..defaults
     })
@@ -248,11 +262,38 @@ mod tests {
         assert_eq!(config.password.as_deref(), Some("s3cret"));
         assert_eq!(config.limits.max_clients, 50);
         assert!(!config.limits.flood_control);
+        let plain = serve_config(&Options::default()).unwrap();
+        let history = plain.history.clone().unwrap();
+        assert_eq!(history.keep_per_room, DEFAULT_HISTORY_LINES);
+        assert!(history.path.ends_with("tcp-chat/history-6667.sqlite3"));
         assert_eq!(
-            serve_config(&Options::default()).unwrap(),
+            ServerConfig {
+                history: None,
+                ..plain
+            },
             ServerConfig::default()
         );
+        let chosen = Options {
+            history: Some("50".into()),
+            state_dir: Some("/srv/chat".into()),
+            ..Options::default()
+        };
+        let history = serve_config(&chosen).unwrap().history.unwrap();
+        assert_eq!(
+            history.path,
+            std::path::Path::new("/srv/chat/history-6667.sqlite3")
+        );
+        assert_eq!(history.keep_per_room, 50);
+        let none = Options {
+            history: Some("0".into()),
+            ..Options::default()
+        };
+        assert_eq!(serve_config(&none).unwrap().history, None);
         for bad in [
+            Options {
+                history: Some("lots".into()),
+                ..Options::default()
+            },
             Options {
                 bind: Some("nowhere".into()),
                 ..Options::default()

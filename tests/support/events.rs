@@ -7,7 +7,8 @@ use tcp_chat::client::{Session, SessionConfig, Timing};
 
 use super::within;
 
-/// A session config with default timing and no password.
+/// A session config with default timing (but quick reconnects: tests await
+/// them) and no password.
 pub fn session_config(address: &str, nick: &str, room: &str) -> SessionConfig {
     SessionConfig {
         request: ConnectRequest {
@@ -16,7 +17,11 @@ pub fn session_config(address: &str, nick: &str, room: &str) -> SessionConfig {
             room: room.to_owned(),
             password: None,
         },
-        timing: Timing::default(),
+        timing: Timing {
+            reconnect_base: std::time::Duration::from_millis(20),
+            reconnect_max: std::time::Duration::from_millis(200),
+            ..Timing::default()
+        },
     }
 }
 
@@ -67,6 +72,16 @@ pub async fn wait_disconnected(events: &Receiver<Event>) -> DisconnectReason {
         if let Event::Disconnected { reason } = next_event(events).await {
             return reason;
         }
+    }
+}
+
+/// The session lost its connection and will try again: why, and which attempt.
+pub async fn wait_reconnecting(events: &Receiver<Event>) -> (DisconnectReason, u32) {
+    match wait_for(events, |e| matches!(e, Event::Reconnecting { .. })).await {
+        Event::Reconnecting {
+            reason, attempt, ..
+        } => (reason, attempt),
+        other => unreachable!("wait_for returned {other:?}"),
     }
 }
 

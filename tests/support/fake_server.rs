@@ -38,6 +38,9 @@ pub struct Peer {
     connection: RawClient,
     /// The nick the client registered with.
     pub nick: String,
+    /// Whether CAP lines reach the test; by default the fake is a server
+    /// from before IRCv3 that ignores them.
+    pub sees_caps: bool,
 }
 
 impl Peer {
@@ -45,6 +48,7 @@ impl Peer {
         Peer {
             connection: RawClient::from_stream(stream, "fake server"),
             nick: String::new(),
+            sees_caps: false,
         }
     }
 
@@ -62,8 +66,13 @@ impl Peer {
     }
 
     pub async fn message(&mut self) -> Message {
-        let line = self.raw_line().await.expect("the client closed");
-        Message::parse(&line).unwrap()
+        loop {
+            let line = self.raw_line().await.expect("the client closed");
+            let message = Message::parse(&line).unwrap();
+            if self.sees_caps || message.command != "CAP" {
+                return message;
+            }
+        }
     }
 
     /// Reads until a message with `command` arrives, returning it.
@@ -130,7 +139,7 @@ impl Peer {
         while let Some(line) = self.raw_line().await {
             let message = Message::parse(&line).unwrap();
             assert!(
-                matches!(message.command.as_str(), "QUIT" | "PONG" | "PING"),
+                matches!(message.command.as_str(), "QUIT" | "PONG" | "PING" | "CAP"),
                 "unexpected {line} before closing"
             );
         }

@@ -3,6 +3,7 @@
 //!
 //! - [`host`]: our host on an ephemeral loopback port.
 //! - [`raw_client`]: a line-by-line TCP connection, for either end.
+//! - [`relay`]: a TCP relay a test cuts and restores.
 //! - [`fake_server`]: a scripted IRC server for client-side tests.
 //! - [`events`]: client sessions and the events they report.
 //! - [`programs`]: child processes the tests drive, killed however a test ends.
@@ -18,18 +19,31 @@ pub mod host;
 pub mod ii;
 pub mod programs;
 pub mod raw_client;
+pub mod relay;
 
 use std::future::Future;
 use std::time::Duration;
 
 pub use events::{
     members, next_chat, next_event, session_config, start_session, wait_connected,
-    wait_disconnected, wait_for, Connected,
+    wait_disconnected, wait_for, wait_reconnecting, Connected,
 };
 pub use fake_server::{FakeServer, Peer};
 pub use host::{start_host, test_config, test_config_with};
 pub use programs::require_program;
 pub use raw_client::RawClient;
+pub use relay::Relay;
+
+/// The network thread with its state (hosted rooms' history) in a scratch
+/// directory that lives as long as the returned guard.
+pub fn spawn_network() -> (tcp_chat::network::NetworkHandle, tempfile::TempDir) {
+    let state = tempfile::tempdir().expect("a scratch directory");
+    let settings = tcp_chat::network::Settings {
+        state_dir: state.path().to_path_buf(),
+    };
+    let network = tcp_chat::network::spawn_with(settings).expect("the network thread starts");
+    (network, state)
+}
 
 /// Generous: only a bug should ever reach it.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
