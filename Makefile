@@ -122,13 +122,16 @@ deb: $(BINARY)
 check-packaging: deps-test
 	tests/packaging.sh
 
-# Relay benchmarks against ngircd and InspIRCd (and the GUI ingest bench when
-# it exists). 10,000 clients need as many file descriptors on each side.
+# Relay benchmarks against ngircd and InspIRCd (our host with and without
+# history), the history store and host on 1,000,000 stored lines, and the GUI
+# ingest bench. 10,000 clients need as many file descriptors on each side.
 # Results: stdout and target/bench-report.md.
 bench: deps-bench
 	ulimit -n 20000 2>/dev/null || ulimit -n $$(ulimit -Hn); \
 	$(CARGO) build --release && \
 	$(CARGO) bench --bench relay && \
+	$(CARGO) bench --bench history | tee target/bench-history.txt && \
+	{ printf '\n## Room history (1,000,000 stored lines)\n\n'; sed 's/^/    /' target/bench-history.txt; } >> target/bench-report.md && \
 	if [ -e benches/gui_ingest.rs ] || [ -d benches/gui_ingest ]; then \
 		xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) bench --bench gui_ingest | tee target/bench-gui.txt && \
 		{ printf '\n## GUI ingest (window under Xvfb, release build)\n\n'; sed 's/^/    /' target/bench-gui.txt; } >> target/bench-report.md; \

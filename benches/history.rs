@@ -1,6 +1,9 @@
 //! Room history benchmark: fills a database with 1,000,000 lines in 10 rooms
 //! through `record`, then measures opening it afresh, LATEST and BEFORE
-//! queries, and the process's memory. Run with `cargo bench --bench history`.
+//! queries, and the process's memory; then starts the real host
+//! (`tcp-chat --serve`) on that database and measures its start, `CHATHISTORY
+//! LATEST … 100` round trips over loopback, and its memory. Run with
+//! `cargo bench --bench history`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,6 +13,10 @@
 #[path = "../src/server/history.rs"]
 mod history;
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use history::{Anchor, History, LineCommand, Selector, StoredLine};
@@ -37,7 +44,11 @@ impl Rng {
 }
 
 fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    rss_kib_of("self")
+}
+
+fn rss_kib_of(process: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).unwrap_or_default();
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
@@ -148,4 +159,100 @@ fn main() {
     });
     println!("TARGETS (100 calls): p50 {p50:.0} µs, p99 {p99:.0} µs ({got} rooms)");
     println!("RSS after the queries: {} MiB", rss_kib() / 1024);
+    drop(history);
+    host(&path);
+}
+
+/// The real host on the filled database: start time, CHATHISTORY round
+/// trips over loopback, memory.
+fn host(database: &Path) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let state = database.parent().expect("the database's directory");
+    std::fs::rename(database, state.join(format!("history-{port}.sqlite3")))
+        .expect("moving the database into place");
+    let start = Instant::now();
+    let mut host = Command::new(env!("CARGO_BIN_EXE_tcp-chat"))
+        .args([
+            "--serve",
+            "--bind",
+            "127.0.0.1",
+            "--no-flood-control",
+            "--port",
+        ])
+        .arg(port.to_string())
+        .arg("--state-dir")
+        .arg(state)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the host starts");
+    let mut stderr = BufReader::new(host.stderr.take().expect("its stderr"));
+    let mut line = String::new();
+    while !line.contains("listening on") {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = host.kill();
+            let _ = host.wait();
+            panic!("the host exited before listening");
+        }
+    }
+    let started = start.elapsed();
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let pid = host.id().to_string();
+    println!(
+        "host start with 1,000,000 lines: {:.0} ms, RSS {} MiB",
+        started.as_secs_f64() * 1e3,
+        rss_kib_of(&pid) / 1024
+    );
+
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connecting");
+    stream.set_nodelay(true).expect("nodelay");
+    let mut writer = stream.try_clone().expect("a writer");
+    let mut reader = BufReader::new(stream);
+    let mut send = |line: &str| writer.write_all(format!("{line}\r\n").as_bytes());
+    send("CAP REQ :server-time message-tags batch draft/chathistory").expect("send");
+    send("NICK bench").expect("send");
+    send("USER bench 0 * :bench").expect("send");
+    send("CAP END").expect("send");
+    let rooms: Vec<String> = (0..ROOMS).map(|room| format!("#Room{room}")).collect();
+    for chunk in rooms.chunks(4) {
+        send(&format!("JOIN {}", chunk.join(","))).expect("send");
+    }
+    let mut read_until = |needle: &str| -> usize {
+        let mut lines = 0;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                panic!("the host closed the connection");
+            }
+            lines += 1;
+            if line.contains(needle) {
+                return lines;
+            }
+        }
+    };
+    send("PING :joined").expect("send");
+    read_until("joined");
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let (p50, p99, got) = percentiles(QUERIES, || {
+        let room = &rooms[rng.below(ROOMS) as usize];
+        send(&format!("CHATHISTORY LATEST {room} * 100")).expect("send");
+        // BATCH +n, 100 lines, BATCH -n
+        read_until(" BATCH -") - 2
+    });
+    println!(
+        "host: CHATHISTORY LATEST <room> * 100 over loopback: p50 {:.2} ms, p99 {:.2} ms ({got} lines)",
+        p50 / 1e3,
+        p99 / 1e3
+    );
+    println!(
+        "host RSS after {QUERIES} queries: {} MiB",
+        rss_kib_of(&pid) / 1024
+    );
+    let _ = host.kill();
+    let _ = host.wait();
 }

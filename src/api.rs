@@ -49,6 +49,9 @@ pub enum Command {
     },
     /// While waiting to reconnect: try now instead of at the end of the wait.
     ReconnectNow,
+    /// Forget the history of the rooms we host (answered by
+    /// [`Event::HistoryCleared`]).
+    ClearHistory,
     /// Leave the room (and stop hosting, if we host it).
     Leave {
         message: Option<String>,
@@ -209,6 +212,11 @@ pub enum Event {
         reason: DisconnectReason,
         attempt: u32,
         delay_secs: u64,
+    },
+    /// The history of the rooms we host is gone (or could not be cleared:
+    /// `error` says why).
+    HistoryCleared {
+        error: Option<String>,
     },
     /// The session is over for good (no reconnect follows).
     Disconnected {

@@ -136,3 +136,42 @@ async fn hosting_again_replaces_the_old_room() {
     wait_connected(&net.events).await;
     assert!(RawClient::try_connect(loopback(first)).await.is_err() || first == second);
 }
+
+#[tokio::test]
+async fn the_hosted_room_keeps_history_until_cleared() {
+    let (net, state) = support::spawn_network();
+    net.commands.send(host(0, None)).await.unwrap();
+    let port = hosting_port(&net.events).await;
+    wait_connected(&net.events).await;
+    net.commands
+        .send(Command::SendMessage {
+            text: "remember me".to_owned(),
+        })
+        .await
+        .unwrap();
+    wait_for(&net.events, |e| matches!(e, Event::Delivered { .. })).await;
+    // Named after the port asked for (0 here: any free port).
+    assert!(state.path().join("history-0.sqlite3").exists());
+
+    let mut guest = RawClient::connect(loopback(port), "guest").await;
+    guest
+        .send("CAP REQ :batch message-tags draft/chathistory")
+        .await;
+    guest.send("NICK guest").await;
+    guest.send("USER guest 0 * :Guest").await;
+    guest.send("CAP END").await;
+    guest.expect_command("366").await;
+    guest.send("CHATHISTORY LATEST #lan * 10").await;
+    guest.expect_containing("remember me").await;
+    guest.expect_command("BATCH").await;
+
+    net.commands.send(Command::ClearHistory).await.unwrap();
+    assert_eq!(
+        wait_for(&net.events, |e| matches!(e, Event::HistoryCleared { .. })).await,
+        Event::HistoryCleared { error: None }
+    );
+    guest.send("CHATHISTORY LATEST #lan * 10").await;
+    guest.expect_command("BATCH").await;
+    let after = guest.expect_command("BATCH").await;
+    assert!(after.params[0].starts_with('-'), "history left: {after}");
+}

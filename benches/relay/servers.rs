@@ -17,14 +17,18 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerKind {
+    /// Our host keeping no history (`--history 0`).
     TcpChat,
+    /// Our host keeping every line in its SQLite history (the default).
+    TcpChatHistory,
     Ngircd,
     Inspircd,
 }
 
 impl ServerKind {
-    pub const ALL: [ServerKind; 3] = [
+    pub const ALL: [ServerKind; 4] = [
         ServerKind::TcpChat,
+        ServerKind::TcpChatHistory,
         ServerKind::Ngircd,
         ServerKind::Inspircd,
     ];
@@ -32,6 +36,7 @@ impl ServerKind {
     pub fn name(self) -> &'static str {
         match self {
             ServerKind::TcpChat => "tcp-chat",
+            ServerKind::TcpChatHistory => "tcp-chat+history",
             ServerKind::Ngircd => "ngircd",
             ServerKind::Inspircd => "inspircd",
         }
@@ -49,7 +54,7 @@ impl ServerKind {
     pub fn join_in_flight(self) -> usize {
         match self {
             ServerKind::Ngircd => 8,
-            ServerKind::TcpChat | ServerKind::Inspircd => 1000,
+            ServerKind::TcpChat | ServerKind::TcpChatHistory | ServerKind::Inspircd => 1000,
         }
     }
 
@@ -58,7 +63,7 @@ impl ServerKind {
     pub fn sender_setup(self, nick: &str) -> Vec<u8> {
         match self {
             ServerKind::Ngircd => format!("OPER bench bench\r\nMODE {nick} +F\r\n").into_bytes(),
-            ServerKind::TcpChat | ServerKind::Inspircd => Vec::new(),
+            ServerKind::TcpChat | ServerKind::TcpChatHistory | ServerKind::Inspircd => Vec::new(),
         }
     }
 
@@ -72,11 +77,16 @@ impl ServerKind {
             Ok(path)
         };
         Ok(match self {
-            ServerKind::TcpChat => {
+            ServerKind::TcpChat | ServerKind::TcpChatHistory => {
                 let mut command = Command::new(env!("CARGO_BIN_EXE_tcp-chat"));
                 command.args(["--serve", "--bind", "127.0.0.1", "--port"]);
                 command.arg(port.to_string());
                 command.args(["--no-flood-control", "--max-clients", "20000"]);
+                if self == ServerKind::TcpChat {
+                    command.args(["--history", "0"]);
+                } else {
+                    command.arg("--state-dir").arg(dir);
+                }
                 command
             }
             ServerKind::Ngircd => {

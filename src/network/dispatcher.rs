@@ -66,6 +66,7 @@ impl Dispatcher {
                 self.connect(request);
             }
             Command::Leave { message } => self.leave(message).await,
+            Command::ClearHistory => self.clear_history().await?,
             chat => self.forward(chat),
         }
         Ok(())
@@ -135,6 +136,16 @@ impl Dispatcher {
             },
             self.events.clone(),
         ));
+    }
+
+    async fn clear_history(&mut self) -> Result<(), WindowGone> {
+        let Some(host) = &self.host else {
+            return self.emit(Event::HistoryCleared {
+                error: Some("this window is not hosting a room".to_owned()),
+            });
+        };
+        let error = host.clear_history().await.err().map(|err| err.to_string());
+        self.emit(Event::HistoryCleared { error })
     }
 
     /// Quits the session (it reports `Disconnected`) and stops our host.

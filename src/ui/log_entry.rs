@@ -173,7 +173,8 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
         Event::Joined { own: true, .. }
         | Event::History { .. }
         | Event::Delivered { .. }
-        | Event::Reconnecting { .. } => return None,
+        | Event::Reconnecting { .. }
+        | Event::HistoryCleared { .. } => return None,
         Event::Joined {
             nick,
             room,

@@ -237,9 +237,10 @@ impl TcpChatWindow {
             | Event::Topic { .. }
             | Event::ServerError { .. } => members_changed = false,
             // Not shown yet: the room model will place these.
-            Event::History { .. } | Event::Delivered { .. } | Event::Reconnecting { .. } => {
-                return false
-            }
+            Event::History { .. }
+            | Event::Delivered { .. }
+            | Event::Reconnecting { .. }
+            | Event::HistoryCleared { .. } => return false,
         }
         entries.extend(log_entry::for_event(event));
         members_changed
