@@ -33,6 +33,10 @@ const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
 /// One transaction takes at most this many queued operations, so that a flood
 /// still commits every few milliseconds instead of in one huge transaction.
 const MAX_BATCH: usize = 4096;
+/// After the first line of a quiet spell, the writer waits this long for
+/// more before committing: at chat rates one transaction per line would cost
+/// far more than the line. Well inside the 100 ms the host promises.
+const LINGER: Duration = Duration::from_millis(10);
 /// How long a batch that failed to commit (disk full) waits before its one retry.
 const RETRY_DELAY: Duration = if cfg!(test) {
     Duration::from_millis(20)
@@ -229,6 +233,8 @@ struct Queue {
     shutdown: bool,
     /// Lines are being dropped (warned once; reset when the writer catches up).
     dropping: bool,
+    /// Someone waits in `flush` (or a clear): commit without lingering.
+    hurry: bool,
     /// Test hook: the writer leaves the queue alone (shutdown overrides it).
     #[cfg(test)]
     paused: bool,
@@ -281,6 +287,7 @@ impl History {
                 writer_running: true,
                 shutdown: false,
                 dropping: false,
+                hurry: false,
                 #[cfg(test)]
                 paused: false,
             }),
@@ -346,8 +353,13 @@ impl History {
         queue.bytes += size;
         queue.pushed += 1;
         queue.ops.push_back(Op::Line(line));
+        // Only a writer that found the queue empty sleeps without a deadline;
+        // waking it for every line would cost a system call per line.
+        let wake = queue.ops.len() == 1;
         drop(queue);
-        shared.work.notify_one();
+        if wake {
+            shared.work.notify_one();
+        }
     }
 
     /// Oldest first, at most `limit` lines of the room `room_key` (case-folded). Blocking
@@ -438,6 +450,7 @@ impl History {
                 room_key: room_key.map(str::to_owned),
                 reply,
             });
+            queue.hurry = true;
         }
         shared.work.notify_one();
         match answer.recv() {
@@ -453,6 +466,10 @@ impl History {
         let shared = &self.inner.shared;
         let mut queue = lock(&shared.queue);
         let ticket = queue.pushed;
+        if queue.finished < ticket {
+            queue.hurry = true;
+            shared.work.notify_one();
+        }
         while queue.finished < ticket && queue.writer_running {
             queue = shared
                 .done
@@ -864,6 +881,7 @@ impl Writer {
             #[cfg(not(test))]
             let paused = false;
             if !queue.ops.is_empty() && !paused {
+                queue = self.linger(queue);
                 break;
             }
             if queue.shutdown && queue.ops.is_empty() {
@@ -907,6 +925,23 @@ impl Writer {
             );
         }
         Some(ops)
+    }
+
+    /// Gives a small batch [`LINGER`] to grow, unless someone waits for it.
+    fn linger<'q>(&self, mut queue: MutexGuard<'q, Queue>) -> MutexGuard<'q, Queue> {
+        let deadline = Instant::now() + LINGER;
+        while queue.ops.len() < MAX_BATCH && !queue.hurry && !queue.shutdown {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            queue = match self.shared.work.wait_timeout(queue, deadline - now) {
+                Ok((queue, _)) => queue,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        queue.hurry = false;
+        queue
     }
 
     /// Commits one batch, or keeps it for one retry, or gives up on it; then tells the
