@@ -222,12 +222,12 @@ mod tests {
             prefix: "li!li@host".into(),
             command: LineCommand::Privmsg,
             text: "hello there".into(),
-            client_tags: "+tcpchat.github.io/outbox=ab".into(),
+            client_tags: "+tcpchat.github.io/id=ab".into(),
         };
         let all = Caps::default().with(Caps::MESSAGE_TAGS).with(Caps::BATCH);
         assert_eq!(
             replay(&line, all, Some("1")).to_string(),
-            "@batch=1;time=1970-01-01T00:00:00.000Z;msgid=9;+tcpchat.github.io/outbox=ab \
+            "@batch=1;time=1970-01-01T00:00:00.000Z;msgid=9;+tcpchat.github.io/id=ab \
              :li!li@host PRIVMSG #Chat :hello there"
         );
         assert_eq!(

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::hub::{ClientId, Hub, Style};
 use super::input::{Ending, Input, Next};
-use super::outbox::{self, Outbox};
+use super::send_queue::{self, SendQueue};
 use super::{irc, listen, plain, ServerConfig};
 use crate::protocol::{Line, Message};
 
@@ -34,7 +34,7 @@ pub(super) struct Client<'a> {
     pub id: ClientId,
     /// The peer's address as written in prefixes.
     pub host: String,
-    pub outbox: Outbox,
+    pub queue: SendQueue,
     /// Replies that found the client's queue full, queued with waiting
     /// before its next line is read: a long WHO may not overflow the
     /// client's own queue.
@@ -60,7 +60,7 @@ impl Client<'_> {
     /// this line (keeping replies and relayed lines in order); else held.
     fn reply(&self, line: Vec<u8>) {
         let mut pending = self.pending();
-        if !pending.is_empty() || self.outbox.try_push(&line).is_err() {
+        if !pending.is_empty() || self.queue.try_push(&line).is_err() {
             pending.push(line);
         }
     }
@@ -122,7 +122,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     // Chat lines are small and latency matters; the writer batches anyway.
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
-    let (outbox, writer) = outbox::spawn(
+    let (queue, writer) = send_queue::spawn(
         write,
         limits.send_queue_lines,
         Arc::clone(shared.hub.backlog()),
@@ -130,7 +130,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     );
     let mut input = Input::new(
         read,
-        outbox.clone(),
+        queue.clone(),
         shared.shutdown.clone(),
         limits.registration_timeout,
     );
@@ -138,7 +138,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
         shared: &shared,
         id: shared.hub.new_id(),
         host,
-        outbox,
+        queue,
         replies: Mutex::default(),
     };
     log::debug!("connection from {peer}");
@@ -158,10 +158,10 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
         ending => log::info!("{who} left: {ending:?}"),
     }
     for line in std::mem::take(&mut *client.pending()) {
-        client.outbox.push(&line);
+        client.queue.push(&line);
     }
     if let Some(line) = farewell(style, &ending) {
-        client.outbox.push(&line);
+        client.queue.push(&line);
     }
     shared.hub.remove(client.id, &quit_reason(&ending));
     drop(input);

@@ -15,8 +15,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::caps::Caps;
 use super::history::{History, LineCommand, StoredLine};
 use super::irc::pack_words;
-use super::outbox::{Backlog, Outbox};
 use super::plain;
+use super::send_queue::{Backlog, SendQueue};
 use crate::protocol::{fold_case, tags, time, truncate_utf8, Message, MAX_LINE_BYTES};
 
 /// Channels one client may be in (advertised as `CHANLIMIT` in 005).
@@ -233,7 +233,7 @@ impl<'a> Delivery<'a> {
                 .as_ref(),
         };
         if let Some(line) = line {
-            if recipient.outbox.relay(line) {
+            if recipient.queue.relay(line) {
                 self.queued += line.len();
             }
         }
@@ -251,7 +251,7 @@ impl Drop for Delivery<'_> {
 struct Recipient {
     style: Style,
     caps: Caps,
-    outbox: Outbox,
+    queue: SendQueue,
 }
 
 struct Member {
@@ -478,7 +478,7 @@ impl Hub {
         identity: Identity,
         style: Style,
         caps: Caps,
-        outbox: Outbox,
+        queue: SendQueue,
     ) -> Result<(), NickInUse> {
         let mut state = self.lock();
         let folded = fold_case(&identity.nick);
@@ -488,11 +488,7 @@ impl Hub {
         state.nicks.insert(folded, id);
         let member = Member {
             identity,
-            recipient: Recipient {
-                style,
-                caps,
-                outbox,
-            },
+            recipient: Recipient { style, caps, queue },
             channels: BTreeSet::new(),
         };
         state.members.insert(id, member);

@@ -11,7 +11,7 @@ use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 
 use super::flood::TokenBucket;
-use super::outbox::Outbox;
+use super::send_queue::SendQueue;
 use crate::protocol::{Line, LineCodec, Message};
 
 /// Read size; the buffer starts empty and grows only while a line needs it.
@@ -39,7 +39,7 @@ pub(super) enum Next {
 
 pub(super) struct Input {
     lines: LineReader,
-    outbox: Outbox,
+    queue: SendQueue,
     shutdown: CancellationToken,
     registration_deadline: Option<Instant>,
     /// `(interval, timeout, server name)` once PINGs should be sent.
@@ -50,7 +50,7 @@ pub(super) struct Input {
 impl Input {
     pub fn new(
         socket: OwnedReadHalf,
-        outbox: Outbox,
+        queue: SendQueue,
         shutdown: CancellationToken,
         registration_timeout: Duration,
     ) -> Self {
@@ -60,7 +60,7 @@ impl Input {
                 codec: LineCodec::new(),
                 buffer: BytesMut::new(),
             },
-            outbox,
+            queue,
             shutdown,
             registration_deadline: Some(Instant::now() + registration_timeout),
             keepalive: None,
@@ -98,10 +98,10 @@ impl Input {
         tokio::select! {
             biased;
             () = self.shutdown.cancelled() => Err(Ending::HostClosing),
-            () = self.outbox.dropped().cancelled() => Err(Ending::Overflow),
+            () = self.queue.dropped().cancelled() => Err(Ending::Overflow),
             () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)),
                 if deadline.is_some() => Err(ending),
-            sent = self.outbox.send(line) => sent.map_err(|_| Ending::PeerClosed),
+            sent = self.queue.send(line) => sent.map_err(|_| Ending::PeerClosed),
         }
     }
 
@@ -125,7 +125,7 @@ impl Input {
                 () = tokio::time::sleep_until(deadline) => {
                     return Next::End(Ending::RegistrationTimeout);
                 }
-                () = self.outbox.backlog().admit() => {}
+                () = self.queue.backlog().admit() => {}
             }
         }
         let mut awaiting_pong = false;
@@ -145,7 +145,7 @@ impl Input {
             tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return Next::End(Ending::HostClosing),
-                () = self.outbox.dropped().cancelled() => return Next::End(Ending::Overflow),
+                () = self.queue.dropped().cancelled() => return Next::End(Ending::Overflow),
                 () = tokio::time::sleep_until(deadline), if self.registration_deadline.is_some() => {
                     return Next::End(Ending::RegistrationTimeout);
                 }
@@ -154,7 +154,7 @@ impl Input {
                         return Next::End(Ending::PingTimeout);
                     }
                     if let Some((_, _, server)) = &self.keepalive {
-                        self.outbox.push(&Message::new("PING", [server.as_str()]).to_bytes());
+                        self.queue.push(&Message::new("PING", [server.as_str()]).to_bytes());
                     }
                     awaiting_pong = true;
                 }
@@ -169,7 +169,7 @@ impl Input {
             if !delay.is_zero() {
                 tokio::select! {
                     () = self.shutdown.cancelled() => return Next::End(Ending::HostClosing),
-                    () = self.outbox.dropped().cancelled() => return Next::End(Ending::Overflow),
+                    () = self.queue.dropped().cancelled() => return Next::End(Ending::Overflow),
                     () = tokio::time::sleep(delay) => {}
                 }
             }

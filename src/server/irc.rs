@@ -252,14 +252,14 @@ impl<'a> Session<'a> {
             realname,
         };
         let hub = &self.client.shared.hub;
-        let outbox = self.client.outbox.clone();
+        let queue = self.client.queue.clone();
         if hub
             .register(
                 self.client.id,
                 identity.clone(),
                 Style::Irc,
                 self.caps,
-                outbox,
+                queue,
             )
             .is_err()
         {
@@ -479,7 +479,7 @@ impl<'a> Session<'a> {
                 return;
             }
         };
-        // Client-only tags (`+typing`, our outbox ids) go to those who read
+        // Client-only tags (`+typing`, our queue ids) go to those who read
         // tags; a client that did not ask for message-tags sends none.
         let client_tags = match &message.tags {
             Some(raw) if self.caps.has(Caps::MESSAGE_TAGS) => tags::client_only(raw),

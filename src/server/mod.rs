@@ -22,8 +22,8 @@ mod hub;
 mod input;
 mod irc;
 mod listen;
-mod outbox;
 mod plain;
+mod send_queue;
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};

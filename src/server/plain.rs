@@ -232,11 +232,11 @@ fn register(client: &Client, name: &str) -> bool {
         host: client.host.clone(),
         realname: "plain-text user".to_owned(),
     };
-    let outbox = client.outbox.clone();
+    let queue = client.queue.clone();
     client
         .shared
         .hub
-        .register(client.id, identity, Style::Plain, Caps::default(), outbox)
+        .register(client.id, identity, Style::Plain, Caps::default(), queue)
         .is_ok()
 }
 

@@ -80,7 +80,7 @@ fn signed(bytes: usize) -> isize {
 /// The sending side of one client's queue; cheap to clone. The writer
 /// flushes and closes the socket once every clone is gone.
 #[derive(Debug)]
-pub(super) struct Outbox {
+pub(super) struct SendQueue {
     shared: Arc<Shared>,
 }
 
@@ -89,7 +89,7 @@ struct Shared {
     queue: Mutex<Queue>,
     /// Lines the queue may hold before the client counts as not reading.
     capacity: usize,
-    /// Live `Outbox` clones.
+    /// Live `SendQueue` clones.
     senders: AtomicUsize,
     /// Cancelled when the client must go at once (queue overflow).
     dropped: CancellationToken,
@@ -103,7 +103,7 @@ struct Queue {
     bytes: Vec<u8>,
     /// Lines in `bytes`.
     lines: usize,
-    /// Every `Outbox` is gone: write what is left, then close.
+    /// Every `SendQueue` is gone: write what is left, then close.
     closed: bool,
     /// The writer task has ended: nothing queued will ever be sent.
     writer_gone: bool,
@@ -128,7 +128,7 @@ pub(super) struct Full;
 #[derive(Debug)]
 pub(super) struct Closed;
 
-impl Outbox {
+impl SendQueue {
     /// Queues one line; a full queue drops the client (it is not reading).
     pub(super) fn push(&self, line: &[u8]) {
         if self.relay(line) {
@@ -217,16 +217,16 @@ impl Outbox {
     }
 }
 
-impl Clone for Outbox {
+impl Clone for SendQueue {
     fn clone(&self) -> Self {
         self.shared.senders.fetch_add(1, Ordering::Relaxed);
-        Outbox {
+        SendQueue {
             shared: Arc::clone(&self.shared),
         }
     }
 }
 
-impl Drop for Outbox {
+impl Drop for SendQueue {
     fn drop(&mut self) {
         if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
             let mut queue = self.shared.lock();
@@ -301,7 +301,7 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Waits for the queue to drain (every `Outbox` must be gone by then) for
+    /// Waits for the queue to drain (every `SendQueue` must be gone by then) for
     /// at most `grace`, then abandons whatever the peer did not take.
     pub(super) async fn finish(mut self, grace: Duration) {
         if tokio::time::timeout(grace, &mut self.task).await.is_err() {
@@ -319,7 +319,7 @@ pub(super) fn spawn(
     capacity: usize,
     backlog: Arc<Backlog>,
     stall: Duration,
-) -> (Outbox, Writer) {
+) -> (SendQueue, Writer) {
     let dropped = CancellationToken::new();
     let shared = Arc::new(Shared {
         queue: Mutex::default(),
@@ -330,7 +330,7 @@ pub(super) fn spawn(
         backlog,
     });
     let task = tokio::spawn(drain(socket, Arc::clone(&shared), stall));
-    (Outbox { shared }, Writer { task, dropped })
+    (SendQueue { shared }, Writer { task, dropped })
 }
 
 async fn drain(mut socket: OwnedWriteHalf, shared: Arc<Shared>, stall: Duration) {
