@@ -9,7 +9,7 @@ use support::{
     free_loopback_port, next_event, session_config, start_session as start, wait_connected,
     wait_disconnected, wait_for, wait_reconnecting, FakeServer, Peer,
 };
-use tcp_chat::api::{Command, DisconnectReason, Event, LineMeta};
+use tcp_chat::api::{Command, DisconnectReason, Event, HistoryKind, LineMeta};
 use tcp_chat::client::{Pacing, Session, SessionConfig};
 
 fn config(address: &str, nick: &str) -> SessionConfig {
@@ -755,4 +755,83 @@ async fn leaving_during_registration_ends_the_session() {
     let (_server, _peer, session, events) = registering("alice", None).await;
     session.leave(None).await;
     assert_eq!(wait_disconnected(&events).await, DisconnectReason::Left);
+}
+
+/// Registration on a fake server that offers the history capabilities.
+async fn handshake_with_history(peer: &mut Peer) {
+    peer.sees_caps = true;
+    assert_eq!(peer.message().await.to_string(), "CAP LS 302");
+    peer.read_registration().await;
+    peer.send(":irc.test CAP * LS :server-time message-tags echo-message batch draft/chathistory")
+        .await;
+    let request = peer.expect("CAP").await;
+    assert_eq!(request.params[0], "REQ");
+    peer.send(&format!(":irc.test CAP * ACK :{}", request.params[1]))
+        .await;
+    assert_eq!(peer.expect("CAP").await.params, ["END"]);
+    let nick = peer.nick.clone();
+    peer.welcome_and_join(&[&nick]).await;
+}
+
+#[tokio::test]
+async fn asks_for_earlier_lines_and_shows_them() {
+    let server = FakeServer::bind().await;
+    let (_session, events) = start(config(&server.address(), "alice"));
+    let mut peer = server.accept().await;
+    handshake_with_history(&mut peer).await;
+    let ask = peer.expect("CHATHISTORY").await;
+    assert_eq!(ask.params, ["LATEST", "#room", "*", "100"]);
+    peer.send(":irc.test BATCH +h1 chathistory #room").await;
+    peer.send("@batch=h1;msgid=a1;time=2026-11-29T01:00:00.000Z :bob!b@h PRIVMSG #room :earlier")
+        .await;
+    peer.send("@batch=h1;msgid=a2;time=2026-11-29T01:00:01.000Z :bob!b@h PRIVMSG #room :\u{1}ACTION nods\u{1}")
+        .await;
+    peer.send(":irc.test BATCH -h1").await;
+    let history = wait_for(&events, |e| matches!(e, Event::History { .. })).await;
+    let Event::History { kind, lines, room } = history else {
+        unreachable!()
+    };
+    assert_eq!((kind, room.as_str()), (HistoryKind::Earlier, "#room"));
+    assert_eq!(lines.len(), 2);
+    assert!(matches!(
+        &lines[0],
+        Event::Message { text, meta, own: false, .. }
+            if text == "earlier" && meta.msgid.as_deref() == Some("a1") && meta.time_ms.is_some()
+    ));
+    assert!(matches!(&lines[1], Event::Action { text, .. } if text == "nods"));
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_the_catch_up_still_gets_our_lines() {
+    let server = FakeServer::bind().await;
+    let mut patient = config(&server.address(), "alice");
+    patient.timing.catch_up_wait = Duration::from_millis(300);
+    let (session, events) = start(patient);
+    let mut peer = server.accept().await;
+    handshake_with_history(&mut peer).await;
+    peer.expect("CHATHISTORY").await;
+    peer.send("@msgid=m7 :bob!b@h PRIVMSG #room :last seen")
+        .await;
+    wait_for(
+        &events,
+        |e| matches!(e, Event::Message { text, .. } if text == "last seen"),
+    )
+    .await;
+    drop(peer);
+    wait_reconnecting(&events).await;
+    session.send(Command::SendMessage {
+        text: "typed while away".to_owned(),
+    });
+    let mut again = server.accept().await;
+    handshake_with_history(&mut again).await;
+    // It asks for what came after the last line it saw…
+    let ask = again.expect("CHATHISTORY").await;
+    assert_eq!(ask.params[..3], ["AFTER", "#room", "msgid=m7"]);
+    // …and, with no answer, sends the waiting line once its patience ends.
+    let sent = again.expect("PRIVMSG").await;
+    assert_eq!(sent.params, ["#room", "typed while away"]);
+    assert!(sent
+        .tags
+        .as_deref()
+        .is_some_and(|t| t.starts_with("+tcpchat.github.io/id=")));
 }

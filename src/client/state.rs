@@ -64,8 +64,8 @@ enum Phase {
     Joined,
 }
 
-/// A history request under way; our own lines wait until it is answered,
-/// so that what it shows arrived is not sent twice.
+/// A history request under way. After a reconnect our own lines wait until
+/// it is answered, so that what it shows arrived is not sent twice.
 #[derive(Debug)]
 struct CatchUp {
     kind: HistoryKind,
@@ -663,9 +663,15 @@ impl<'c> State<'c> {
         self.conversation.last_seen = Some(seen);
     }
 
-    /// Writes the person's waiting lines, once in the room and caught up.
+    /// Writes the person's waiting lines, once in the room and, after a
+    /// reconnect, caught up (a line written before the break may be in what
+    /// we missed). On a first join nothing was written before: no waiting.
     fn flush_outbox(&mut self) -> Result<(), End> {
-        if self.phase != Phase::Joined || self.catch_up.is_some() {
+        let catching_up = self
+            .catch_up
+            .as_ref()
+            .is_some_and(|c| c.kind == HistoryKind::Missed);
+        if self.phase != Phase::Joined || catching_up {
             return Ok(());
         }
         let tagged = self.caps.confirms_delivery();
