@@ -198,3 +198,21 @@ async fn leave_while_reconnecting_ends_the_session() {
         DisconnectReason::Left
     );
 }
+
+#[tokio::test]
+async fn a_nick_change_typed_while_away_is_made_after_rejoining() {
+    let mut room = room().await;
+    room.relay.cut();
+    wait_reconnecting(&room.events).await;
+    room.mei.send(Command::ChangeNick {
+        nick: "meimei".to_owned(),
+    });
+    room.relay.restore();
+    wait_connected(&room.events).await;
+    let renamed = wait_for(&room.events, |e| {
+        matches!(e, Event::NickChanged { own: true, .. })
+    })
+    .await;
+    assert!(matches!(renamed, Event::NickChanged { new, .. } if new == "meimei"));
+    room.li.expect_containing("NICK meimei").await;
+}

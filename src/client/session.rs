@@ -138,13 +138,15 @@ async fn run(
         .unwrap_or_else(|| room_or_default(&request.room));
     let mut conversation = Conversation::new(room, request.nick.clone());
     let mut attempt = 0;
+    // Nick and topic changes typed while away, for the next connection.
+    let mut deferred = Vec::new();
     loop {
         let ended = connection(
             &target,
             &request,
             timing,
             &mut conversation,
-            &mut commands,
+            (&mut commands, deferred),
             events,
         )
         .await;
@@ -165,11 +167,10 @@ async fn run(
         if events.emit(reconnecting).is_err() {
             return DisconnectReason::Left;
         }
-        if let Err(End(reason)) =
-            wait_to_reconnect(wait, &mut conversation, &mut commands, events).await
-        {
-            return reason;
-        }
+        deferred = match wait_to_reconnect(wait, &mut conversation, &mut commands, events).await {
+            Ok(deferred) => deferred,
+            Err(End(reason)) => return reason,
+        };
     }
 }
 
@@ -182,16 +183,16 @@ struct ConnectionEnd {
     got_in: bool,
 }
 
-/// One connection, from connecting to its end.
+/// One connection, from connecting to its end; `queued` are commands typed
+/// before it.
 async fn connection(
     target: &Target,
     request: &ConnectRequest,
     timing: Timing,
     conversation: &mut Conversation,
-    commands: &mut mpsc::UnboundedReceiver<Command>,
+    (commands, mut queued): (&mut mpsc::UnboundedReceiver<Command>, Vec<Command>),
     events: &EventSink,
 ) -> ConnectionEnd {
-    let mut queued = Vec::new();
     let ended = |reason, retry| ConnectionEnd {
         reason,
         retry,
@@ -206,10 +207,13 @@ async fn connection(
                     Ok(stream) => break stream,
                     Err(reason) => return ended(reason, conversation.joined_before),
                 },
-                command = commands.recv() => match command {
-                    None | Some(Command::Leave { .. }) => return ended(DisconnectReason::Left, false),
-                    Some(command) => queued.push(command),
-                },
+                command = commands.recv() => {
+                    match while_away(command, conversation, events, &mut queued) {
+                        Ok(Away::Kept | Away::ReconnectNow) => {}
+                        Ok(Away::Leave) => return ended(DisconnectReason::Left, false),
+                        Err(End(reason)) => return ended(reason, false),
+                    }
+                }
             }
         }
     };
@@ -247,40 +251,63 @@ fn is_worth_retrying(reason: &DisconnectReason) -> bool {
     )
 }
 
-/// Waits out the backoff; what the person types meanwhile goes to the
-/// outbox. `Err` when the person leaves (or the window is gone).
+/// Commands other than chat kept while reconnecting (each is one line the
+/// person typed, so more is not a person).
+const MAX_DEFERRED: usize = 64;
+
+/// Waits out the backoff; what the person says meanwhile goes to the
+/// outbox, nick and topic changes are kept for the next connection (they
+/// are returned). `Err` when the person leaves (or the window is gone).
 async fn wait_to_reconnect(
     wait: Duration,
     conversation: &mut Conversation,
     commands: &mut mpsc::UnboundedReceiver<Command>,
     events: &EventSink,
-) -> Result<(), End> {
+) -> Result<Vec<Command>, End> {
     let deadline = Instant::now() + wait;
     let mut deferred = Vec::new();
     loop {
         tokio::select! {
             () = tokio::time::sleep_until(deadline) => break,
-            command = commands.recv() => match command {
-                None | Some(Command::Leave { .. }) => return Err(End(DisconnectReason::Left)),
-                Some(Command::ReconnectNow) => break,
-                Some(Command::SendMessage { text }) => conversation.keep(events, None, &text, false)?,
-                Some(Command::SendAction { text }) => conversation.keep(events, None, &text, true)?,
-                Some(Command::SendPrivate { nick, text }) => {
-                    conversation.keep(events, Some(&nick), &text, false)?;
+            command = commands.recv() => {
+                match while_away(command, conversation, events, &mut deferred)? {
+                    Away::Kept => {}
+                    Away::ReconnectNow => break,
+                    Away::Leave => return Err(End(DisconnectReason::Left)),
                 }
-                Some(other) => deferred.push(other),
-            },
+            }
         }
     }
-    // A nick or topic change typed while away: not worth keeping across the
-    // reconnect (the nick is asked for anew, the topic may have moved on).
-    if !deferred.is_empty() {
-        log::debug!(
-            "dropping {} commands typed while reconnecting",
-            deferred.len()
-        );
+    Ok(deferred)
+}
+
+/// What became of a command while there was no connection.
+enum Away {
+    Kept,
+    ReconnectNow,
+    Leave,
+}
+
+/// A command while there is no connection: chat waits in the outbox (shown
+/// as on its way), nick and topic changes in `deferred` for the next one.
+fn while_away(
+    command: Option<Command>,
+    conversation: &mut Conversation,
+    events: &EventSink,
+    deferred: &mut Vec<Command>,
+) -> Result<Away, End> {
+    match command {
+        None | Some(Command::Leave { .. }) => return Ok(Away::Leave),
+        Some(Command::ReconnectNow) => return Ok(Away::ReconnectNow),
+        Some(Command::SendMessage { text }) => conversation.keep(events, None, &text, false)?,
+        Some(Command::SendAction { text }) => conversation.keep(events, None, &text, true)?,
+        Some(Command::SendPrivate { nick, text }) => {
+            conversation.keep(events, Some(&nick), &text, false)?;
+        }
+        Some(other) if deferred.len() < MAX_DEFERRED => deferred.push(other),
+        Some(other) => log::debug!("too many commands while away: {other:?}"),
     }
-    Ok(())
+    Ok(Away::Kept)
 }
 
 /// `host:port` as a person would type it back.
