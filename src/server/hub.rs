@@ -676,6 +676,11 @@ impl Hub {
         Ok(())
     }
 
+    /// Whether the client is in `channel`.
+    pub fn is_member(&self, id: ClientId, channel: &str) -> bool {
+        self.lock().channel_of(id, channel).is_ok()
+    }
+
     /// The topic of a channel the client is in.
     pub fn topic(
         &self,

@@ -612,12 +612,7 @@ impl<'a> Session<'a> {
             Ok(Request::Lines {
                 subcommand, target, ..
             }) if is_channel_name(&target)
-                && self
-                    .client
-                    .shared
-                    .hub
-                    .topic(self.client.id, &target)
-                    .is_err() =>
+                && !self.client.shared.hub.is_member(self.client.id, &target) =>
             {
                 // Only members read a room's history.
                 let fail = Fail::new(
@@ -688,7 +683,7 @@ impl<'a> Session<'a> {
             }
             Found::Targets(rooms) => {
                 for (room, latest_ms) in rooms {
-                    if self.client.shared.hub.topic(self.client.id, &room).is_err() {
+                    if !self.client.shared.hub.is_member(self.client.id, &room) {
                         continue; // not one of this client's rooms
                     }
                     let when = time::format_ms(latest_ms);
