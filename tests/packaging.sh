@@ -192,7 +192,7 @@ check_deb() {
     local depends dependency
     depends=$(dpkg-deb -f "$deb" Depends)
     echo "# Depends: $depends"
-    for dependency in 'libc6 ' 'libgtk-4-1 (>= 4.8)' 'libadwaita-1-0 (>= 1.2)' librsvg2-common; do
+    for dependency in 'libc6 ' 'libgtk-4-1 (>= 4.8)' 'libadwaita-1-0 (>= 1.2)' librsvg2-common libsqlite3-0; do
         check "package depends on $dependency" grep -qF -- "$dependency" <<<"$depends"
     done
 }
