@@ -438,7 +438,7 @@ fn lost_connection_keeps_the_log() {
             detail: "reset".into(),
         },
     }]);
-    assert_eq!(fake.window.session_phase(), Phase::Lost);
+    assert_eq!(fake.window.phase(), Phase::Closed);
     assert_eq!(fake.window.visible_page().as_deref(), Some("room"));
     assert!(fake.window.chat_log().text().contains("still here?"));
     assert!(!fake.window.message_entry().is_sensitive());

@@ -166,7 +166,7 @@ fn host_room(window: &TcpChatWindow, nick: &str, usual_port: bool) -> u16 {
     form.set_field(FormField::Room, "#chat");
     form.submit_button().emit_clicked();
     wait_until("the hosted room to open", || {
-        window.session_phase() == Phase::Joined
+        window.phase() == Phase::InRoom
     });
     port
 }
@@ -267,7 +267,7 @@ fn connecting_to_a_closed_port_shows_the_banner() {
         Some("_Try Again")
     );
     assert_eq!(window.visible_page().as_deref(), Some("welcome"));
-    assert_eq!(window.session_phase(), Phase::Idle);
+    assert_eq!(window.phase(), Phase::Welcome);
     window.close();
 }
 

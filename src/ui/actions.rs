@@ -39,6 +39,8 @@ pub enum WinAction {
     Send,
     /// Repeat the last Host or Connect.
     Retry,
+    /// While waiting to reconnect: try now.
+    ReconnectNow,
     /// Open the Host form at its port.
     ChoosePort,
     /// Open the Connect form at its address.
@@ -60,6 +62,7 @@ impl WinAction {
             WinAction::Leave => "win.leave",
             WinAction::Send => "win.send",
             WinAction::Retry => "win.retry",
+            WinAction::ReconnectNow => "win.reconnect-now",
             WinAction::ChoosePort => "win.choose-port",
             WinAction::EditAddress => "win.edit-address",
             WinAction::EnterPassword => "win.enter-password",

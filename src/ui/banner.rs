@@ -60,14 +60,22 @@ glib::wrapper! {
 }
 
 impl TcpChatBanner {
-    /// Shows `message`, with a button (mnemonic `label`) that activates
-    /// the detailed action `action`.
-    pub fn show(&self, message: &str, label: &str, action: &str) {
+    /// Shows `message`, with a button (mnemonic label) that activates the
+    /// detailed action, if there is something to offer.
+    pub fn show(&self, message: &str, remedy: Option<(&str, &str)>) {
         let imp = self.imp();
         imp.message_label.set_text(message);
-        imp.remedy_button.set_label(label);
-        imp.remedy_button.set_action_name(Some(action));
+        if let Some((label, action)) = remedy {
+            imp.remedy_button.set_label(label);
+            imp.remedy_button.set_action_name(Some(action));
+        }
+        imp.remedy_button.set_visible(remedy.is_some());
         imp.revealer.set_reveal_child(true);
+    }
+
+    /// Changes what the shown banner says, keeping its button.
+    pub fn set_message(&self, message: &str) {
+        self.imp().message_label.set_text(message);
     }
 
     pub fn dismiss(&self) {

@@ -2,12 +2,14 @@
 //! 100,000 lines. It stays pinned to the newest line unless the person
 //! scrolls up; then a "Jump to Latest" button appears instead.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::HashMap;
 
 use adw::prelude::*;
 use gtk::subclass::prelude::*;
 use gtk::{gdk, gio, glib};
 
+use super::i18n::gettext;
 use super::linkify;
 use super::log_entry::{Kind, LogEntry};
 use super::palette;
@@ -26,6 +28,10 @@ const TIME_GAP: &str = "  ";
 #[derive(Debug)]
 struct Tags {
     time: gtk::TextTag,
+    /// Our line on its way; below the nick colours, which stay.
+    pending: gtk::TextTag,
+    /// History from before we joined; below the nick colours too.
+    earlier: gtk::TextTag,
     nicks: Vec<gtk::TextTag>,
     own_line: gtk::TextTag,
     action: gtk::TextTag,
@@ -33,6 +39,9 @@ struct Tags {
     notice: gtk::TextTag,
     system: gtk::TextTag,
     error: gtk::TextTag,
+    divider: gtk::TextTag,
+    /// The "sending…" after a pending line.
+    marker: gtk::TextTag,
     link: gtk::TextTag,
 }
 
@@ -44,6 +53,8 @@ impl Tags {
         };
         Tags {
             time: add(gtk::TextTag::builder().scale(TIME_SCALE).build()),
+            pending: add(gtk::TextTag::new(None::<&str>)),
+            earlier: add(gtk::TextTag::new(None::<&str>)),
             nicks: (0..palette::COLOURS)
                 .map(|_| add(gtk::TextTag::builder().weight(700).build()))
                 .collect(),
@@ -59,6 +70,17 @@ impl Tags {
             notice: add(gtk::TextTag::builder().scale(0.95).build()),
             system: add(gtk::TextTag::builder().scale(0.9).build()),
             error: add(gtk::TextTag::new(None::<&str>)),
+            divider: add(gtk::TextTag::builder()
+                .justification(gtk::Justification::Center)
+                .indent(0)
+                .scale(0.85)
+                .weight(700)
+                .pixels_above_lines(6)
+                .build()),
+            marker: add(gtk::TextTag::builder()
+                .scale(TIME_SCALE)
+                .style(gtk::pango::Style::Italic)
+                .build()),
             link: add(gtk::TextTag::builder()
                 .underline(gtk::pango::Underline::Single)
                 .build()),
@@ -78,7 +100,15 @@ impl Tags {
         } else {
             ("#6f6e73", "#c01c28", "#1a5fb4")
         };
-        for tag in [&self.time, &self.system, &self.notice] {
+        for tag in [
+            &self.time,
+            &self.system,
+            &self.notice,
+            &self.pending,
+            &self.earlier,
+            &self.divider,
+            &self.marker,
+        ] {
             paint(tag, quiet);
         }
         paint(&self.error, error);
@@ -93,6 +123,7 @@ impl Tags {
             Kind::Notice => Some(&self.notice),
             Kind::System => Some(&self.system),
             Kind::Error => Some(&self.error),
+            Kind::Divider => Some(&self.divider),
         }
     }
 }
@@ -114,6 +145,13 @@ mod imp {
         pub(super) pinned: Cell<bool>,
         pub(super) lines: Cell<usize>,
         pub(super) line_limit: Cell<usize>,
+        /// The next appended line opens the session (see `mark_session_start`).
+        pub(super) session_starts_next: Cell<bool>,
+        /// The start of the line that opened the session: earlier history
+        /// goes above it.
+        pub(super) session_start: RefCell<Option<gtk::TextMark>>,
+        /// Our lines on their way, by outbox id: where their "sending…" starts.
+        pub(super) pending: RefCell<HashMap<u64, gtk::TextMark>>,
     }
 
     impl Default for TcpChatLog {
@@ -126,6 +164,9 @@ mod imp {
                 pinned: Cell::new(true),
                 lines: Cell::new(0),
                 line_limit: Cell::new(DEFAULT_LINE_LIMIT),
+                session_starts_next: Cell::new(false),
+                session_start: RefCell::new(None),
+                pending: RefCell::new(HashMap::new()),
             }
         }
     }
@@ -381,38 +422,116 @@ impl TcpChatLog {
         let imp = self.imp();
         let buffer = imp.text_view.buffer();
         let mut end = buffer.end_iter();
-        // One clock read per batch: a batch arrives within the same moment.
-        let time = glib::DateTime::now_local()
-            .and_then(|now| now.format("%H:%M"))
-            .map(|time| time.to_string())
-            .unwrap_or_default();
+        let now = now_for_batch();
         for entry in entries {
-            let line_start = if imp.lines.get() == 0 {
-                end.offset()
-            } else {
+            if imp.lines.get() > 0 {
                 buffer.insert(&mut end, "\n");
-                end.offset()
-            };
-            buffer.insert_with_tags(&mut end, &time, &[&tags.time]);
-            buffer.insert(&mut end, TIME_GAP);
-            if let Some(speaker) = &entry.speaker {
-                let nick_tag = &tags.nicks[palette::slot(&speaker.colour_key)];
-                buffer.insert_with_tags(&mut end, &speaker.label, &[nick_tag]);
-                buffer.insert(&mut end, " ");
             }
-            insert_text(
-                &buffer,
-                &mut end,
-                &entry.text,
-                tags.for_kind(entry.kind),
-                &tags.link,
-            );
-            if entry.speaker.as_ref().is_some_and(|speaker| speaker.own) {
-                buffer.apply_tag(&tags.own_line, &buffer.iter_at_offset(line_start), &end);
+            if imp.session_starts_next.replace(false) {
+                let mark = buffer.create_mark(None, &end, true);
+                if let Some(old) = imp.session_start.replace(Some(mark)) {
+                    buffer.delete_mark(&old);
+                }
             }
+            self.write_line(tags, &mut end, entry, &now);
             imp.lines.set(imp.lines.get() + 1);
         }
         self.trim();
+    }
+
+    /// Writes `entry` at `at` (the start of an empty line), leaving `at`
+    /// at its end.
+    fn write_line(&self, tags: &Tags, at: &mut gtk::TextIter, entry: &LogEntry, now: &str) {
+        let buffer = self.imp().text_view.buffer();
+        let line_start = at.offset();
+        if entry.kind != Kind::Divider {
+            let time = entry.time_ms.and_then(time_of_day);
+            buffer.insert_with_tags(at, time.as_deref().unwrap_or(now), &[&tags.time]);
+            buffer.insert(at, TIME_GAP);
+        }
+        if let Some(speaker) = &entry.speaker {
+            let nick_tag = &tags.nicks[palette::slot(&speaker.colour_key)];
+            buffer.insert_with_tags(at, &speaker.label, &[nick_tag]);
+            buffer.insert(at, " ");
+        }
+        insert_text(
+            &buffer,
+            at,
+            &entry.text,
+            tags.for_kind(entry.kind),
+            &tags.link,
+        );
+        if let Some(outbox_id) = entry.pending {
+            let marker = buffer.create_mark(None, at, true);
+            buffer.insert_with_tags(at, &format!(" {}", gettext("sending…")), &[&tags.marker]);
+            if let Some(old) = self.imp().pending.borrow_mut().insert(outbox_id, marker) {
+                buffer.delete_mark(&old);
+            }
+        }
+        let line_start = buffer.iter_at_offset(line_start);
+        if entry.speaker.as_ref().is_some_and(|speaker| speaker.own) {
+            buffer.apply_tag(&tags.own_line, &line_start, at);
+        }
+        if entry.pending.is_some() {
+            buffer.apply_tag(&tags.pending, &line_start, at);
+        }
+        if entry.earlier {
+            buffer.apply_tag(&tags.earlier, &line_start, at);
+        }
+    }
+
+    /// The next line appended opens the session: [`Self::insert_earlier`]
+    /// puts lines above it.
+    pub fn mark_session_start(&self) {
+        self.imp().session_starts_next.set(true);
+    }
+
+    /// Adds `entries`, said before the session began, just above the line
+    /// that opened it (at the end when there is none).
+    pub fn insert_earlier(&self, entries: &[LogEntry]) {
+        let imp = self.imp();
+        let Some(tags) = imp.tags.get() else { return };
+        let mark = imp.session_start.borrow().clone();
+        let Some(mark) = mark.filter(|_| imp.lines.get() > 0) else {
+            self.append(entries);
+            return;
+        };
+        let buffer = imp.text_view.buffer();
+        let mut at = buffer.iter_at_mark(&mark);
+        let now = now_for_batch();
+        for entry in entries {
+            self.write_line(tags, &mut at, entry, &now);
+            buffer.insert(&mut at, "\n");
+            imp.lines.set(imp.lines.get() + 1);
+        }
+        // The session's first line is still where the next history goes.
+        buffer.move_mark(&mark, &at);
+        self.trim();
+    }
+
+    /// Shows our line with `outbox_id` as sent: normal look, no "sending…".
+    pub fn mark_sent(&self, outbox_id: u64) {
+        let imp = self.imp();
+        let Some(tags) = imp.tags.get() else { return };
+        let Some(marker) = imp.pending.borrow_mut().remove(&outbox_id) else {
+            return;
+        };
+        let buffer = imp.text_view.buffer();
+        let mut from = buffer.iter_at_mark(&marker);
+        let mut line_end = from;
+        if !line_end.ends_line() {
+            line_end.forward_to_line_end();
+        }
+        buffer.delete(&mut from, &mut line_end);
+        let mut line_start = from;
+        line_start.set_line_offset(0);
+        buffer.remove_tag(&tags.pending, &line_start, &from);
+        buffer.delete_mark(&marker);
+    }
+
+    /// How many of our lines show as still on their way.
+    pub fn pending_count(&self) -> usize {
+        self.imp().pending.borrow().len()
     }
 
     /// Drops the oldest lines once the log is a tenth over its limit.
@@ -432,13 +551,30 @@ impl TcpChatLog {
         let mut cut = buffer
             .iter_at_line(drop_line)
             .unwrap_or_else(|| buffer.end_iter());
+        // Pending lines that go can no longer be marked sent.
+        let cut_offset = cut.offset();
+        imp.pending.borrow_mut().retain(|_, marker| {
+            let keep = buffer.iter_at_mark(marker).offset() >= cut_offset;
+            if !keep {
+                buffer.delete_mark(marker);
+            }
+            keep
+        });
         buffer.delete(&mut start, &mut cut);
         imp.lines.set(limit);
     }
 
     pub fn clear(&self) {
         let imp = self.imp();
-        imp.text_view.buffer().set_text("");
+        let buffer = imp.text_view.buffer();
+        for (_, marker) in imp.pending.borrow_mut().drain() {
+            buffer.delete_mark(&marker);
+        }
+        if let Some(mark) = imp.session_start.take() {
+            buffer.delete_mark(&mark);
+        }
+        imp.session_starts_next.set(false);
+        buffer.set_text("");
         imp.lines.set(0);
         imp.set_pinned(true);
     }
@@ -494,6 +630,23 @@ impl TcpChatLog {
             ),
         );
     }
+}
+
+/// The clock for lines said now: one read per batch, as a batch arrives
+/// within the same moment.
+fn now_for_batch() -> String {
+    glib::DateTime::now_local()
+        .and_then(|now| now.format("%H:%M"))
+        .map(|time| time.to_string())
+        .unwrap_or_default()
+}
+
+/// `time_ms` (since the Unix epoch) as local time of day.
+fn time_of_day(time_ms: i64) -> Option<String> {
+    glib::DateTime::from_unix_local(time_ms.div_euclid(1000))
+        .and_then(|time| time.format("%H:%M"))
+        .map(|time| time.to_string())
+        .ok()
 }
 
 /// Inserts `text` with `tag`, marking its links.

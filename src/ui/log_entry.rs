@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::i18n::{gettext, gettext_f};
-use crate::api::Event;
+use crate::api::{Event, LineMeta};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -17,6 +17,8 @@ pub enum Kind {
     /// Joins, parts, nick and topic changes: quieter than chat.
     System,
     Error,
+    /// A heading between parts of the log ("Earlier conversation").
+    Divider,
 }
 
 /// Who a line is from, as shown before its text.
@@ -33,23 +35,36 @@ pub struct LogEntry {
     pub kind: Kind,
     pub speaker: Option<Speaker>,
     pub text: String,
+    /// When it was said, in milliseconds since the Unix epoch; `None`: now.
+    pub time_ms: Option<i64>,
+    /// Our own line still on its way: its outbox id, until delivered.
+    pub pending: Option<u64>,
+    /// Said before we joined (history): shown dimmed.
+    pub earlier: bool,
 }
 
 impl LogEntry {
-    pub fn system(text: String) -> Self {
+    fn new(kind: Kind, speaker: Option<Speaker>, text: String) -> Self {
         LogEntry {
-            kind: Kind::System,
-            speaker: None,
+            kind,
+            speaker,
             text,
+            time_ms: None,
+            pending: None,
+            earlier: false,
         }
     }
 
+    pub fn system(text: String) -> Self {
+        LogEntry::new(Kind::System, None, text)
+    }
+
     pub fn error(text: String) -> Self {
-        LogEntry {
-            kind: Kind::Error,
-            speaker: None,
-            text,
-        }
+        LogEntry::new(Kind::Error, None, text)
+    }
+
+    pub fn divider(text: String) -> Self {
+        LogEntry::new(Kind::Divider, None, text)
     }
 
     fn said(kind: Kind, label: String, colour_key: &str, own: bool, text: &str) -> Self {
@@ -58,11 +73,14 @@ impl LogEntry {
             colour_key: colour_key.to_owned(),
             own,
         };
-        LogEntry {
-            kind,
-            speaker: Some(speaker),
-            text: plain_text(text),
-        }
+        LogEntry::new(kind, Some(speaker), plain_text(text))
+    }
+
+    /// Said at `meta`'s time; pending if it is our line on its way.
+    fn with_meta(mut self, meta: &LineMeta, own: bool) -> Self {
+        self.time_ms = meta.time_ms;
+        self.pending = meta.outbox_id.filter(|_| own);
+        self
     }
 }
 
@@ -122,6 +140,21 @@ pub fn hosting(room: &str, nick: &str, port: u16, addresses: &[SocketAddr]) -> L
     LogEntry::system(text)
 }
 
+/// Heads the lines said before we joined.
+pub fn earlier_divider() -> LogEntry {
+    LogEntry::divider(gettext("Earlier conversation"))
+}
+
+/// Heads the lines said while we were disconnected.
+pub fn missed_divider() -> LogEntry {
+    LogEntry::divider(gettext("While you were away"))
+}
+
+/// Back in the room after the connection was lost.
+pub fn reconnected() -> LogEntry {
+    LogEntry::system(gettext("Reconnected"))
+}
+
 /// The log line for `event`, if it has one. Disconnections and host errors
 /// are described by the window's banner, which also logs them.
 pub fn for_event(event: &Event) -> Option<LogEntry> {
@@ -131,37 +164,42 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
             text,
             own,
             private: false,
+            meta,
             ..
-        } => LogEntry::said(Kind::Chat, from.clone(), from, *own, text),
+        } => LogEntry::said(Kind::Chat, from.clone(), from, *own, text).with_meta(meta, *own),
         Event::Message {
             target,
             text,
             own: true,
             private: true,
+            meta,
             ..
-        } => LogEntry::said(Kind::Private, format!("→ {target}"), target, true, text),
+        } => LogEntry::said(Kind::Private, format!("→ {target}"), target, true, text)
+            .with_meta(meta, true),
         Event::Message {
             from,
             text,
             own: false,
             private: true,
+            meta,
             ..
         } => {
             let label = gettext_f("{nick} (private)", &[("nick", from)]);
-            LogEntry::said(Kind::Private, label, from, false, text)
+            LogEntry::said(Kind::Private, label, from, false, text).with_meta(meta, false)
         }
         Event::Action {
-            from, text, own, ..
-        } => LogEntry::said(Kind::Action, format!("* {from}"), from, *own, text),
+            from,
+            text,
+            own,
+            meta,
+            ..
+        } => LogEntry::said(Kind::Action, format!("* {from}"), from, *own, text)
+            .with_meta(meta, *own),
         Event::Notice {
             from: Some(from),
             text,
         } => LogEntry::said(Kind::Notice, format!("-{from}-"), from, false, text),
-        Event::Notice { from: None, text } => LogEntry {
-            kind: Kind::Notice,
-            speaker: None,
-            text: plain_text(text),
-        },
+        Event::Notice { from: None, text } => LogEntry::new(Kind::Notice, None, plain_text(text)),
         Event::Connected { server, nick, room } => LogEntry::system(gettext_f(
             "You joined {room} on {server} as {nick}",
             &[("room", room), ("server", server), ("nick", nick)],

@@ -3,8 +3,9 @@
 //! GTK-free helpers (unit-tested without a display): [`input`] (what the
 //! entry's text means), [`log_entry`] (events as log lines), [`problem`]
 //! (failures as banner text and a remedy), [`launch`] (the command line),
-//! [`validate`] (form fields), [`members`], [`palette`], [`linkify`],
-//! [`i18n`], [`actions`].
+//! [`validate`] (form fields), [`palette`], [`linkify`], [`i18n`],
+//! [`actions`]; and [`model`], the room's state and the reducer that
+//! changes it, of which the window is a view.
 //!
 //! Widgets, each with its `.ui` in `resources/ui/`: [`application`],
 //! [`window`], [`chat_log`], [`member_list`], [`join_form`], [`banner`];
@@ -21,7 +22,7 @@ pub mod launch;
 pub mod linkify;
 pub mod log_entry;
 pub mod member_list;
-pub mod members;
+pub mod model;
 pub mod palette;
 pub mod problem;
 pub mod settings;

@@ -33,13 +33,61 @@ impl Remedy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub message: String,
-    pub remedy: Remedy,
+    /// `None` when nothing in the window can help.
+    pub remedy: Option<Remedy>,
 }
 
 impl Problem {
     fn new(message: String, remedy: Remedy) -> Self {
-        Problem { message, remedy }
+        Problem {
+            message,
+            remedy: Some(remedy),
+        }
     }
+
+    /// The network thread could not start, or ended: no Host or Connect
+    /// can work in this window any more.
+    pub fn network_unavailable() -> Self {
+        Problem {
+            message: gettext(
+                "TCP Chat cannot use the network right now. Quit TCP Chat and start it again.",
+            ),
+            remedy: None,
+        }
+    }
+}
+
+/// The one log line for an outage while the session reconnects: what
+/// happened, in words, never the system's error text.
+pub fn outage(reason: &DisconnectReason, target: &str) -> String {
+    match reason {
+        DisconnectReason::HostClosed { .. } => gettext("The host closed the room; reconnecting…"),
+        DisconnectReason::TimedOut => gettext_f(
+            "{target} stopped answering; reconnecting…",
+            &[("target", target)],
+        ),
+        _ => gettext_f(
+            "The connection to {target} was lost; reconnecting…",
+            &[("target", target)],
+        ),
+    }
+}
+
+/// The banner while waiting to reconnect, `seconds` before the next try.
+pub fn reconnecting_in(seconds: u64) -> String {
+    if seconds == 0 {
+        gettext("Connection lost. Reconnecting…")
+    } else {
+        gettext_f(
+            "Connection lost. Reconnecting in {seconds} s…",
+            &[("seconds", &seconds.to_string())],
+        )
+    }
+}
+
+/// The banner button that skips the wait.
+pub fn reconnect_now_label() -> String {
+    gettext("Reconnect _Now")
 }
 
 /// Why we are no longer (or never got) connected to `target` (the address
@@ -114,7 +162,7 @@ mod tests {
 
     #[test]
     fn each_failure_offers_its_remedy() {
-        let remedy = |reason| for_disconnect(&reason, "pc:6667").unwrap().remedy;
+        let remedy = |reason| for_disconnect(&reason, "pc:6667").unwrap().remedy.unwrap();
         assert_eq!(remedy(DisconnectReason::Refused), Remedy::TryAgain);
         assert_eq!(remedy(DisconnectReason::TimedOut), Remedy::TryAgain);
         assert_eq!(
@@ -133,7 +181,18 @@ mod tests {
             .message
             .contains("pc:6667"));
         let port = for_host_error(&HostError::PortInUse { port: 6667 });
-        assert_eq!(port.remedy, Remedy::ChooseAnotherPort);
+        assert_eq!(port.remedy, Some(Remedy::ChooseAnotherPort));
         assert!(port.message.contains("6667"));
+    }
+
+    #[test]
+    fn outages_are_told_without_system_text() {
+        let lost = DisconnectReason::ConnectionLost {
+            detail: "unexpected end of file".into(),
+        };
+        let line = outage(&lost, "pc:6667");
+        assert_eq!(line, "The connection to pc:6667 was lost; reconnecting…");
+        assert_eq!(reconnecting_in(5), "Connection lost. Reconnecting in 5 s…");
+        assert_eq!(reconnecting_in(0), "Connection lost. Reconnecting…");
     }
 }

@@ -4,25 +4,39 @@ use adw::subclass::prelude::*;
 use gtk::prelude::*;
 use gtk::{gio, glib};
 
-use super::Session;
+use super::countdown::Countdown;
 use crate::api::Command;
 use crate::ui::actions::WinAction;
 use crate::ui::banner::TcpChatBanner;
 use crate::ui::chat_log::TcpChatLog;
 use crate::ui::join_form::{FormField, TcpChatJoinForm};
 use crate::ui::member_list::TcpChatMemberList;
-use crate::ui::members::Members;
+use crate::ui::model::{Effect, Phase, Room};
+
+/// The window's model. Reached only through [`RoomCell::change`] and
+/// [`RoomCell::read`], whose borrow ends before the window touches a
+/// widget, so a handler that reads the model while another changes it
+/// cannot happen.
+#[derive(Debug, Default)]
+pub(super) struct RoomCell(RefCell<Room>);
+
+impl RoomCell {
+    pub(super) fn change(&self, change: impl FnOnce(&mut Room) -> Vec<Effect>) -> Vec<Effect> {
+        change(&mut self.0.borrow_mut())
+    }
+
+    pub(super) fn read<T>(&self, read: impl FnOnce(&Room) -> T) -> T {
+        read(&self.0.borrow())
+    }
+}
 
 #[derive(Debug, Default, gtk::CompositeTemplate, glib::Properties)]
 #[template(resource = "/io/github/tcpchat/TcpChat/ui/window.ui")]
 #[properties(wrapper_type = super::TcpChatWindow)]
 pub struct TcpChatWindow {
-    /// Connecting or in a room: Host and Connect step aside.
-    #[property(get)]
-    pub(super) busy: Cell<bool>,
-    /// In a room and able to chat.
-    #[property(get)]
-    pub(super) joined: Cell<bool>,
+    /// The model's phase, for window.ui to bind pages and sensitivity to.
+    #[property(get, builder(Phase::Welcome))]
+    pub(super) phase: Cell<Phase>,
     /// Our own host is open.
     #[property(get)]
     pub(super) hosting: Cell<bool>,
@@ -62,8 +76,10 @@ pub struct TcpChatWindow {
 
     pub(super) commands: OnceCell<async_channel::Sender<Command>>,
     pub(super) settings: OnceCell<Option<gio::Settings>>,
-    pub(super) session: RefCell<Session>,
-    pub(super) members: RefCell<Members>,
+    pub(super) room: RoomCell,
+    /// The model's member revision the list shows.
+    pub(super) members_shown: Cell<u64>,
+    pub(super) countdown: Countdown,
 }
 
 #[glib::object_subclass]
@@ -77,6 +93,7 @@ impl ObjectSubclass for TcpChatWindow {
         TcpChatLog::ensure_type();
         TcpChatJoinForm::ensure_type();
         TcpChatMemberList::ensure_type();
+        Phase::ensure_type();
         klass.bind_template();
         klass.bind_template_callbacks();
 
@@ -102,6 +119,11 @@ impl ObjectSubclass for TcpChatWindow {
         action(klass, WinAction::Leave, |window| window.leave(None));
         action(klass, WinAction::Send, super::TcpChatWindow::send_entry);
         action(klass, WinAction::Retry, super::TcpChatWindow::retry);
+        action(
+            klass,
+            WinAction::ReconnectNow,
+            super::TcpChatWindow::reconnect_now,
+        );
         action(
             klass,
             WinAction::CopyAddress,
@@ -132,9 +154,38 @@ impl TcpChatWindow {
 
     #[template_callback]
     pub(super) fn update_send_action(&self) {
-        let sendable = self.joined.get() && !self.message_entry.text().trim().is_empty();
+        let sendable = self.phase.get().can_chat() && !self.message_entry.text().trim().is_empty();
         self.obj()
             .action_set_enabled(WinAction::Send.detailed(), sendable);
+    }
+
+    // Closures window.ui binds to the `phase` property.
+
+    #[template_callback(function)]
+    fn page_for_phase(phase: Phase) -> String {
+        match phase {
+            Phase::Welcome => "welcome",
+            Phase::Connecting => "connecting",
+            Phase::InRoom | Phase::Reconnecting | Phase::Closed => "room",
+        }
+        .to_owned()
+    }
+
+    /// Host and Connect show when no room is under way.
+    #[template_callback(function)]
+    fn phase_is_idle(phase: Phase) -> bool {
+        !phase.is_busy()
+    }
+
+    #[template_callback(function)]
+    fn phase_is_connecting(phase: Phase) -> bool {
+        phase == Phase::Connecting
+    }
+
+    /// Entry, Leave and the member toggle: while the room is ours.
+    #[template_callback(function)]
+    fn phase_can_chat(phase: Phase) -> bool {
+        phase.can_chat()
     }
 }
 
@@ -146,7 +197,7 @@ impl ObjectImpl for TcpChatWindow {
         let obj = self.obj();
         obj.restore_layout();
         obj.fill_forms();
-        obj.show_phase();
+        obj.render();
     }
 }
 

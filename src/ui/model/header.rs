@@ -1,0 +1,65 @@
+//! What the header bar and window title say in each phase.
+
+use super::{Phase, Session};
+use crate::api::Command;
+use crate::ui::i18n::{gettext, gettext_f};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub title: String,
+    pub subtitle: String,
+    /// The window's own title (task switchers, screen readers).
+    pub window_title: String,
+    /// What the Connecting page says it waits for.
+    pub waiting_for: String,
+    /// The message entry's placeholder.
+    pub placeholder: String,
+}
+
+pub fn header(phase: Phase, session: &Session) -> Header {
+    let app = gettext("TCP Chat");
+    let room = session.room.clone();
+    let (title, subtitle) = match phase {
+        Phase::Welcome => (app.clone(), String::new()),
+        Phase::Connecting => (room.clone(), gettext("Connecting…")),
+        Phase::InRoom => {
+            let subtitle = match session.share_address() {
+                Some(address) => gettext_f(
+                    "{nick} · hosting at {address}",
+                    &[("nick", &session.nick), ("address", &address)],
+                ),
+                // The session's `host:port`, not the typed address, which
+                // may be a whole irc:// link.
+                None => gettext_f(
+                    "{nick} · connected to {server}",
+                    &[("nick", &session.nick), ("server", &session.server)],
+                ),
+            };
+            (room.clone(), subtitle)
+        }
+        Phase::Reconnecting => (room.clone(), gettext("Reconnecting…")),
+        Phase::Closed => (room.clone(), gettext("Disconnected")),
+    };
+    let window_title = if phase == Phase::Welcome {
+        app
+    } else {
+        format!("{title} — {app}")
+    };
+    let waiting_for = match &session.request {
+        Some(Command::Host(request)) => gettext_f(
+            "Opening {room} on port {port}",
+            &[("room", &request.room), ("port", &request.port.to_string())],
+        ),
+        _ => gettext_f(
+            "Joining {room} at {target}",
+            &[("room", &room), ("target", &session.target())],
+        ),
+    };
+    Header {
+        placeholder: gettext_f("Message {room}", &[("room", &room)]),
+        title,
+        subtitle,
+        window_title,
+        waiting_for,
+    }
+}

@@ -1,0 +1,77 @@
+//! Who we are and where: what the last Host or Connect asked for and what
+//! the network answered.
+
+use std::net::SocketAddr;
+
+use crate::api::Command;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The last Host or Connect, repeated by Try Again.
+    pub request: Option<Command>,
+    pub room: String,
+    /// The session's `host:port` once connected.
+    pub server: String,
+    /// Our nickname as the room knows it.
+    pub nick: String,
+    /// Where friends can reach our host, once it listens.
+    pub hosting: Option<(u16, Vec<SocketAddr>)>,
+}
+
+impl Session {
+    /// A session about to start `request` (Host or Connect).
+    pub fn for_request(request: Command) -> Self {
+        let (nick, room) = nick_and_room(&request).unwrap_or_default();
+        Session {
+            nick: nick.to_owned(),
+            room: room.to_owned(),
+            request: Some(request),
+            ..Session::default()
+        }
+    }
+
+    /// The address to give friends while we host: the first IPv4 one
+    /// (easiest to type), else the first of any kind.
+    pub fn share_address(&self) -> Option<String> {
+        let (port, addresses) = self.hosting.as_ref()?;
+        let address = addresses
+            .iter()
+            .find(|address| address.is_ipv4())
+            .or(addresses.first())
+            .map(ToString::to_string)
+            .unwrap_or_else(|| format!("localhost:{port}"));
+        Some(address)
+    }
+
+    /// The address as the person typed it, for messages about connecting.
+    pub fn target(&self) -> String {
+        match &self.request {
+            Some(Command::Connect(request)) => request.address.clone(),
+            Some(Command::Host(request)) => format!("localhost:{}", request.port),
+            _ => self.server.clone(),
+        }
+    }
+
+    /// The address of the room we were in: the session's `host:port`
+    /// (not a whole irc:// link), else what was typed.
+    pub fn server_or_target(&self) -> String {
+        if self.server.is_empty() {
+            self.target()
+        } else {
+            self.server.clone()
+        }
+    }
+
+    pub fn is_hosting(&self) -> bool {
+        self.hosting.is_some()
+    }
+}
+
+/// Who we will be and where, for a Host or Connect.
+pub fn nick_and_room(request: &Command) -> Option<(&str, &str)> {
+    match request {
+        Command::Host(request) => Some((&request.nick, &request.room)),
+        Command::Connect(request) => Some((&request.nick, &request.room)),
+        _ => None,
+    }
+}

@@ -1,0 +1,430 @@
+//! The reducer, driven like the window drives it, without a display.
+
+use super::*;
+use crate::api::{
+    Command, ConnectRequest, DisconnectReason, Event, HistoryKind, HostRequest, LineMeta,
+};
+use crate::ui::log_entry::{Kind, LogEntry};
+
+fn connect_request() -> Command {
+    Command::Connect(ConnectRequest {
+        address: "irc://pc.local:6667/%23chat".into(),
+        nick: "alice".into(),
+        room: "#chat".into(),
+        password: None,
+    })
+}
+
+fn connected() -> Event {
+    Event::Connected {
+        server: "pc.local:6667".into(),
+        nick: "alice".into(),
+        room: "#chat".into(),
+    }
+}
+
+/// A room we joined, with alice and bob in it; its effects dropped.
+fn in_room() -> Room {
+    let mut room = Room::default();
+    room.start(connect_request(), true);
+    room.apply_all([
+        connected(),
+        Event::Members {
+            room: "#chat".into(),
+            nicks: vec!["alice".into(), "bob".into()],
+        },
+    ]);
+    room
+}
+
+fn said(from: &str, text: &str, msgid: Option<&str>) -> Event {
+    Event::Message {
+        from: from.into(),
+        target: "#chat".into(),
+        text: text.into(),
+        own: from == "alice",
+        private: false,
+        meta: LineMeta {
+            msgid: msgid.map(Into::into),
+            ..LineMeta::default()
+        },
+    }
+}
+
+fn own_pending(text: &str, outbox_id: u64) -> Event {
+    Event::Message {
+        from: "alice".into(),
+        target: "#chat".into(),
+        text: text.into(),
+        own: true,
+        private: false,
+        meta: LineMeta {
+            outbox_id: Some(outbox_id),
+            ..LineMeta::default()
+        },
+    }
+}
+
+fn lost(delay_secs: u64, attempt: u32) -> Event {
+    Event::Reconnecting {
+        reason: DisconnectReason::ConnectionLost {
+            detail: "unexpected end of file".into(),
+        },
+        attempt,
+        delay_secs,
+    }
+}
+
+/// The texts of the lines logged at the end, in order.
+fn logged(effects: &[Effect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Log(entry) => Some(entry.text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sent(effects: &[Effect]) -> Vec<Command> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Send(command) => Some(command.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn starting_sends_the_request_and_waits() {
+    let mut room = Room::default();
+    assert_eq!(room.phase(), Phase::Welcome);
+    let effects = room.start(connect_request(), true);
+    assert_eq!(sent(&effects), [connect_request()]);
+    assert!(effects.contains(&Effect::ClearLog));
+    assert_eq!(room.phase(), Phase::Connecting);
+    let header = room.header();
+    assert_eq!(header.title, "#chat");
+    assert_eq!(header.subtitle, "Connecting…");
+    assert_eq!(
+        header.waiting_for,
+        "Joining #chat at irc://pc.local:6667/%23chat"
+    );
+}
+
+#[test]
+fn joining_opens_the_session_and_names_the_server() {
+    let mut room = Room::default();
+    room.start(connect_request(), true);
+    let effects = room.apply(connected());
+    assert_eq!(room.phase(), Phase::InRoom);
+    let start = effects
+        .iter()
+        .position(|effect| *effect == Effect::MarkSessionStart)
+        .expect("the join line opens the session");
+    assert!(matches!(&effects[start + 1], Effect::Log(entry)
+        if entry.text == "You joined #chat on pc.local:6667 as alice"));
+    assert!(effects.contains(&Effect::FocusEntry));
+    assert_eq!(room.header().subtitle, "alice · connected to pc.local:6667");
+}
+
+#[test]
+fn members_follow_joins_parts_quits_and_renames() {
+    let mut room = in_room();
+    let before = room.members_revision();
+    room.apply_all([
+        Event::Joined {
+            nick: "carol".into(),
+            room: "#chat".into(),
+            own: false,
+        },
+        Event::NickChanged {
+            old: "bob".into(),
+            new: "Robert".into(),
+            own: false,
+        },
+        Event::Parted {
+            nick: "carol".into(),
+            room: "#chat".into(),
+            reason: None,
+        },
+        Event::Quit {
+            nick: "nobody".into(),
+            reason: None,
+        },
+    ]);
+    assert_eq!(room.members().sorted(), ["alice", "Robert"]);
+    assert_ne!(room.members_revision(), before);
+    room.apply(Event::NickChanged {
+        old: "alice".into(),
+        new: "alicia".into(),
+        own: true,
+    });
+    assert_eq!(room.session().nick, "alicia");
+}
+
+#[test]
+fn leaving_resets_everything_in_one_place() {
+    let mut room = in_room();
+    room.apply(own_pending("hello", 1));
+    let effects = room.leave(None);
+    assert_eq!(sent(&effects), [Command::Leave { message: None }]);
+    assert!(effects.contains(&Effect::ClearLog));
+    assert!(effects.contains(&Effect::DismissBanner));
+    assert_eq!(room.phase(), Phase::Welcome);
+    assert!(room.members().is_empty());
+    assert!(room.pending().is_empty());
+    assert_eq!(room.header().title, "TCP Chat");
+    // What the old session still says is not shown.
+    assert!(room.apply(said("bob", "late", None)).is_empty());
+}
+
+#[test]
+fn a_lost_room_stays_readable_and_closes_our_host() {
+    let mut room = Room::default();
+    room.start(
+        Command::Host(HostRequest {
+            nick: "alice".into(),
+            port: 6667,
+            room: "#chat".into(),
+            password: None,
+        }),
+        true,
+    );
+    room.apply_all([
+        Event::Hosting {
+            port: 6667,
+            addresses: vec!["192.168.1.5:6667".parse().unwrap()],
+        },
+        connected(),
+    ]);
+    assert!(room.leaving_closes_room());
+    assert_eq!(
+        room.header().subtitle,
+        "alice · hosting at 192.168.1.5:6667"
+    );
+    let effects = room.apply(Event::Disconnected {
+        reason: DisconnectReason::HostClosed { message: None },
+    });
+    assert_eq!(room.phase(), Phase::Closed);
+    assert_eq!(logged(&effects), ["The host closed the room."]);
+    assert_eq!(sent(&effects), [Command::Leave { message: None }]);
+    assert!(!room.is_hosting());
+    assert_eq!(room.header().subtitle, "Disconnected");
+}
+
+#[test]
+fn a_refused_connect_goes_back_to_welcome_and_retry_repeats_it() {
+    let mut room = Room::default();
+    room.start(connect_request(), true);
+    let effects = room.apply(Event::Disconnected {
+        reason: DisconnectReason::Refused,
+    });
+    assert_eq!(room.phase(), Phase::Welcome);
+    assert!(logged(&effects).is_empty());
+    assert!(matches!(effects.as_slice(), [Effect::ShowProblem(problem)]
+        if problem.message.contains("irc://pc.local:6667/%23chat")));
+    let retry = room.retry();
+    assert_eq!(sent(&retry), [connect_request()]);
+    assert!(!retry.contains(&Effect::ClearLog), "a retry keeps the log");
+    assert_eq!(room.phase(), Phase::Connecting);
+}
+
+#[test]
+fn reconnecting_logs_once_per_outage_and_keeps_the_entry() {
+    let mut room = in_room();
+    let first = room.apply(lost(5, 1));
+    assert_eq!(room.phase(), Phase::Reconnecting);
+    assert!(
+        room.phase().can_chat(),
+        "lines typed now wait in the outbox"
+    );
+    assert_eq!(
+        logged(&first),
+        ["The connection to pc.local:6667 was lost; reconnecting…"]
+    );
+    assert!(first.contains(&Effect::ShowReconnecting { delay_secs: 5 }));
+    let second = room.apply(lost(10, 2));
+    assert!(logged(&second).is_empty(), "one line per outage");
+    assert!(second.contains(&Effect::ShowReconnecting { delay_secs: 10 }));
+    assert_eq!(room.header().subtitle, "Reconnecting…");
+    assert_eq!(
+        sent(&room.send(Command::SendMessage { text: "hi".into() })),
+        [Command::SendMessage { text: "hi".into() }]
+    );
+    assert_eq!(sent(&room.reconnect_now()), [Command::ReconnectNow]);
+
+    let back = room.apply(connected());
+    assert_eq!(room.phase(), Phase::InRoom);
+    assert_eq!(logged(&back), ["Reconnected"]);
+    assert!(back.contains(&Effect::DismissBanner));
+    assert!(
+        !back.contains(&Effect::MarkSessionStart),
+        "earlier history still goes above the first join"
+    );
+    assert_eq!(room.members().len(), 2, "members stay until the new list");
+
+    room.apply(lost(1, 1));
+    let again = room.apply(lost(1, 1));
+    assert!(logged(&again).is_empty());
+    let over = room.apply(Event::Disconnected {
+        reason: DisconnectReason::Refused,
+    });
+    assert_eq!(room.phase(), Phase::Closed);
+    assert!(over
+        .iter()
+        .any(|effect| matches!(effect, Effect::ShowProblem(_))));
+}
+
+#[test]
+fn outage_lines_never_carry_system_text() {
+    let mut room = in_room();
+    let lines = logged(&room.apply(lost(5, 1)));
+    assert!(lines.iter().all(|line| !line.contains("end of file")));
+}
+
+#[test]
+fn own_lines_wait_until_delivered() {
+    let mut room = in_room();
+    let effects = room.apply(own_pending("on its way", 7));
+    assert!(matches!(effects.as_slice(), [Effect::Log(entry)] if entry.pending == Some(7)));
+    assert!(room.pending().contains(7));
+    assert_eq!(
+        room.apply(Event::Delivered { outbox_id: 7 }),
+        [Effect::Delivered(7)]
+    );
+    assert!(room.pending().is_empty());
+    assert!(
+        room.apply(Event::Delivered { outbox_id: 7 }).is_empty(),
+        "a second delivery changes nothing"
+    );
+    // Someone else's line never waits for our outbox.
+    let mut theirs = said("bob", "hi", None);
+    if let Event::Message { meta, .. } = &mut theirs {
+        meta.outbox_id = Some(8);
+    }
+    assert!(
+        matches!(room.apply(theirs).as_slice(), [Effect::Log(entry)] if entry.pending.is_none())
+    );
+}
+
+#[test]
+fn lines_keep_the_time_they_were_said() {
+    let mut room = in_room();
+    let mut line = said("bob", "earlier today", None);
+    if let Event::Message { meta, .. } = &mut line {
+        meta.time_ms = Some(1_700_000_000_000);
+    }
+    assert!(matches!(room.apply(line).as_slice(), [Effect::Log(entry)]
+        if entry.time_ms == Some(1_700_000_000_000)));
+}
+
+#[test]
+fn earlier_history_goes_above_the_join_line_dimmed() {
+    let mut room = in_room();
+    room.apply(said("bob", "live", Some("m3")));
+    let effects = room.apply(Event::History {
+        room: "#chat".into(),
+        kind: HistoryKind::Earlier,
+        lines: vec![
+            said("bob", "one", Some("m1")),
+            said("carol", "two", Some("m2")),
+            said("bob", "live", Some("m3")),
+            Event::Joined {
+                nick: "dave".into(),
+                room: "#chat".into(),
+                own: false,
+            },
+        ],
+    });
+    let [Effect::LogEarlier(entries)] = effects.as_slice() else {
+        panic!("earlier lines go above the join line: {effects:?}");
+    };
+    let texts: Vec<&str> = entries.iter().map(|entry| entry.text.as_str()).collect();
+    assert_eq!(texts, ["Earlier conversation", "one", "two"]);
+    assert_eq!(entries[0].kind, Kind::Divider);
+    assert!(entries[1..].iter().all(|entry| entry.earlier));
+}
+
+#[test]
+fn missed_history_follows_a_divider_each_line_once() {
+    let mut room = in_room();
+    room.apply(said("bob", "before", Some("m1")));
+    room.apply(lost(1, 1));
+    room.apply(connected());
+    let history = |lines| Event::History {
+        room: "#chat".into(),
+        kind: HistoryKind::Missed,
+        lines,
+    };
+    let effects = room.apply(history(vec![
+        said("bob", "before", Some("m1")),
+        said("bob", "while away", Some("m2")),
+        said("carol", "no id", None),
+    ]));
+    assert_eq!(
+        logged(&effects),
+        ["While you were away", "while away", "no id"]
+    );
+    assert!(matches!(
+        &effects[0],
+        Effect::Log(LogEntry {
+            kind: Kind::Divider,
+            ..
+        })
+    ));
+    assert!(
+        room.apply(history(vec![said("bob", "while away", Some("m2"))]))
+            .is_empty(),
+        "nothing new: no divider either"
+    );
+    assert!(
+        room.apply(said("bob", "while away", Some("m2"))).is_empty(),
+        "a live repeat of a shown line is dropped too"
+    );
+}
+
+#[test]
+fn seen_ids_are_bounded() {
+    let mut room = in_room();
+    for n in 0..SEEN_CAPACITY + 10 {
+        room.apply(said("bob", "x", Some(&format!("id{n}"))));
+    }
+    // The oldest were forgotten: shown again if history brings them.
+    let effects = room.apply(said("bob", "x", Some("id0")));
+    assert_eq!(logged(&effects).len(), 1);
+}
+
+#[test]
+fn a_missing_network_is_reported_not_waited_for() {
+    let mut room = Room::default();
+    room.start(connect_request(), true);
+    let effects = room.network_unavailable();
+    assert_eq!(room.phase(), Phase::Welcome);
+    assert!(sent(&effects).is_empty(), "nothing more is sent to nobody");
+    assert!(
+        matches!(effects.as_slice(), [Effect::ShowProblem(problem)] if problem.remedy.is_none())
+    );
+    let mut room = in_room();
+    let effects = room.network_unavailable();
+    assert_eq!(room.phase(), Phase::Closed);
+    assert_eq!(logged(&effects).len(), 1, "the room's log says it too");
+}
+
+#[test]
+fn nick_in_use_is_toasted_and_logged() {
+    let mut room = in_room();
+    let effects = room.apply(Event::NickInUse {
+        requested: "alice".into(),
+        using: "alice_".into(),
+    });
+    assert_eq!(room.session().nick, "alice_");
+    assert!(effects
+        .iter()
+        .any(|effect| matches!(effect, Effect::Toast(text) if text.contains("alice_"))));
+    assert_eq!(
+        logged(&effects),
+        ["The nickname alice is taken, so you are alice_"]
+    );
+}
