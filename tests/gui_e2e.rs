@@ -9,6 +9,9 @@
 
 #[path = "support/fake_network.rs"]
 mod fake_network;
+#[path = "support/relay.rs"]
+#[allow(dead_code)]
+mod relay;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -343,6 +346,87 @@ fn screenshot(window: &TcpChatWindow, path: &str) {
     window.add_css_class("solid-csd");
 }
 
+/// The window joined through a relay the test cuts: it says it is
+/// reconnecting, keeps the entry usable (the line typed then is pending),
+/// rejoins by itself, shows what was missed after "While you were away" and
+/// the pending line turns to sent — reaching the room once.
+fn the_window_rejoins_and_fills_the_gap() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let config = tcp_chat::server::ServerConfig {
+        bind: Some(Ipv4Addr::LOCALHOST.into()),
+        port: 0,
+        history: Some(tcp_chat::server::HistoryConfig {
+            path: state.path().join("history.sqlite3"),
+            keep_per_room: 1000,
+        }),
+        ..tcp_chat::server::ServerConfig::default()
+    };
+    let host = runtime.block_on(tcp_chat::server::start(config)).unwrap();
+    let host_port = host.local_addrs()[0].port();
+    let relay = runtime.block_on(relay::Relay::start(host.local_addrs()[0]));
+
+    let window = open_window(900, 640);
+    let form = window.connect_form();
+    form.set_field(FormField::Address, &relay.addr.to_string());
+    form.set_field(FormField::Nick, "mei");
+    form.set_field(FormField::Room, "#chat");
+    form.submit_button().emit_clicked();
+    wait_until("the room to open", || window.phase() == Phase::InRoom);
+    let mut li = IrcPeer::join(&window, host_port, "li");
+    li.say("before the cut");
+    wait_until("li's line", || log_contains(&window, "before the cut"));
+
+    relay.cut();
+    wait_until("the window to say it reconnects", || {
+        window.phase() == Phase::Reconnecting
+            && window
+                .banner()
+                .shown_message()
+                .is_some_and(|m| m.contains("Reconnecting"))
+    });
+    li.expect("QUIT");
+    li.say("said while mei was away");
+    send_from_entry(&window, "typed while away");
+    wait_until("the typed line, shown as on its way", || {
+        window.chat_log().pending_count() == 1 && log_contains(&window, "typed while away")
+    });
+
+    relay.restore();
+    WidgetExt::activate_action(&window, "win.reconnect-now", None).unwrap();
+    wait_until("the missed line after the divider", || {
+        let log = window.chat_log().text();
+        match (
+            log.find("While you were away"),
+            log.find("said while mei was away"),
+        ) {
+            (Some(divider), Some(line)) => divider < line,
+            _ => false,
+        }
+    });
+    wait_until("the pending line to be sent", || {
+        window.chat_log().pending_count() == 0
+    });
+    assert_eq!(window.phase(), Phase::InRoom);
+    li.expect("typed while away");
+    let log = window.chat_log().text();
+    assert_eq!(log.matches("said while mei was away").count(), 1, "{log}");
+    assert_eq!(log.matches("before the cut").count(), 1, "{log}");
+    li.send("PING :barrier");
+    li.expect("PONG");
+    assert_eq!(
+        li.seen
+            .iter()
+            .filter(|l| l.ends_with(":typed while away"))
+            .count(),
+        1,
+        "sent twice: {:?}",
+        li.seen
+    );
+    window.close();
+    runtime.block_on(host.shutdown());
+}
+
 fn main() -> std::process::ExitCode {
     fake_network::init();
     let cases: &[(&str, fn())] = &[
@@ -355,6 +439,10 @@ fn main() -> std::process::ExitCode {
             connecting_to_a_closed_port_shows_the_banner,
         ),
         ("three_people_chat", three_people_chat),
+        (
+            "the_window_rejoins_and_fills_the_gap",
+            the_window_rejoins_and_fills_the_gap,
+        ),
     ];
     fake_network::run_cases(cases)
 }
