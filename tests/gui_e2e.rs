@@ -427,6 +427,47 @@ fn the_window_rejoins_and_fills_the_gap() {
     runtime.block_on(host.shutdown());
 }
 
+/// Lines kept in the history database of the room hosted on `port`.
+fn stored_lines(port: u16) -> i64 {
+    let Some(state) = STATE_DIR.get() else {
+        return 0;
+    };
+    let database = state.path().join(format!("history-{port}.sqlite3"));
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+    rusqlite::Connection::open_with_flags(database, flags)
+        .and_then(|db| db.query_row("SELECT count(*) FROM lines", [], |row| row.get(0)))
+        .unwrap_or(-1)
+}
+
+/// The host's window keeps the room's history on disk until the person
+/// clears it from the main menu (after saying yes).
+fn clearing_the_history_of_a_hosted_room() {
+    let window = open_window(900, 640);
+    let port = host_room(&window, "mei", false);
+    let mut li = IrcPeer::join(&window, port, "li");
+    li.say("something to forget");
+    wait_until("the line in the log", || {
+        log_contains(&window, "something to forget")
+    });
+    wait_until("the line on disk", || stored_lines(port) >= 1);
+
+    WidgetExt::activate_action(&window, WinAction::ClearHistory.detailed(), None).unwrap();
+    let mut dialog = None;
+    wait_until("the Clear Room History dialog", || {
+        dialog = gtk::Window::list_toplevels()
+            .into_iter()
+            .find_map(|window| window.downcast::<adw::MessageDialog>().ok());
+        dialog.is_some()
+    });
+    let dialog = dialog.take().unwrap();
+    fake_network::click_button_labelled(dialog.upcast_ref(), "C_lear History");
+    drop(dialog);
+    wait_until("the history to be gone from disk", || {
+        stored_lines(port) == 0
+    });
+    close_room(window, &mut [&mut li]);
+}
+
 fn main() -> std::process::ExitCode {
     fake_network::init();
     let cases: &[(&str, fn())] = &[
@@ -442,6 +483,10 @@ fn main() -> std::process::ExitCode {
         (
             "the_window_rejoins_and_fills_the_gap",
             the_window_rejoins_and_fills_the_gap,
+        ),
+        (
+            "clearing_the_history_of_a_hosted_room",
+            clearing_the_history_of_a_hosted_room,
         ),
     ];
     fake_network::run_cases(cases)

@@ -48,6 +48,8 @@ pub enum WinAction {
     /// Open the Connect form at its password.
     EnterPassword,
     CopyAddress,
+    /// Forget the history of the room we host (asks first).
+    ClearHistory,
     FocusEntry,
     ShowMembers,
     /// Built in by GtkApplication when `gtk/help-overlay.ui` exists.
@@ -67,6 +69,7 @@ impl WinAction {
             WinAction::EditAddress => "win.edit-address",
             WinAction::EnterPassword => "win.enter-password",
             WinAction::CopyAddress => "win.copy-address",
+            WinAction::ClearHistory => "win.clear-history",
             WinAction::FocusEntry => "win.focus-entry",
             WinAction::ShowMembers => "win.show-members",
             WinAction::ShowHelpOverlay => "win.show-help-overlay",

@@ -126,6 +126,11 @@ impl ObjectSubclass for TcpChatWindow {
         );
         action(
             klass,
+            WinAction::ClearHistory,
+            super::TcpChatWindow::clear_history,
+        );
+        action(
+            klass,
             WinAction::CopyAddress,
             super::TcpChatWindow::copy_address,
         );

@@ -57,6 +57,17 @@ impl TcpChatWindow {
 
     fn attach(&self, network: NetworkHandle) {
         let _ = self.imp().commands.set(network.commands);
+        // Back on the network (Wi-Fi rejoined, cable plugged in): no need to
+        // wait out the reconnect countdown.
+        gio::NetworkMonitor::default().connect_network_changed(glib::clone!(
+            #[weak(rename_to = window)]
+            self,
+            move |_, available| {
+                if available && window.phase() == Phase::Reconnecting {
+                    window.reconnect_now();
+                }
+            }
+        ));
         let events = network.events;
         let window = self.downgrade();
         // Idle priority: redraws and input come first during a flood.
@@ -181,6 +192,7 @@ impl TcpChatWindow {
             phase == Phase::Reconnecting,
         );
         self.action_set_enabled(WinAction::CopyAddress.detailed(), hosting);
+        self.action_set_enabled(WinAction::ClearHistory.detailed(), hosting);
         imp.update_send_action();
         let shown = imp.members_shown.get();
         let members = imp.room.read(|room| {

@@ -174,6 +174,37 @@ impl TcpChatWindow {
         dialog.present();
     }
 
+    /// Forgets what was said in the room we host, after asking.
+    pub(super) fn clear_history(&self) {
+        let room = self.imp().room.read(|room| room.session().room.clone());
+        let dialog = adw::MessageDialog::new(
+            Some(self),
+            Some(&gettext("Clear Room History?")),
+            Some(&gettext_f(
+                "Everything said in {room} so far is forgotten: people who join later or reconnect will not see it. This cannot be undone.",
+                &[("room", &room)],
+            )),
+        );
+        dialog.add_responses(&[
+            ("cancel", &gettext("_Cancel")),
+            ("clear", &gettext("C_lear History")),
+        ]);
+        dialog.set_response_appearance("clear", adw::ResponseAppearance::Destructive);
+        dialog.set_default_response(Some("cancel"));
+        dialog.set_close_response("cancel");
+        dialog.connect_response(
+            Some("clear"),
+            glib::clone!(
+                #[weak(rename_to = window)]
+                self,
+                move |_, _| {
+                    window.send(Command::ClearHistory);
+                }
+            ),
+        );
+        dialog.present();
+    }
+
     pub(super) fn copy_address(&self) {
         let Some(address) = self.share_address() else {
             return;
