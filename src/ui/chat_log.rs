@@ -497,14 +497,25 @@ impl TcpChatLog {
             return;
         };
         let buffer = imp.text_view.buffer();
+        // Text inserted where a tagged range starts takes its tags (the
+        // toggles sit before the first character), so write into a fresh,
+        // untagged line instead of at the session line's start.
         let mut at = buffer.iter_at_mark(&mark);
+        let blank = at.offset();
+        buffer.insert(&mut at, "\n");
+        buffer.remove_all_tags(&buffer.iter_at_offset(blank), &at);
+        let mut at = buffer.iter_at_offset(blank);
         let now = now_for_batch();
-        for entry in entries {
+        for (index, entry) in entries.iter().enumerate() {
+            if index > 0 {
+                buffer.insert(&mut at, "\n");
+            }
             self.write_line(tags, &mut at, entry, &now);
-            buffer.insert(&mut at, "\n");
             imp.lines.set(imp.lines.get() + 1);
         }
-        // The session's first line is still where the next history goes.
+        // Past the blank line's newline: the session's first line, still
+        // where the next history goes.
+        at.forward_char();
         buffer.move_mark(&mark, &at);
         self.trim();
     }
