@@ -157,9 +157,14 @@ impl TcpChatWindow {
     /// model. Pages, spinner and sensitivity follow `phase` in window.ui.
     fn render(&self) {
         let imp = self.imp();
-        let (phase, hosting, header) = imp
-            .room
-            .read(|room| (room.phase(), room.is_hosting(), room.header()));
+        let (phase, hosting, reconnect_now, header) = imp.room.read(|room| {
+            (
+                room.phase(),
+                room.is_hosting(),
+                room.can_reconnect_now(),
+                room.header(),
+            )
+        });
         if imp.phase.replace(phase) != phase {
             self.notify_phase();
         }
@@ -176,10 +181,7 @@ impl TcpChatWindow {
         self.action_set_enabled(WinAction::Host.detailed(), !phase.is_busy());
         self.action_set_enabled(WinAction::Connect.detailed(), !phase.is_busy());
         self.action_set_enabled(WinAction::Leave.detailed(), phase.is_busy());
-        self.action_set_enabled(
-            WinAction::ReconnectNow.detailed(),
-            phase == Phase::Reconnecting,
-        );
+        self.action_set_enabled(WinAction::ReconnectNow.detailed(), reconnect_now);
         self.action_set_enabled(WinAction::CopyAddress.detailed(), hosting);
         imp.update_send_action();
         let shown = imp.members_shown.get();
