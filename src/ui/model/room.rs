@@ -250,14 +250,7 @@ impl Room {
             Some((port, addresses)) => {
                 log_entry::hosting(&session.room, &session.nick, *port, addresses)
             }
-            None => LogEntry::system(gettext_f(
-                "You joined {room} on {server} as {nick}",
-                &[
-                    ("room", &session.room),
-                    ("server", &session.server),
-                    ("nick", &session.nick),
-                ],
-            )),
+            None => log_entry::joined(&session.room, &session.server, &session.nick),
         };
         effects.push(Effect::Log(opening));
     }
