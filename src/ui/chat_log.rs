@@ -468,15 +468,18 @@ impl TcpChatLog {
                 buffer.delete_mark(&old);
             }
         }
-        let line_start = buffer.iter_at_offset(line_start);
-        if entry.speaker.as_ref().is_some_and(|speaker| speaker.own) {
-            buffer.apply_tag(&tags.own_line, &line_start, at);
-        }
-        if entry.pending.is_some() {
-            buffer.apply_tag(&tags.pending, &line_start, at);
-        }
-        if entry.earlier {
-            buffer.apply_tag(&tags.earlier, &line_start, at);
+        let own = entry.speaker.as_ref().is_some_and(|speaker| speaker.own);
+        let whole_line_tags = [
+            (own, &tags.own_line),
+            (entry.pending.is_some(), &tags.pending),
+            (entry.earlier, &tags.earlier),
+        ];
+        // Most lines need none: no iterator lookup for them.
+        if whole_line_tags.iter().any(|(wanted, _)| *wanted) {
+            let line_start = buffer.iter_at_offset(line_start);
+            for (_, tag) in whole_line_tags.iter().filter(|(wanted, _)| *wanted) {
+                buffer.apply_tag(*tag, &line_start, at);
+            }
         }
     }
 
