@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use adw::prelude::*;
 use fake_network::FakeNetwork;
-use tcp_chat::api::LineMeta;
-use tcp_chat::network::{Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest};
+use tcp_chat::api::{HistoryKind, LineMeta};
+use tcp_chat::network::{
+    Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest, NetworkHandle,
+};
 use tcp_chat::ui::actions::WinAction;
 use tcp_chat::ui::join_form::FormField;
 use tcp_chat::ui::launch::Launch;
@@ -659,6 +661,262 @@ fn closing_the_window_shuts_the_network_down() {
     fake.close();
 }
 
+fn with_meta(event: Event, meta: LineMeta) -> Event {
+    match event {
+        Event::Message {
+            from,
+            target,
+            text,
+            own,
+            private,
+            ..
+        } => Event::Message {
+            from,
+            target,
+            text,
+            own,
+            private,
+            meta,
+        },
+        other => other,
+    }
+}
+
+fn with_msgid(event: Event, msgid: &str) -> Event {
+    with_meta(
+        event,
+        LineMeta {
+            msgid: Some(msgid.into()),
+            ..LineMeta::default()
+        },
+    )
+}
+
+fn lost_for(delay_secs: u64, attempt: u32) -> Event {
+    Event::Reconnecting {
+        reason: DisconnectReason::ConnectionLost {
+            detail: "unexpected end of file".into(),
+        },
+        attempt,
+        delay_secs,
+    }
+}
+
+/// Where `needle` starts in `log`, failing with the log when it is missing.
+fn position(log: &str, needle: &str) -> usize {
+    log.find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} missing from the log:\n{log}"))
+}
+
+fn reconnecting_counts_down_and_reconnect_now_asks_for_it() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.feed([message("bob", "are you there?")]);
+    fake.feed([lost_for(5, 1)]);
+    let window = &fake.window;
+    let banner = window.banner();
+    let shown = banner.shown_message().expect("a banner");
+    assert_eq!(shown, "Connection lost. Reconnecting in 5 s…");
+    assert_eq!(
+        banner.remedy_button().label().as_deref(),
+        Some("Reconnect _Now")
+    );
+    assert_eq!(window.phase(), Phase::Reconnecting);
+    assert_eq!(window.visible_page().as_deref(), Some("room"));
+    assert_eq!(window.window_title().subtitle(), "Reconnecting…");
+    assert_eq!(window.member_list().nicks(), ["alice", "bob"]);
+    assert_eq!(window.member_count(), "2");
+    let outage = "The connection to pc.local:6667 was lost; reconnecting…";
+    let log = window.chat_log().text();
+    assert!(log.contains("are you there?"), "the log stays: {log}");
+    assert!(log.contains(outage), "{log}");
+    assert!(!log.contains("end of file"), "no system text: {log}");
+    shot("9-reconnecting");
+    fake_network::wait_until("the countdown to tick", || {
+        banner.shown_message().as_deref() == Some("Connection lost. Reconnecting in 4 s…")
+    });
+    // A second failed attempt waits again, without a second log line.
+    fake.feed([lost_for(10, 2)]);
+    assert_eq!(
+        banner.shown_message().as_deref(),
+        Some("Connection lost. Reconnecting in 10 s…")
+    );
+    assert_eq!(window.chat_log().text().matches(outage).count(), 1);
+    banner.remedy_button().emit_clicked();
+    fake.settle();
+    assert_eq!(fake.sent(), [Command::ReconnectNow]);
+    assert_eq!(
+        banner.shown_message().as_deref(),
+        Some("Connection lost. Reconnecting…")
+    );
+    fake.feed([Event::Connected {
+        server: "pc.local:6667".into(),
+        nick: "alice".into(),
+        room: "#chat".into(),
+    }]);
+    assert_eq!(banner.shown_message(), None);
+    assert_eq!(window.phase(), Phase::InRoom);
+    assert_eq!(
+        window.window_title().subtitle(),
+        "alice · connected to pc.local:6667"
+    );
+    let log = window.chat_log().text();
+    assert!(log.ends_with("Reconnected"), "{log}");
+    assert_eq!(log.matches("You joined #chat").count(), 1, "{log}");
+    fake.close();
+}
+
+fn entry_stays_usable_while_reconnecting() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.feed([lost_for(30, 1)]);
+    let entry = fake.window.message_entry();
+    assert!(entry.is_sensitive());
+    entry.set_text("typed offline");
+    assert!(fake.window.send_button().is_sensitive());
+    type_and_send(&fake, "typed offline");
+    assert_eq!(
+        fake.sent(),
+        [Command::SendMessage {
+            text: "typed offline".into()
+        }]
+    );
+    assert_eq!(entry.text(), "");
+    // The session gives up: the room is closed for good.
+    fake.feed([Event::Disconnected {
+        reason: DisconnectReason::TimedOut,
+    }]);
+    assert_eq!(fake.window.phase(), Phase::Closed);
+    assert!(!entry.is_sensitive());
+    assert_eq!(
+        fake.window.banner().remedy_button().label().as_deref(),
+        Some("_Try Again")
+    );
+    // An entry outliving its window trips GTK 4.8's expression bindings
+    // (the `phase` closures in window.ui): let it go first.
+    drop(entry);
+    fake.close();
+}
+
+fn earlier_history_appears_above_the_join_line() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.feed([message("bob", "live after joining")]);
+    let said_at = glib::DateTime::from_local(2026, 11, 28, 21, 7, 0.0).unwrap();
+    let said_at_ms = said_at.to_unix() * 1000;
+    let earlier = with_meta(
+        message("bob", "from yesterday"),
+        LineMeta {
+            msgid: Some("m1".into()),
+            time_ms: Some(said_at_ms),
+            outbox_id: None,
+        },
+    );
+    fake.feed([Event::History {
+        room: "#chat".into(),
+        kind: HistoryKind::Earlier,
+        lines: vec![earlier, with_msgid(message("carol", "me too"), "m2")],
+    }]);
+    let log = fake.window.chat_log().text();
+    let divider = position(&log, "Earlier conversation");
+    let first = position(&log, "21:07  bob from yesterday");
+    let second = position(&log, "carol me too");
+    let joined = position(&log, "You joined #chat on pc.local:6667 as alice");
+    let live = position(&log, "bob live after joining");
+    assert!(
+        divider < first && first < second && second < joined && joined < live,
+        "earlier lines go above the join line:\n{log}"
+    );
+    assert_eq!(fake.window.chat_log().line_count(), 5, "{log}");
+    shot("10-earlier-history");
+    fake.close();
+}
+
+fn missed_history_follows_the_divider_once() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.feed([with_msgid(message("bob", "said before"), "m1")]);
+    fake.feed([lost_for(1, 1)]);
+    fake.feed([
+        Event::Connected {
+            server: "pc.local:6667".into(),
+            nick: "alice".into(),
+            room: "#chat".into(),
+        },
+        Event::History {
+            room: "#chat".into(),
+            kind: HistoryKind::Missed,
+            lines: vec![
+                with_msgid(message("bob", "said before"), "m1"),
+                with_msgid(message("bob", "said while away"), "m2"),
+            ],
+        },
+    ]);
+    let log = fake.window.chat_log().text();
+    assert_eq!(log.matches("said before").count(), 1, "{log}");
+    let reconnected = position(&log, "Reconnected");
+    let divider = position(&log, "While you were away");
+    let missed = position(&log, "bob said while away");
+    assert!(
+        reconnected < divider && divider < missed,
+        "missed lines follow the divider:\n{log}"
+    );
+    shot("12-missed-history");
+    fake.close();
+}
+
+fn own_line_shows_pending_until_delivered() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    let on_its_way = |outbox_id| {
+        with_meta(
+            message("alice", "hello everyone"),
+            LineMeta {
+                outbox_id: Some(outbox_id),
+                ..LineMeta::default()
+            },
+        )
+    };
+    fake.feed([on_its_way(1), message("bob", "hi alice")]);
+    let log = fake.window.chat_log();
+    assert!(
+        log.text().contains("alice hello everyone sending…"),
+        "{}",
+        log.text()
+    );
+    assert_eq!(log.pending_count(), 1);
+    shot("11-pending");
+    fake.feed([Event::Delivered { outbox_id: 1 }]);
+    let text = log.text();
+    assert!(!text.contains("sending…"), "{text}");
+    assert!(text.contains("alice hello everyone\n"), "{text}");
+    assert!(text.ends_with("bob hi alice"), "{text}");
+    assert_eq!(log.pending_count(), 0);
+    fake.close();
+}
+
+fn missing_network_thread_is_reported() {
+    // What the application builds when `network::spawn()` fails: channels
+    // whose other ends are gone.
+    let (commands, _) = async_channel::unbounded();
+    let (_, events) = async_channel::unbounded();
+    let window = fake_network::open_window(NetworkHandle { commands, events }, 900, 640);
+    let banner = window.banner();
+    fake_network::wait_until("the problem to show", || banner.shown_message().is_some());
+    window.launch(Launch::Connect {
+        address: "pc.local:6667".into(),
+        nick: Some("alice".into()),
+        room: None,
+    });
+    let message = banner.shown_message().expect("a banner");
+    assert!(message.contains("cannot use the network"), "{message}");
+    assert!(!banner.remedy_button().is_visible(), "nothing to retry");
+    assert_eq!(window.visible_page().as_deref(), Some("welcome"));
+    assert_eq!(window.phase(), Phase::Welcome);
+    shot("13-no-network");
+    window.destroy();
+}
+
 fn main() -> std::process::ExitCode {
     fake_network::init();
     let cases: &[(&str, fn())] = &[
@@ -724,6 +982,30 @@ fn main() -> std::process::ExitCode {
         (
             "closing_the_window_shuts_the_network_down",
             closing_the_window_shuts_the_network_down,
+        ),
+        (
+            "reconnecting_counts_down_and_reconnect_now_asks_for_it",
+            reconnecting_counts_down_and_reconnect_now_asks_for_it,
+        ),
+        (
+            "entry_stays_usable_while_reconnecting",
+            entry_stays_usable_while_reconnecting,
+        ),
+        (
+            "earlier_history_appears_above_the_join_line",
+            earlier_history_appears_above_the_join_line,
+        ),
+        (
+            "missed_history_follows_the_divider_once",
+            missed_history_follows_the_divider_once,
+        ),
+        (
+            "own_line_shows_pending_until_delivered",
+            own_line_shows_pending_until_delivered,
+        ),
+        (
+            "missing_network_thread_is_reported",
+            missing_network_thread_is_reported,
         ),
     ];
     fake_network::run_cases(cases)

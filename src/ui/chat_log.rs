@@ -468,15 +468,18 @@ impl TcpChatLog {
                 buffer.delete_mark(&old);
             }
         }
-        let line_start = buffer.iter_at_offset(line_start);
-        if entry.speaker.as_ref().is_some_and(|speaker| speaker.own) {
-            buffer.apply_tag(&tags.own_line, &line_start, at);
-        }
-        if entry.pending.is_some() {
-            buffer.apply_tag(&tags.pending, &line_start, at);
-        }
-        if entry.earlier {
-            buffer.apply_tag(&tags.earlier, &line_start, at);
+        let own = entry.speaker.as_ref().is_some_and(|speaker| speaker.own);
+        let whole_line_tags = [
+            (own, &tags.own_line),
+            (entry.pending.is_some(), &tags.pending),
+            (entry.earlier, &tags.earlier),
+        ];
+        // Most lines need none: no iterator lookup for them.
+        if whole_line_tags.iter().any(|(wanted, _)| *wanted) {
+            let line_start = buffer.iter_at_offset(line_start);
+            for (_, tag) in whole_line_tags.iter().filter(|(wanted, _)| *wanted) {
+                buffer.apply_tag(*tag, &line_start, at);
+            }
         }
     }
 
@@ -497,14 +500,25 @@ impl TcpChatLog {
             return;
         };
         let buffer = imp.text_view.buffer();
+        // Text inserted where a tagged range starts takes its tags (the
+        // toggles sit before the first character), so write into a fresh,
+        // untagged line instead of at the session line's start.
         let mut at = buffer.iter_at_mark(&mark);
+        let blank = at.offset();
+        buffer.insert(&mut at, "\n");
+        buffer.remove_all_tags(&buffer.iter_at_offset(blank), &at);
+        let mut at = buffer.iter_at_offset(blank);
         let now = now_for_batch();
-        for entry in entries {
+        for (index, entry) in entries.iter().enumerate() {
+            if index > 0 {
+                buffer.insert(&mut at, "\n");
+            }
             self.write_line(tags, &mut at, entry, &now);
-            buffer.insert(&mut at, "\n");
             imp.lines.set(imp.lines.get() + 1);
         }
-        // The session's first line is still where the next history goes.
+        // Past the blank line's newline: the session's first line, still
+        // where the next history goes.
+        at.forward_char();
         buffer.move_mark(&mark, &at);
         self.trim();
     }

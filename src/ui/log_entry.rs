@@ -140,6 +140,14 @@ pub fn hosting(room: &str, nick: &str, port: u16, addresses: &[SocketAddr]) -> L
     LogEntry::system(text)
 }
 
+/// The line that opens a room we joined (not hosted).
+pub fn joined(room: &str, server: &str, nick: &str) -> LogEntry {
+    LogEntry::system(gettext_f(
+        "You joined {room} on {server} as {nick}",
+        &[("room", room), ("server", server), ("nick", nick)],
+    ))
+}
+
 /// Heads the lines said before we joined.
 pub fn earlier_divider() -> LogEntry {
     LogEntry::divider(gettext("Earlier conversation"))
@@ -200,10 +208,7 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
             text,
         } => LogEntry::said(Kind::Notice, format!("-{from}-"), from, false, text),
         Event::Notice { from: None, text } => LogEntry::new(Kind::Notice, None, plain_text(text)),
-        Event::Connected { server, nick, room } => LogEntry::system(gettext_f(
-            "You joined {room} on {server} as {nick}",
-            &[("room", room), ("server", server), ("nick", nick)],
-        )),
+        Event::Connected { server, nick, room } => joined(room, server, nick),
         Event::NickInUse { requested, using } => LogEntry::system(gettext_f(
             "The nickname {requested} is taken, so you are {using}",
             &[("requested", requested), ("using", using)],

@@ -20,6 +20,9 @@ pub struct Room {
     seen: SeenIds,
     /// This session reached the room once: a later `Connected` is a reconnect.
     joined_once: bool,
+    /// The network thread waits before its next attempt (also possible
+    /// while still connecting): Reconnect Now can skip the wait.
+    waiting_to_reconnect: bool,
 }
 
 impl Room {
@@ -52,6 +55,11 @@ impl Room {
 
     pub fn is_hosting(&self) -> bool {
         self.session.is_hosting()
+    }
+
+    /// Whether Reconnect Now has a wait to skip.
+    pub fn can_reconnect_now(&self) -> bool {
+        self.waiting_to_reconnect
     }
 
     /// Leaving now would close a room we host for everyone in it.
@@ -101,7 +109,7 @@ impl Room {
 
     /// Skips the wait before the next connection attempt.
     pub fn reconnect_now(&mut self) -> Vec<Effect> {
-        if !self.phase.is_busy() {
+        if !self.waiting_to_reconnect {
             return Vec::new();
         }
         vec![
@@ -236,6 +244,7 @@ impl Room {
         self.session.room = room;
         self.phase = Phase::InRoom;
         self.joined_once = true;
+        self.waiting_to_reconnect = false;
         effects.push(Effect::DismissBanner);
         if back {
             effects.push(Effect::Log(log_entry::reconnected()));
@@ -248,14 +257,7 @@ impl Room {
             Some((port, addresses)) => {
                 log_entry::hosting(&session.room, &session.nick, *port, addresses)
             }
-            None => LogEntry::system(gettext_f(
-                "You joined {room} on {server} as {nick}",
-                &[
-                    ("room", &session.room),
-                    ("server", &session.server),
-                    ("nick", &session.nick),
-                ],
-            )),
+            None => log_entry::joined(&session.room, &session.server, &session.nick),
         };
         effects.push(Effect::Log(opening));
     }
@@ -272,6 +274,7 @@ impl Room {
             let line = problem::outage(reason, &self.session.server_or_target());
             effects.push(Effect::Log(LogEntry::error(line)));
         }
+        self.waiting_to_reconnect = true;
         effects.push(Effect::ShowReconnecting { delay_secs });
     }
 
@@ -292,6 +295,7 @@ impl Room {
     /// (when `close_host`) makes sure our host, if any, is closed too.
     fn fail(&mut self, problem: Problem, close_host: bool, effects: &mut Vec<Effect>) {
         let was_hosting = self.session.hosting.take().is_some();
+        self.waiting_to_reconnect = false;
         self.phase = if self.phase.shows_room() {
             effects.push(Effect::Log(LogEntry::error(problem.message.clone())));
             Phase::Closed
@@ -328,6 +332,7 @@ impl Room {
         self.members_changed();
         self.pending.clear();
         self.joined_once = false;
+        self.waiting_to_reconnect = false;
         if fresh_log {
             self.seen.clear();
             effects.push(Effect::ClearLog);

@@ -253,10 +253,13 @@ fn reconnecting_logs_once_per_outage_and_keeps_the_entry() {
         sent(&room.send(Command::SendMessage { text: "hi".into() })),
         [Command::SendMessage { text: "hi".into() }]
     );
+    assert!(room.can_reconnect_now());
     assert_eq!(sent(&room.reconnect_now()), [Command::ReconnectNow]);
 
     let back = room.apply(connected());
     assert_eq!(room.phase(), Phase::InRoom);
+    assert!(!room.can_reconnect_now());
+    assert!(room.reconnect_now().is_empty(), "no wait to skip");
     assert_eq!(logged(&back), ["Reconnected"]);
     assert!(back.contains(&Effect::DismissBanner));
     assert!(

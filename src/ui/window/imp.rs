@@ -77,6 +77,8 @@ pub struct TcpChatWindow {
     pub(super) commands: OnceCell<async_channel::Sender<Command>>,
     pub(super) settings: OnceCell<Option<gio::Settings>>,
     pub(super) room: RoomCell,
+    /// What the header, actions and `phase` last showed.
+    pub(super) shown: RefCell<Option<super::View>>,
     /// The model's member revision the list shows.
     pub(super) members_shown: Cell<u64>,
     pub(super) countdown: Countdown,

@@ -28,7 +28,7 @@ use gtk::{gio, glib};
 
 use super::actions::WinAction;
 use super::log_entry::LogEntry;
-use super::model::{Effect, Room};
+use super::model::{Effect, Header, Room};
 use super::problem::{self, Problem, Remedy};
 use crate::network::{Command, Event, NetworkHandle};
 
@@ -168,9 +168,38 @@ impl TcpChatWindow {
     /// model. Pages, spinner and sensitivity follow `phase` in window.ui.
     fn render(&self) {
         let imp = self.imp();
-        let (phase, hosting, header) = imp
-            .room
-            .read(|room| (room.phase(), room.is_hosting(), room.header()));
+        let view = imp.room.read(|room| View {
+            phase: room.phase(),
+            hosting: room.is_hosting(),
+            reconnect_now: room.can_reconnect_now(),
+            header: room.header(),
+        });
+        // Most batches change none of it: leave the widgets alone then.
+        if imp.shown.borrow().as_ref() != Some(&view) {
+            self.show_view(&view);
+            imp.shown.replace(Some(view));
+        }
+        let shown = imp.members_shown.get();
+        let members = imp.room.read(|room| {
+            (room.members_revision() != shown)
+                .then(|| (room.members_revision(), room.members().sorted()))
+        });
+        if let Some((revision, nicks)) = members {
+            imp.member_list.show_nicks(&nicks);
+            imp.member_count_label.set_label(&nicks.len().to_string());
+            imp.members_shown.set(revision);
+        }
+    }
+
+    fn show_view(&self, view: &View) {
+        let imp = self.imp();
+        let View {
+            phase,
+            hosting,
+            reconnect_now,
+            header,
+        } = view;
+        let (phase, hosting, reconnect_now) = (*phase, *hosting, *reconnect_now);
         if imp.phase.replace(phase) != phase {
             self.notify_phase();
         }
@@ -187,23 +216,10 @@ impl TcpChatWindow {
         self.action_set_enabled(WinAction::Host.detailed(), !phase.is_busy());
         self.action_set_enabled(WinAction::Connect.detailed(), !phase.is_busy());
         self.action_set_enabled(WinAction::Leave.detailed(), phase.is_busy());
-        self.action_set_enabled(
-            WinAction::ReconnectNow.detailed(),
-            phase == Phase::Reconnecting,
-        );
+        self.action_set_enabled(WinAction::ReconnectNow.detailed(), reconnect_now);
         self.action_set_enabled(WinAction::CopyAddress.detailed(), hosting);
         self.action_set_enabled(WinAction::ClearHistory.detailed(), hosting);
         imp.update_send_action();
-        let shown = imp.members_shown.get();
-        let members = imp.room.read(|room| {
-            (room.members_revision() != shown)
-                .then(|| (room.members_revision(), room.members().sorted()))
-        });
-        if let Some((revision, nicks)) = members {
-            imp.member_list.show_nicks(&nicks);
-            imp.member_count_label.set_label(&nicks.len().to_string());
-            imp.members_shown.set(revision);
-        }
     }
 
     // ----- The banner ------------------------------------------------------
@@ -311,6 +327,15 @@ impl TcpChatWindow {
     pub fn visible_page(&self) -> Option<String> {
         self.imp().pages.visible_child_name().map(String::from)
     }
+}
+
+/// What the window last showed of the model, besides the log and members.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct View {
+    phase: Phase,
+    hosting: bool,
+    reconnect_now: bool,
+    header: Header,
 }
 
 /// Gives the main loop one turn (drawing, input) before continuing.
