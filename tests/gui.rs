@@ -798,6 +798,23 @@ fn entry_stays_usable_while_reconnecting() {
     fake.close();
 }
 
+fn leaving_while_reconnecting_forgets_the_room() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    assert_eq!(fake.window.member_count(), "2");
+    fake.feed([lost_for(30, 1)]);
+    activate(&fake, WinAction::Leave);
+    assert_eq!(fake.sent(), [Command::Leave { message: None }]);
+    let window = &fake.window;
+    assert_eq!(window.visible_page().as_deref(), Some("welcome"));
+    assert_eq!(window.banner().shown_message(), None);
+    assert_eq!(window.member_count(), "0", "no member count is left over");
+    assert!(window.member_list().nicks().is_empty());
+    assert_eq!(window.chat_log().line_count(), 0);
+    assert_eq!(window.window_title().title(), "TCP Chat");
+    fake.close();
+}
+
 fn earlier_history_appears_above_the_join_line() {
     let fake = FakeNetwork::new();
     connected(&fake);
@@ -990,6 +1007,10 @@ fn main() -> std::process::ExitCode {
         (
             "entry_stays_usable_while_reconnecting",
             entry_stays_usable_while_reconnecting,
+        ),
+        (
+            "leaving_while_reconnecting_forgets_the_room",
+            leaving_while_reconnecting_forgets_the_room,
         ),
         (
             "earlier_history_appears_above_the_join_line",

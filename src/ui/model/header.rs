@@ -1,6 +1,6 @@
 //! What the header bar and window title say in each phase.
 
-use super::{Phase, Session};
+use super::{Phase, Visit};
 use crate::api::Command;
 use crate::ui::i18n::{gettext, gettext_f};
 
@@ -16,23 +16,23 @@ pub struct Header {
     pub placeholder: String,
 }
 
-pub fn header(phase: Phase, session: &Session) -> Header {
+pub fn header(phase: Phase, visit: &Visit) -> Header {
     let app = gettext("TCP Chat");
-    let room = session.room.clone();
+    let room = visit.room.clone();
     let (title, subtitle) = match phase {
         Phase::Welcome => (app.clone(), String::new()),
         Phase::Connecting => (room.clone(), gettext("Connecting…")),
         Phase::InRoom => {
-            let subtitle = match session.share_address() {
+            let subtitle = match visit.share_address() {
                 Some(address) => gettext_f(
                     "{nick} · hosting at {address}",
-                    &[("nick", &session.nick), ("address", &address)],
+                    &[("nick", &visit.nick), ("address", &address)],
                 ),
                 // The session's `host:port`, not the typed address, which
                 // may be a whole irc:// link.
                 None => gettext_f(
                     "{nick} · connected to {server}",
-                    &[("nick", &session.nick), ("server", &session.server)],
+                    &[("nick", &visit.nick), ("server", &visit.server)],
                 ),
             };
             (room.clone(), subtitle)
@@ -45,14 +45,14 @@ pub fn header(phase: Phase, session: &Session) -> Header {
     } else {
         format!("{title} — {app}")
     };
-    let waiting_for = match &session.request {
+    let waiting_for = match &visit.request {
         Some(Command::Host(request)) => gettext_f(
             "Opening {room} on port {port}",
             &[("room", &request.room), ("port", &request.port.to_string())],
         ),
         _ => gettext_f(
             "Joining {room} at {target}",
-            &[("room", &room), ("target", &session.target())],
+            &[("room", &room), ("target", &visit.target())],
         ),
     };
     Header {

@@ -14,9 +14,9 @@ mod pending;
 mod phase;
 mod room;
 mod seen;
-mod session;
 #[cfg(test)]
 mod tests;
+mod visit;
 
 pub use effect::Effect;
 pub use header::Header;
@@ -25,4 +25,4 @@ pub use pending::PendingLines;
 pub use phase::Phase;
 pub use room::Room;
 pub use seen::{SeenIds, SEEN_CAPACITY};
-pub use session::{nick_and_room, Session};
+pub use visit::{nick_and_room, Visit};

@@ -3,7 +3,7 @@
 //! out.
 
 use super::header::{self, Header};
-use super::{history, Effect, Members, PendingLines, Phase, SeenIds, Session};
+use super::{history, Effect, Members, PendingLines, Phase, SeenIds, Visit};
 use crate::api::{Command, DisconnectReason, Event, HistoryKind};
 use crate::ui::i18n::{gettext, gettext_f};
 use crate::ui::log_entry::{self, LogEntry};
@@ -12,7 +12,7 @@ use crate::ui::problem::{self, Problem};
 #[derive(Debug, Default)]
 pub struct Room {
     phase: Phase,
-    session: Session,
+    visit: Visit,
     members: Members,
     /// Bumped on every member change, so views redraw the list only then.
     members_revision: u64,
@@ -32,8 +32,8 @@ impl Room {
         self.phase
     }
 
-    pub fn session(&self) -> &Session {
-        &self.session
+    pub fn visit(&self) -> &Visit {
+        &self.visit
     }
 
     pub fn members(&self) -> &Members {
@@ -50,11 +50,11 @@ impl Room {
     }
 
     pub fn header(&self) -> Header {
-        header::header(self.phase, &self.session)
+        header::header(self.phase, &self.visit)
     }
 
     pub fn is_hosting(&self) -> bool {
-        self.session.is_hosting()
+        self.visit.is_hosting()
     }
 
     /// Whether Reconnect Now has a wait to skip.
@@ -75,7 +75,7 @@ impl Room {
         let mut effects = Vec::new();
         self.reset(
             Phase::Connecting,
-            Session::for_request(request.clone()),
+            Visit::for_request(request.clone()),
             fresh,
             &mut effects,
         );
@@ -85,7 +85,7 @@ impl Room {
 
     /// Repeats the last Host or Connect, keeping the log.
     pub fn retry(&mut self) -> Vec<Effect> {
-        match self.session.request.clone() {
+        match self.visit.request.clone() {
             Some(request) => self.start(request, false),
             None => Vec::new(),
         }
@@ -153,7 +153,7 @@ impl Room {
         match event {
             // Said before `Connected` when we host.
             Event::Hosting { port, addresses } => {
-                self.session.hosting = Some((port, addresses));
+                self.visit.hosting = Some((port, addresses));
             }
             Event::HostFailed(error) => {
                 self.fail(problem::for_host_error(&error), true, effects);
@@ -162,7 +162,7 @@ impl Room {
                 self.connected(server, nick, room, effects);
             }
             Event::NickInUse { ref using, .. } => {
-                self.session.nick.clone_from(using);
+                self.visit.nick.clone_from(using);
                 effects.push(Effect::Toast(gettext_f(
                     "That nickname is taken; you are {nick}",
                     &[("nick", using)],
@@ -177,7 +177,7 @@ impl Room {
                 self.members.rename(old, new);
                 self.members_changed();
                 if own {
-                    self.session.nick.clone_from(new);
+                    self.visit.nick.clone_from(new);
                 }
                 log(&event, effects);
             }
@@ -239,9 +239,9 @@ impl Room {
 
     fn connected(&mut self, server: String, nick: String, room: String, effects: &mut Vec<Effect>) {
         let back = self.joined_once;
-        self.session.server = server;
-        self.session.nick = nick;
-        self.session.room = room;
+        self.visit.server = server;
+        self.visit.nick = nick;
+        self.visit.room = room;
         self.phase = Phase::InRoom;
         self.joined_once = true;
         self.waiting_to_reconnect = false;
@@ -252,12 +252,12 @@ impl Room {
         }
         effects.push(Effect::FocusEntry);
         effects.push(Effect::MarkSessionStart);
-        let session = &self.session;
-        let opening = match &session.hosting {
+        let visit = &self.visit;
+        let opening = match &visit.hosting {
             Some((port, addresses)) => {
-                log_entry::hosting(&session.room, &session.nick, *port, addresses)
+                log_entry::hosting(&visit.room, &visit.nick, *port, addresses)
             }
-            None => log_entry::joined(&session.room, &session.server, &session.nick),
+            None => log_entry::joined(&visit.room, &visit.server, &visit.nick),
         };
         effects.push(Effect::Log(opening));
     }
@@ -271,7 +271,7 @@ impl Room {
         // One line per outage, not one per attempt.
         if self.phase == Phase::InRoom {
             self.phase = Phase::Reconnecting;
-            let line = problem::outage(reason, &self.session.server_or_target());
+            let line = problem::outage(reason, &self.visit.server_or_target());
             effects.push(Effect::Log(LogEntry::error(line)));
         }
         self.waiting_to_reconnect = true;
@@ -286,7 +286,7 @@ impl Room {
             }
             return;
         }
-        if let Some(problem) = problem::for_disconnect(reason, &self.session.target()) {
+        if let Some(problem) = problem::for_disconnect(reason, &self.visit.target()) {
             self.fail(problem, true, effects);
         }
     }
@@ -294,7 +294,7 @@ impl Room {
     /// Shows `problem`, keeps the log readable if there was a room, and
     /// (when `close_host`) makes sure our host, if any, is closed too.
     fn fail(&mut self, problem: Problem, close_host: bool, effects: &mut Vec<Effect>) {
-        let was_hosting = self.session.hosting.take().is_some();
+        let was_hosting = self.visit.hosting.take().is_some();
         self.waiting_to_reconnect = false;
         self.phase = if self.phase.shows_room() {
             effects.push(Effect::Log(LogEntry::error(problem.message.clone())));
@@ -310,24 +310,18 @@ impl Room {
 
     /// Back to the welcome page with nothing left over.
     fn end(&mut self, effects: &mut Vec<Effect>) {
-        let session = Session {
-            request: self.session.request.take(),
-            ..Session::default()
+        let visit = Visit {
+            request: self.visit.request.take(),
+            ..Visit::default()
         };
-        self.reset(Phase::Welcome, session, true, effects);
+        self.reset(Phase::Welcome, visit, true, effects);
     }
 
     /// The one way to forget a session: every start and every end comes
     /// through here, so nothing of the old room is left over.
-    fn reset(
-        &mut self,
-        phase: Phase,
-        session: Session,
-        fresh_log: bool,
-        effects: &mut Vec<Effect>,
-    ) {
+    fn reset(&mut self, phase: Phase, visit: Visit, fresh_log: bool, effects: &mut Vec<Effect>) {
         self.phase = phase;
-        self.session = session;
+        self.visit = visit;
         self.members.clear();
         self.members_changed();
         self.pending.clear();

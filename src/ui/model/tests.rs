@@ -161,7 +161,7 @@ fn members_follow_joins_parts_quits_and_renames() {
         new: "alicia".into(),
         own: true,
     });
-    assert_eq!(room.session().nick, "alicia");
+    assert_eq!(room.visit().nick, "alicia");
 }
 
 #[test]
@@ -422,7 +422,7 @@ fn nick_in_use_is_toasted_and_logged() {
         requested: "alice".into(),
         using: "alice_".into(),
     });
-    assert_eq!(room.session().nick, "alice_");
+    assert_eq!(room.visit().nick, "alice_");
     assert!(effects
         .iter()
         .any(|effect| matches!(effect, Effect::Toast(text) if text.contains("alice_"))));

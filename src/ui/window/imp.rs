@@ -206,6 +206,11 @@ impl ObjectImpl for TcpChatWindow {
         obj.fill_forms();
         obj.render();
     }
+
+    fn dispose(&self) {
+        // A countdown would otherwise tick on until its end for nothing.
+        self.countdown.stop();
+    }
 }
 
 impl WidgetImpl for TcpChatWindow {}

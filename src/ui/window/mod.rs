@@ -285,7 +285,7 @@ impl TcpChatWindow {
 
     /// The address to give friends while we host.
     pub fn share_address(&self) -> Option<String> {
-        self.imp().room.read(|room| room.session().share_address())
+        self.imp().room.read(|room| room.visit().share_address())
     }
 
     pub fn chat_log(&self) -> super::chat_log::TcpChatLog {

@@ -140,7 +140,7 @@ impl TcpChatWindow {
         let (closes_room, room) = self
             .imp()
             .room
-            .read(|room| (room.leaving_closes_room(), room.session().room.clone()));
+            .read(|room| (room.leaving_closes_room(), room.visit().room.clone()));
         if !closes_room {
             self.update(|room| room.leave(message));
             return;

@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 
 use crate::api::Command;
 
+/// One stay in a room, from Host or Connect to leaving. (Not the
+/// client's `Session`, the network side's connection task.)
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Session {
+pub struct Visit {
     /// The last Host or Connect, repeated by Try Again.
     pub request: Option<Command>,
     pub room: String,
@@ -18,15 +20,15 @@ pub struct Session {
     pub hosting: Option<(u16, Vec<SocketAddr>)>,
 }
 
-impl Session {
-    /// A session about to start `request` (Host or Connect).
+impl Visit {
+    /// A visit about to start `request` (Host or Connect).
     pub fn for_request(request: Command) -> Self {
         let (nick, room) = nick_and_room(&request).unwrap_or_default();
-        Session {
+        Visit {
             nick: nick.to_owned(),
             room: room.to_owned(),
             request: Some(request),
-            ..Session::default()
+            ..Visit::default()
         }
     }
 
