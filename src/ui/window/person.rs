@@ -176,7 +176,7 @@ impl TcpChatWindow {
 
     /// Forgets what was said in the room we host, after asking.
     pub(super) fn clear_history(&self) {
-        let room = self.imp().room.read(|room| room.session().room.clone());
+        let room = self.imp().room.read(|room| room.visit().room.clone());
         let dialog = adw::MessageDialog::new(
             Some(self),
             Some(&gettext("Clear Room History?")),
