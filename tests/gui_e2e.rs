@@ -181,21 +181,25 @@ fn send_from_entry(window: &TcpChatWindow, text: &str) {
     assert_eq!(entry.text(), "", "the entry empties after sending {text:?}");
 }
 
-/// Leaves the room we host (confirming the dialog) and closes the window.
-fn close_room(window: TcpChatWindow, guests: &mut [&mut IrcPeer]) {
-    WidgetExt::activate_action(&window, WinAction::Leave.detailed(), None).unwrap();
+/// Waits for the question dialog (`what`, for messages) and clicks `button`
+/// as a person would; the dialog then closes itself. It is let go of before
+/// its window goes.
+fn answer_dialog(what: &str, button: &str) {
     let mut dialog = None;
-    wait_until("the Close the Room dialog", || {
+    wait_until(&format!("the {what} dialog"), || {
         dialog = gtk::Window::list_toplevels()
             .into_iter()
             .find_map(|window| window.downcast::<adw::MessageDialog>().ok());
         dialog.is_some()
     });
-    // Click as a person would (the dialog then closes itself), and let go
-    // of it before its window goes.
     let dialog = dialog.take().unwrap();
-    fake_network::click_button_labelled(dialog.upcast_ref(), "_Close Room");
-    drop(dialog);
+    fake_network::click_button_labelled(dialog.upcast_ref(), button);
+}
+
+/// Leaves the room we host (confirming the dialog) and closes the window.
+fn close_room(window: TcpChatWindow, guests: &mut [&mut IrcPeer]) {
+    WidgetExt::activate_action(&window, WinAction::Leave.detailed(), None).unwrap();
+    answer_dialog("Close the Room", "_Close Room");
     for guest in guests {
         guest.expect_closed();
     }
@@ -452,16 +456,7 @@ fn clearing_the_history_of_a_hosted_room() {
     wait_until("the line on disk", || stored_lines(port) >= 1);
 
     WidgetExt::activate_action(&window, WinAction::ClearHistory.detailed(), None).unwrap();
-    let mut dialog = None;
-    wait_until("the Clear Room History dialog", || {
-        dialog = gtk::Window::list_toplevels()
-            .into_iter()
-            .find_map(|window| window.downcast::<adw::MessageDialog>().ok());
-        dialog.is_some()
-    });
-    let dialog = dialog.take().unwrap();
-    fake_network::click_button_labelled(dialog.upcast_ref(), "C_lear History");
-    drop(dialog);
+    answer_dialog("Clear Room History", "C_lear History");
     wait_until("the history to be gone from disk", || {
         stored_lines(port) == 0
     });

@@ -145,61 +145,58 @@ impl TcpChatWindow {
             self.update(|room| room.leave(message));
             return;
         }
-        let dialog = adw::MessageDialog::new(
-            Some(self),
-            Some(&gettext("Close the Room?")),
-            Some(&gettext_f(
-                "You host {room}: leaving closes it for everyone in it.",
-                &[("room", &room)],
-            )),
+        let question = gettext_f(
+            "You host {room}: leaving closes it for everyone in it.",
+            &[("room", &room)],
         );
-        dialog.add_responses(&[
-            ("cancel", &gettext("_Cancel")),
-            ("close", &gettext("_Close Room")),
-        ]);
-        dialog.set_response_appearance("close", adw::ResponseAppearance::Destructive);
-        dialog.set_default_response(Some("cancel"));
-        dialog.set_close_response("cancel");
-        dialog.connect_response(
-            Some("close"),
-            glib::clone!(
-                #[weak(rename_to = window)]
-                self,
-                move |_, _| {
-                    let message = message.clone();
-                    window.update(|room| room.leave(message));
-                }
-            ),
+        self.confirm(
+            &gettext("Close the Room?"),
+            &question,
+            &gettext("_Close Room"),
+            move |window| {
+                let message = message.clone();
+                window.update(|room| room.leave(message));
+            },
         );
-        dialog.present();
     }
 
     /// Forgets what was said in the room we host, after asking.
     pub(super) fn clear_history(&self) {
         let room = self.imp().room.read(|room| room.visit().room.clone());
-        let dialog = adw::MessageDialog::new(
-            Some(self),
-            Some(&gettext("Clear Room History?")),
-            Some(&gettext_f(
-                "Everything said in {room} so far is forgotten: people who join later or reconnect will not see it. This cannot be undone.",
-                &[("room", &room)],
-            )),
+        let question = gettext_f(
+            "Everything said in {room} so far is forgotten: people who join later or reconnect will not see it. This cannot be undone.",
+            &[("room", &room)],
         );
-        dialog.add_responses(&[
-            ("cancel", &gettext("_Cancel")),
-            ("clear", &gettext("C_lear History")),
-        ]);
-        dialog.set_response_appearance("clear", adw::ResponseAppearance::Destructive);
+        self.confirm(
+            &gettext("Clear Room History?"),
+            &question,
+            &gettext("C_lear History"),
+            |window| {
+                window.send(Command::ClearHistory);
+            },
+        );
+    }
+
+    /// Asks `heading` / `question` with Cancel and a destructive `act`
+    /// button (Cancel is the default); runs `on_yes` for the latter.
+    fn confirm(
+        &self,
+        heading: &str,
+        question: &str,
+        act: &str,
+        on_yes: impl Fn(&TcpChatWindow) + 'static,
+    ) {
+        let dialog = adw::MessageDialog::new(Some(self), Some(heading), Some(question));
+        dialog.add_responses(&[("cancel", &gettext("_Cancel")), ("act", act)]);
+        dialog.set_response_appearance("act", adw::ResponseAppearance::Destructive);
         dialog.set_default_response(Some("cancel"));
         dialog.set_close_response("cancel");
         dialog.connect_response(
-            Some("clear"),
+            Some("act"),
             glib::clone!(
                 #[weak(rename_to = window)]
                 self,
-                move |_, _| {
-                    window.send(Command::ClearHistory);
-                }
+                move |_, _| on_yes(&window)
             ),
         );
         dialog.present();
