@@ -32,8 +32,9 @@ pub enum Command {
     SendMessage {
         text: String,
     },
-    /// `/me text` to the current room.
+    /// `/me text`, to the room (`to: None`) or to a person in private.
     SendAction {
+        to: Option<String>,
         text: String,
     },
     /// `/msg nick text`.

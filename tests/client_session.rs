@@ -412,6 +412,7 @@ async fn sends_chat_commands_and_echoes_own_messages() {
         text: "two\nlines\r\n\r\n".to_owned(),
     });
     session.send(Command::SendAction {
+        to: None,
         text: "dances".to_owned(),
     });
     session.send(Command::SendPrivate {
@@ -532,6 +533,7 @@ async fn long_messages_are_split_to_fit_and_reassemble() {
         text: format!("{first}\n{second}"),
     });
     session.send(Command::SendAction {
+        to: None,
         text: second.clone(),
     });
     session.send(Command::SendMessage {

@@ -54,6 +54,17 @@ fn message(from: &str, text: &str) -> Event {
     }
 }
 
+fn private_from(from: &str, text: &str) -> Event {
+    Event::Message {
+        from: from.into(),
+        target: "alice".into(),
+        text: text.into(),
+        own: false,
+        private: true,
+        meta: LineMeta::default(),
+    }
+}
+
 fn activate(fake: &FakeNetwork, action: WinAction) {
     WidgetExt::activate_action(&fake.window, action.detailed(), None).unwrap();
     fake.settle();
@@ -329,6 +340,7 @@ fn slash_commands_become_commands() {
                 nick: "alicia".into()
             },
             Command::SendAction {
+                to: None,
                 text: "waves".into()
             },
             Command::SendPrivate {
@@ -338,7 +350,9 @@ fn slash_commands_become_commands() {
             Command::SetTopic {
                 topic: "Lunch".into()
             },
-            Command::SendMessage {
+            // `/msg` opened the conversation with bob: lines now go to him.
+            Command::SendPrivate {
+                nick: "bob".into(),
                 text: "/slash".into()
             },
         ]
@@ -934,9 +948,97 @@ fn missing_network_thread_is_reported() {
     window.destroy();
 }
 
+fn private_conversations_have_their_own_log_and_badge() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    let window = &fake.window;
+    assert!(!window.sidebar_shown(), "the room alone needs no sidebar");
+    fake.feed([
+        private_from("bob", "psst, alice"),
+        message("bob", "alice: lunch?"),
+    ]);
+    assert!(window.sidebar_shown());
+    let rows = window.conversation_rows();
+    let titles: Vec<String> = rows.iter().map(|row| row.title()).collect();
+    assert_eq!(titles, ["#chat", "bob"]);
+    assert_eq!(
+        rows[1].badge_text().as_deref(),
+        Some("1"),
+        "unread from bob"
+    );
+    let bob_log = window.private_log("bob").expect("bob's log");
+    assert!(bob_log.text().contains("psst, alice"));
+    assert!(bob_log.text().contains("New messages"));
+    assert!(
+        !window.chat_log().text().contains("psst"),
+        "private lines stay out of the room"
+    );
+    assert!(
+        window.title().unwrap().starts_with("(1) "),
+        "the title counts the unread private line: {:?}",
+        window.title()
+    );
+    shot("14-private-unread");
+    // Open it from the sidebar: read, and the entry now talks to bob.
+    rows[1].emit_activate();
+    fake.settle();
+    assert_eq!(window.window_title().title(), "bob");
+    assert!(!window.title().unwrap().starts_with('('));
+    assert_eq!(window.conversation_rows()[1].badge_text(), None);
+    type_and_send(&fake, "hi bob");
+    assert_eq!(
+        fake.sent(),
+        [Command::SendPrivate {
+            nick: "bob".into(),
+            text: "hi bob".into()
+        }]
+    );
+    // A draft stays with its conversation.
+    window.message_entry().set_text("half a thought");
+    window.conversation_rows()[0].emit_activate();
+    fake.settle();
+    assert_eq!(window.message_entry().text(), "");
+    window.conversation_rows()[1].emit_activate();
+    fake.settle();
+    assert_eq!(window.message_entry().text(), "half a thought");
+    window.message_entry().set_text("");
+    // The member list's "Send Private Message" opens a new one.
+    WidgetExt::activate_action(
+        window,
+        WinAction::MessageMember.detailed(),
+        Some(&"carol".to_variant()),
+    )
+    .unwrap();
+    fake.settle();
+    assert_eq!(window.window_title().title(), "carol");
+    assert_eq!(window.conversation_rows().len(), 3);
+    shot("15-private-conversation");
+    activate(&fake, WinAction::CloseConversation);
+    assert_eq!(window.conversation_rows().len(), 2);
+    assert_eq!(window.window_title().title(), "#chat");
+    fake.close();
+}
+
+fn mentions_are_highlighted() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.feed([
+        message("bob", "alice: are you there?"),
+        message("bob", "malice is not a mention"),
+    ]);
+    let log = fake.window.chat_log();
+    assert_eq!(log.mention_lines(), ["alice: are you there?"]);
+    fake.close();
+}
+
 fn main() -> std::process::ExitCode {
     fake_network::init();
     let cases: &[(&str, fn())] = &[
+        (
+            "private_conversations_have_their_own_log_and_badge",
+            private_conversations_have_their_own_log_and_badge,
+        ),
+        ("mentions_are_highlighted", mentions_are_highlighted),
         ("welcome_page_before_joining", welcome_page_before_joining),
         ("host_form_sends_host", host_form_sends_host),
         (

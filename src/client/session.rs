@@ -300,7 +300,9 @@ fn while_away(
         None | Some(Command::Leave { .. }) => return Ok(Away::Leave),
         Some(Command::ReconnectNow) => return Ok(Away::ReconnectNow),
         Some(Command::SendMessage { text }) => conversation.keep(events, None, &text, false)?,
-        Some(Command::SendAction { text }) => conversation.keep(events, None, &text, true)?,
+        Some(Command::SendAction { to, text }) => {
+            conversation.keep(events, to.as_deref(), &text, true)?;
+        }
         Some(Command::SendPrivate { nick, text }) => {
             conversation.keep(events, Some(&nick), &text, false)?;
         }

@@ -760,7 +760,7 @@ impl<'c> State<'c> {
     pub fn on_command(&mut self, command: Command) {
         let result = match command {
             Command::SendMessage { text } => self.keep(None, &text, false),
-            Command::SendAction { text } => self.keep(None, &text, true),
+            Command::SendAction { to, text } => self.keep(to.as_deref(), &text, true),
             Command::SendPrivate { nick, text } => self.keep(Some(&nick), &text, false),
             command if self.phase != Phase::Joined && !matches!(command, Command::Leave { .. }) => {
                 if self.queued.len() < MAX_QUEUED_COMMANDS {

@@ -6,6 +6,8 @@
 pub enum AppAction {
     Quit,
     About,
+    /// A notification's click: `(window id, conversation key)`.
+    ShowConversation,
 }
 
 impl AppAction {
@@ -14,6 +16,7 @@ impl AppAction {
         match self {
             AppAction::Quit => "quit",
             AppAction::About => "about",
+            AppAction::ShowConversation => "show-conversation",
         }
     }
 
@@ -22,6 +25,7 @@ impl AppAction {
         match self {
             AppAction::Quit => "app.quit",
             AppAction::About => "app.about",
+            AppAction::ShowConversation => "app.show-conversation",
         }
     }
 }
@@ -52,6 +56,12 @@ pub enum WinAction {
     ClearHistory,
     FocusEntry,
     ShowMembers,
+    /// Begin (or show) a private conversation with the nick given.
+    MessageMember,
+    /// Show the conversation whose key is given (`ConversationId::key`).
+    ShowConversation,
+    /// End the private conversation shown.
+    CloseConversation,
     /// Built in by GtkApplication when `gtk/help-overlay.ui` exists.
     ShowHelpOverlay,
 }
@@ -72,6 +82,9 @@ impl WinAction {
             WinAction::ClearHistory => "win.clear-history",
             WinAction::FocusEntry => "win.focus-entry",
             WinAction::ShowMembers => "win.show-members",
+            WinAction::MessageMember => "win.message-member",
+            WinAction::ShowConversation => "win.show-conversation",
+            WinAction::CloseConversation => "win.close-conversation",
             WinAction::ShowHelpOverlay => "win.show-help-overlay",
         }
     }

@@ -226,7 +226,16 @@ impl TcpChatApplication {
         let about = gio::ActionEntry::builder(AppAction::About.name())
             .activate(|app: &Self, _, _| app.show_about())
             .build();
-        self.add_action_entries([quit, about]);
+        let show_conversation = gio::ActionEntry::builder(AppAction::ShowConversation.name())
+            .parameter_type(Some(&<(u32, String)>::static_variant_type()))
+            .activate(|app: &Self, _, target| {
+                let Some((window_id, key)) = target.and_then(|t| t.get::<(u32, String)>()) else {
+                    return;
+                };
+                app.show_conversation(window_id, &key);
+            })
+            .build();
+        self.add_action_entries([quit, about, show_conversation]);
         let accels: [(&str, &[&str]); 6] = [
             (AppAction::Quit.detailed(), &["<Primary>q"]),
             (WinAction::FocusEntry.detailed(), &["<Primary>l"]),
@@ -264,6 +273,19 @@ impl TcpChatApplication {
             }
         };
         TcpChatWindow::new(Some(self), network)
+    }
+
+    /// A notification was clicked: its window, on its conversation.
+    fn show_conversation(&self, window_id: u32, key: &str) {
+        let window = self
+            .window_by_id(window_id)
+            .and_then(|window| window.downcast::<TcpChatWindow>().ok());
+        let conversation = super::model::ConversationId::from_key(key);
+        match (window, conversation) {
+            (Some(window), Some(conversation)) => window.present_conversation(&conversation),
+            // The window is gone: at least bring the app up.
+            _ => self.main_window().present(),
+        }
     }
 
     /// Closing windows lets each tell the network thread to shut down.

@@ -35,11 +35,14 @@ struct Tags {
     nicks: Vec<gtk::TextTag>,
     own_line: gtk::TextTag,
     action: gtk::TextTag,
-    private: gtk::TextTag,
+    /// A line that names the person.
+    mention: gtk::TextTag,
     notice: gtk::TextTag,
     system: gtk::TextTag,
     error: gtk::TextTag,
     divider: gtk::TextTag,
+    /// "New messages", in the accent colour.
+    unread: gtk::TextTag,
     /// The "sending…" after a pending line.
     marker: gtk::TextTag,
     link: gtk::TextTag,
@@ -64,13 +67,18 @@ impl Tags {
             action: add(gtk::TextTag::builder()
                 .style(gtk::pango::Style::Italic)
                 .build()),
-            private: add(gtk::TextTag::builder()
-                .style(gtk::pango::Style::Italic)
-                .build()),
+            mention: add(gtk::TextTag::new(None::<&str>)),
             notice: add(gtk::TextTag::builder().scale(0.95).build()),
             system: add(gtk::TextTag::builder().scale(0.9).build()),
             error: add(gtk::TextTag::new(None::<&str>)),
             divider: add(gtk::TextTag::builder()
+                .justification(gtk::Justification::Center)
+                .indent(0)
+                .scale(0.85)
+                .weight(700)
+                .pixels_above_lines(6)
+                .build()),
+            unread: add(gtk::TextTag::builder()
                 .justification(gtk::Justification::Center)
                 .indent(0)
                 .scale(0.85)
@@ -100,6 +108,14 @@ impl Tags {
         } else {
             ("#6f6e73", "#c01c28", "#1a5fb4")
         };
+        // Amber behind a line that names the person, as chat apps mark
+        // mentions; strong enough to find, light enough to read through.
+        let mention = if dark {
+            gdk::RGBA::new(0.90, 0.65, 0.04, 0.22)
+        } else {
+            gdk::RGBA::new(0.96, 0.76, 0.07, 0.25)
+        };
+        self.mention.set_paragraph_background_rgba(Some(&mention));
         for tag in [
             &self.time,
             &self.system,
@@ -113,17 +129,18 @@ impl Tags {
         }
         paint(&self.error, error);
         paint(&self.link, link);
+        paint(&self.unread, link);
     }
 
     fn for_kind(&self, kind: Kind) -> Option<&gtk::TextTag> {
         match kind {
             Kind::Chat => None,
-            Kind::Private => Some(&self.private),
             Kind::Action => Some(&self.action),
             Kind::Notice => Some(&self.notice),
             Kind::System => Some(&self.system),
             Kind::Error => Some(&self.error),
             Kind::Divider => Some(&self.divider),
+            Kind::Unread => Some(&self.unread),
         }
     }
 }
@@ -152,6 +169,8 @@ mod imp {
         pub(super) session_start: RefCell<Option<gtk::TextMark>>,
         /// Our lines on their way, by outbox id: where their "sending…" starts.
         pub(super) pending: RefCell<HashMap<u64, gtk::TextMark>>,
+        /// The start of the "New messages" line, if one is shown.
+        pub(super) unread: RefCell<Option<gtk::TextMark>>,
     }
 
     impl Default for TcpChatLog {
@@ -167,6 +186,7 @@ mod imp {
                 session_starts_next: Cell::new(false),
                 session_start: RefCell::new(None),
                 pending: RefCell::new(HashMap::new()),
+                unread: RefCell::new(None),
             }
         }
     }
@@ -406,7 +426,17 @@ glib::wrapper! {
         @implements gtk::Buildable, gtk::ConstraintTarget;
 }
 
+impl Default for TcpChatLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TcpChatLog {
+    pub fn new() -> Self {
+        glib::Object::new()
+    }
+
     /// Adds `entries` at the end in one go (one layout pass for a batch),
     /// then drops the oldest lines beyond the limit.
     pub fn append(&self, entries: &[LogEntry]) {
@@ -424,8 +454,17 @@ impl TcpChatLog {
         let mut end = buffer.end_iter();
         let now = now_for_batch();
         for entry in entries {
+            if entry.kind == Kind::Unread {
+                // One "New messages" line at most: the newest absence's.
+                self.remove_unread_divider();
+                end = buffer.end_iter();
+            }
             if imp.lines.get() > 0 {
                 buffer.insert(&mut end, "\n");
+            }
+            if entry.kind == Kind::Unread {
+                imp.unread
+                    .replace(Some(buffer.create_mark(None, &end, true)));
             }
             if imp.session_starts_next.replace(false) {
                 let mark = buffer.create_mark(None, &end, true);
@@ -444,7 +483,7 @@ impl TcpChatLog {
     fn write_line(&self, tags: &Tags, at: &mut gtk::TextIter, entry: &LogEntry, now: &str) {
         let buffer = self.imp().text_view.buffer();
         let line_start = at.offset();
-        if entry.kind != Kind::Divider {
+        if !matches!(entry.kind, Kind::Divider | Kind::Unread) {
             let time = entry.time_ms.and_then(time_of_day);
             buffer.insert_with_tags(at, time.as_deref().unwrap_or(now), &[&tags.time]);
             buffer.insert(at, TIME_GAP);
@@ -473,6 +512,7 @@ impl TcpChatLog {
             (own, &tags.own_line),
             (entry.pending.is_some(), &tags.pending),
             (entry.earlier, &tags.earlier),
+            (entry.mentions_you, &tags.mention),
         ];
         // Most lines need none: no iterator lookup for them.
         if whole_line_tags.iter().any(|(wanted, _)| *wanted) {
@@ -481,6 +521,72 @@ impl TcpChatLog {
                 buffer.apply_tag(*tag, &line_start, at);
             }
         }
+    }
+
+    /// Takes the "New messages" line out, if there is one.
+    fn remove_unread_divider(&self) {
+        let imp = self.imp();
+        let Some(mark) = imp.unread.take() else {
+            return;
+        };
+        let buffer = imp.text_view.buffer();
+        let mut start = buffer.iter_at_mark(&mark);
+        buffer.delete_mark(&mark);
+        let mut end = start;
+        if !end.ends_line() {
+            end.forward_to_line_end();
+        }
+        // With the newline after it, or before it when it is the last line.
+        if end.offset() < buffer.end_iter().offset() {
+            end.forward_char();
+        } else if start.offset() > 0 {
+            start.backward_char();
+        }
+        buffer.delete(&mut start, &mut end);
+        imp.lines.set(imp.lines.get().saturating_sub(1));
+    }
+
+    /// The text of the lines highlighted as naming the person (for tests).
+    pub fn mention_lines(&self) -> Vec<String> {
+        let imp = self.imp();
+        let Some(tags) = imp.tags.get() else {
+            return Vec::new();
+        };
+        let buffer = imp.text_view.buffer();
+        let mut lines = Vec::new();
+        let mut at = buffer.start_iter();
+        loop {
+            if at.starts_tag(Some(&tags.mention)) {
+                let mut end = at;
+                end.forward_to_tag_toggle(Some(&tags.mention));
+                let line = buffer.text(&at, &end, false).to_string();
+                // Without the time column.
+                let text = line
+                    .split_once(TIME_GAP)
+                    .map_or(line.as_str(), |(_, rest)| rest);
+                let text = text.split_once(' ').map_or(text, |(_, said)| said);
+                lines.push(text.to_owned());
+            }
+            if !at.forward_to_tag_toggle(Some(&tags.mention)) {
+                return lines;
+            }
+        }
+    }
+
+    /// Whether a "New messages" line is shown.
+    pub fn has_unread_divider(&self) -> bool {
+        self.imp().unread.borrow().is_some()
+    }
+
+    /// Scrolls to the "New messages" line (the first line not read), if
+    /// there is one; the log stops following new lines.
+    pub fn scroll_to_unread(&self) {
+        let imp = self.imp();
+        let Some(mark) = imp.unread.borrow().clone() else {
+            return;
+        };
+        imp.set_pinned(false);
+        imp.text_view.scroll_to_mark(&mark, 0.0, true, 0.0, 0.2);
     }
 
     /// The next line appended opens the session: [`Self::insert_earlier`]
@@ -567,6 +673,16 @@ impl TcpChatLog {
             .unwrap_or_else(|| buffer.end_iter());
         // Pending lines that go can no longer be marked sent.
         let cut_offset = cut.offset();
+        let unread_goes = imp
+            .unread
+            .borrow()
+            .as_ref()
+            .is_some_and(|mark| buffer.iter_at_mark(mark).offset() < cut_offset);
+        if unread_goes {
+            if let Some(mark) = imp.unread.take() {
+                buffer.delete_mark(&mark);
+            }
+        }
         imp.pending.borrow_mut().retain(|_, marker| {
             let keep = buffer.iter_at_mark(marker).offset() >= cut_offset;
             if !keep {
@@ -584,7 +700,10 @@ impl TcpChatLog {
         for (_, marker) in imp.pending.borrow_mut().drain() {
             buffer.delete_mark(&marker);
         }
-        if let Some(mark) = imp.session_start.take() {
+        for mark in [imp.session_start.take(), imp.unread.take()]
+            .into_iter()
+            .flatten()
+        {
             buffer.delete_mark(&mark);
         }
         imp.session_starts_next.set(false);

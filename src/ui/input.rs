@@ -58,6 +58,7 @@ pub fn parse(line: &str) -> Input {
         },
         "me" if args.trim().is_empty() => Input::Usage(Usage::Me),
         "me" => Input::Send(Command::SendAction {
+            to: None,
             text: args.to_owned(),
         }),
         "msg" | "query" => match split_word(args.trim_start()) {
@@ -180,6 +181,7 @@ mod tests {
         assert_eq!(
             sent("/me waves  twice"),
             Command::SendAction {
+                to: None,
                 text: "waves  twice".into()
             }
         );

@@ -9,7 +9,6 @@ use crate::api::{Event, LineMeta};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Chat,
-    Private,
     /// `/me`: shown in italics after the nick.
     Action,
     /// Notices from the server or another user.
@@ -19,6 +18,9 @@ pub enum Kind {
     Error,
     /// A heading between parts of the log ("Earlier conversation").
     Divider,
+    /// "New messages": above the first line the person has not read. A log
+    /// shows one at most.
+    Unread,
 }
 
 /// Who a line is from, as shown before its text.
@@ -41,6 +43,8 @@ pub struct LogEntry {
     pub pending: Option<u64>,
     /// Said before we joined (history): shown dimmed.
     pub earlier: bool,
+    /// Names the person (or is meant for them): highlighted.
+    pub mentions_you: bool,
 }
 
 impl LogEntry {
@@ -52,6 +56,7 @@ impl LogEntry {
             time_ms: None,
             pending: None,
             earlier: false,
+            mentions_you: false,
         }
     }
 
@@ -65,6 +70,17 @@ impl LogEntry {
 
     pub fn divider(text: String) -> Self {
         LogEntry::new(Kind::Divider, None, text)
+    }
+
+    /// Where the lines the person has not read begin.
+    pub fn unread_divider() -> Self {
+        LogEntry::new(Kind::Unread, None, gettext("New messages"))
+    }
+
+    /// A chat line or action by someone else (not a notice or system line).
+    pub fn is_said_by_others(&self) -> bool {
+        matches!(self.kind, Kind::Chat | Kind::Action)
+            && self.speaker.as_ref().is_some_and(|speaker| !speaker.own)
     }
 
     fn said(kind: Kind, label: String, colour_key: &str, own: bool, text: &str) -> Self {
@@ -167,34 +183,15 @@ pub fn reconnected() -> LogEntry {
 /// are described by the window's banner, which also logs them.
 pub fn for_event(event: &Event) -> Option<LogEntry> {
     let entry = match event {
+        // Private lines go to the conversation with that person, where
+        // they read as plain chat.
         Event::Message {
             from,
             text,
             own,
-            private: false,
             meta,
             ..
         } => LogEntry::said(Kind::Chat, from.clone(), from, *own, text).with_meta(meta, *own),
-        Event::Message {
-            target,
-            text,
-            own: true,
-            private: true,
-            meta,
-            ..
-        } => LogEntry::said(Kind::Private, format!("→ {target}"), target, true, text)
-            .with_meta(meta, true),
-        Event::Message {
-            from,
-            text,
-            own: false,
-            private: true,
-            meta,
-            ..
-        } => {
-            let label = gettext_f("{nick} (private)", &[("nick", from)]);
-            LogEntry::said(Kind::Private, label, from, false, text).with_meta(meta, false)
-        }
         Event::Action {
             from,
             text,
@@ -315,17 +312,6 @@ mod tests {
                 .unwrap()
                 .own
         );
-    }
-
-    #[test]
-    fn private_lines_name_the_other_party() {
-        let sent = for_event(&message(true, true)).unwrap().speaker.unwrap();
-        assert_eq!(
-            (sent.label.as_str(), sent.colour_key.as_str()),
-            ("→ bob", "bob")
-        );
-        let got = for_event(&message(false, true)).unwrap().speaker.unwrap();
-        assert_eq!(got.label, "alice (private)");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod actions;
 pub mod application;
 pub mod banner;
 pub mod chat_log;
+pub mod conversation_row;
 pub mod i18n;
 pub mod input;
 pub mod join_form;

@@ -107,7 +107,10 @@ pub async fn two_sessions_chat(server: &Daemon) {
     bob.send(Chat::SendMessage {
         text: s("hi alice"),
     });
-    bob.send(Chat::SendAction { text: s("waves") });
+    bob.send(Chat::SendAction {
+        to: None,
+        text: s("waves"),
+    });
     bob.send(Chat::SendPrivate {
         nick: s("alice"),
         text: s("psst"),

@@ -1,6 +1,6 @@
 //! What the header bar and window title say in each phase.
 
-use super::{Phase, Visit};
+use super::{Conversations, Phase, Visit};
 use crate::api::Command;
 use crate::ui::i18n::{gettext, gettext_f};
 
@@ -16,9 +16,13 @@ pub struct Header {
     pub placeholder: String,
 }
 
-pub fn header(phase: Phase, visit: &Visit) -> Header {
+pub fn header(phase: Phase, visit: &Visit, conversations: &Conversations) -> Header {
     let app = gettext("TCP Chat");
     let room = visit.room.clone();
+    // A private conversation is titled by the person; the rest stays the room's.
+    let title_of_shown = conversations
+        .selected_person()
+        .map_or_else(|| room.clone(), str::to_owned);
     let (title, subtitle) = match phase {
         Phase::Welcome => (app.clone(), String::new()),
         Phase::Connecting => (room.clone(), gettext("Connecting…")),
@@ -35,16 +39,22 @@ pub fn header(phase: Phase, visit: &Visit) -> Header {
                     &[("nick", &visit.nick), ("server", &visit.server)],
                 ),
             };
-            (room.clone(), subtitle)
+            (title_of_shown.clone(), subtitle)
         }
-        Phase::Reconnecting => (room.clone(), gettext("Reconnecting…")),
-        Phase::Closed => (room.clone(), gettext("Disconnected")),
+        Phase::Reconnecting => (title_of_shown.clone(), gettext("Reconnecting…")),
+        Phase::Closed => (title_of_shown.clone(), gettext("Disconnected")),
     };
-    let window_title = if phase == Phase::Welcome {
+    let mut window_title = if phase == Phase::Welcome {
         app
     } else {
         format!("{title} — {app}")
     };
+    // Mentions and private lines waiting: counted where the task switcher
+    // and the window list show it.
+    let attention = conversations.attention();
+    if attention > 0 {
+        window_title = format!("({attention}) {window_title}");
+    }
     let waiting_for = match &visit.request {
         Some(Command::Host(request)) => gettext_f(
             "Opening {room} on port {port}",
@@ -56,7 +66,7 @@ pub fn header(phase: Phase, visit: &Visit) -> Header {
         ),
     };
     Header {
-        placeholder: gettext_f("Message {room}", &[("room", &room)]),
+        placeholder: gettext_f("Message {room}", &[("room", &title_of_shown)]),
         title,
         subtitle,
         window_title,

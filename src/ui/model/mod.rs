@@ -1,15 +1,19 @@
 //! The room as plain data: a reducer from network [`Event`]s and the
 //! person's actions to state (phase, who and where, members, own lines on
-//! their way, lines already shown) and typed [`Effect`]s. GTK-free (plain
+//! their way, lines already shown, the conversations and what is unread in
+//! them) and typed [`Effect`]s. GTK-free (plain
 //! `glib` only for the [`Phase`] enum type), so unit tests drive it without
 //! a display; the window is a view of it.
 //!
 //! [`Event`]: crate::api::Event
 
+mod alert;
+mod conversations;
 mod effect;
 mod header;
 mod history;
 mod members;
+mod mention;
 mod pending;
 mod phase;
 mod room;
@@ -18,6 +22,8 @@ mod seen;
 mod tests;
 mod visit;
 
+pub use alert::{notification_id, Alert, NotifyLevel};
+pub use conversations::{Conversation, ConversationId, Conversations, MAX_CONVERSATIONS};
 pub use effect::Effect;
 pub use header::Header;
 pub use members::Members;

@@ -2,9 +2,14 @@
 //! person's actions, each answering with the [`Effect`]s the window carries
 //! out.
 
+use super::conversations::Arrival;
 use super::header::{self, Header};
-use super::{history, Effect, Members, PendingLines, Phase, SeenIds, Visit};
+use super::{
+    history, mention, Alert, ConversationId, Conversations, Effect, Members, NotifyLevel,
+    PendingLines, Phase, SeenIds, Visit,
+};
 use crate::api::{Command, DisconnectReason, Event, HistoryKind};
+use crate::protocol::is_channel_name;
 use crate::ui::i18n::{gettext, gettext_f};
 use crate::ui::log_entry::{self, LogEntry};
 use crate::ui::problem::{self, Problem};
@@ -23,6 +28,8 @@ pub struct Room {
     /// The network thread waits before its next attempt (also possible
     /// while still connecting): Reconnect Now can skip the wait.
     waiting_to_reconnect: bool,
+    conversations: Conversations,
+    notify_level: NotifyLevel,
 }
 
 impl Room {
@@ -50,7 +57,11 @@ impl Room {
     }
 
     pub fn header(&self) -> Header {
-        header::header(self.phase, &self.visit)
+        header::header(self.phase, &self.visit, &self.conversations)
+    }
+
+    pub fn conversations(&self) -> &Conversations {
+        &self.conversations
     }
 
     pub fn is_hosting(&self) -> bool {
@@ -98,13 +109,89 @@ impl Room {
         effects
     }
 
-    /// A chat line or command for the room; lines typed while reconnecting
-    /// wait in the network thread's outbox.
+    /// A chat line or command typed in the selected conversation (a line
+    /// in a private one goes to that person); lines typed while
+    /// reconnecting wait in the network thread's outbox. `/msg` opens the
+    /// conversation it writes to.
     pub fn send(&mut self, command: Command) -> Vec<Effect> {
         if !self.phase.can_chat() {
             return Vec::new();
         }
-        vec![Effect::Send(command)]
+        let mut effects = Vec::new();
+        let person = self.conversations.selected_person().map(str::to_owned);
+        let command = match (command, person) {
+            (Command::SendMessage { text }, Some(nick)) => Command::SendPrivate { nick, text },
+            (Command::SendAction { to: None, text }, Some(nick)) => Command::SendAction {
+                to: Some(nick),
+                text,
+            },
+            (Command::SendPrivate { nick, text }, _) => {
+                self.open_into(&nick, &mut effects);
+                Command::SendPrivate { nick, text }
+            }
+            (command, _) => command,
+        };
+        effects.push(Effect::Send(command));
+        effects
+    }
+
+    /// Begins (or shows) the private conversation with `nick`.
+    pub fn open_private(&mut self, nick: &str) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if self.phase.shows_room() {
+            self.open_into(nick, &mut effects);
+            effects.push(Effect::FocusEntry);
+        }
+        effects
+    }
+
+    fn open_into(&mut self, nick: &str, effects: &mut Vec<Effect>) {
+        let id = self.open_conversation(nick, effects);
+        self.select_into(&id, effects);
+    }
+
+    /// Shows conversation `id`, which the person then reads.
+    pub fn select(&mut self, id: &ConversationId) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.select_into(id, &mut effects);
+        effects
+    }
+
+    fn select_into(&mut self, id: &ConversationId, effects: &mut Vec<Effect>) {
+        if self.conversations.select(id) {
+            self.read(effects);
+        }
+    }
+
+    /// Ends the private conversation `id` (its log goes too).
+    pub fn close_conversation(&mut self, id: &ConversationId) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if self.conversations.close(id) {
+            effects.push(Effect::Withdraw(id.clone()));
+            effects.push(Effect::DropConversation(id.clone()));
+            self.read(&mut effects);
+        }
+        effects
+    }
+
+    /// The window became the one the person uses, or stopped being it.
+    pub fn set_window_active(&mut self, active: bool) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.conversations.set_window_active(active);
+        self.read(&mut effects);
+        effects
+    }
+
+    pub fn set_notify_level(&mut self, level: NotifyLevel) {
+        self.notify_level = level;
+    }
+
+    /// The selected conversation is being read: nothing in it is unread
+    /// any more, and its notifications go.
+    fn read(&mut self, effects: &mut Vec<Effect>) {
+        if self.conversations.read_selected() {
+            effects.push(Effect::Withdraw(self.conversations.selected().clone()));
+        }
     }
 
     /// Skips the wait before the next connection attempt.
@@ -167,7 +254,7 @@ impl Room {
                     "That nickname is taken; you are {nick}",
                     &[("nick", using)],
                 )));
-                log(&event, effects);
+                self.log(&event, effects);
             }
             Event::NickChanged {
                 ref old,
@@ -179,17 +266,30 @@ impl Room {
                 if own {
                     self.visit.nick.clone_from(new);
                 }
-                log(&event, effects);
+                self.follow_nick(old, new, effects);
+                self.log(&event, effects);
             }
             Event::Joined { ref nick, .. } => {
                 self.members.add(nick);
                 self.members_changed();
-                log(&event, effects);
+                self.log(&event, effects);
             }
-            Event::Parted { ref nick, .. } | Event::Quit { ref nick, .. } => {
+            Event::Parted { ref nick, .. } => {
                 self.members.remove(nick);
                 self.members_changed();
-                log(&event, effects);
+                self.log(&event, effects);
+            }
+            Event::Quit { ref nick, .. } => {
+                self.members.remove(nick);
+                self.members_changed();
+                // Their private conversation learns it too.
+                let theirs = ConversationId::with(nick);
+                if self.conversations.get(&theirs).is_some() {
+                    if let Some(entry) = log_entry::for_event(&event) {
+                        effects.push(Effect::Log(theirs, entry));
+                    }
+                }
+                self.log(&event, effects);
             }
             Event::Members { ref nicks, .. } => {
                 self.members.replace(nicks);
@@ -201,7 +301,7 @@ impl Room {
                         if let Some(outbox_id) = entry.pending {
                             self.pending.add(outbox_id);
                         }
-                        effects.push(Effect::Log(entry));
+                        self.said(&event, entry, effects);
                     }
                 }
             }
@@ -211,17 +311,29 @@ impl Room {
                 }
             }
             Event::History { kind, lines, .. } => {
-                let entries = history::entries(kind, &lines, &mut self.seen);
+                let mut entries = history::entries(kind, &lines, &mut self.seen);
                 if entries.is_empty() {
                     return;
                 }
+                for entry in &mut entries {
+                    entry.mentions_you = self.names_us(entry);
+                }
                 match kind {
                     HistoryKind::Earlier => effects.push(Effect::LogEarlier(entries)),
-                    HistoryKind::Missed => effects.extend(entries.into_iter().map(Effect::Log)),
+                    HistoryKind::Missed => effects.extend(
+                        entries
+                            .into_iter()
+                            .map(|entry| Effect::Log(ConversationId::Room, entry)),
+                    ),
                 }
             }
-            Event::Notice { .. } | Event::Topic { .. } | Event::ServerError { .. } => {
-                log(&event, effects);
+            Event::Topic { .. } => self.log(&event, effects),
+            // Answers to what the person just did, where they did it.
+            Event::Notice { .. } | Event::ServerError { .. } => {
+                if let Some(entry) = log_entry::for_event(&event) {
+                    let here = self.conversations.selected().clone();
+                    effects.push(Effect::Log(here, entry));
+                }
             }
             Event::Reconnecting {
                 reason, delay_secs, ..
@@ -241,13 +353,14 @@ impl Room {
         let back = self.joined_once;
         self.visit.server = server;
         self.visit.nick = nick;
+        self.conversations.set_room_title(&room);
         self.visit.room = room;
         self.phase = Phase::InRoom;
         self.joined_once = true;
         self.waiting_to_reconnect = false;
         effects.push(Effect::DismissBanner);
         if back {
-            effects.push(Effect::Log(log_entry::reconnected()));
+            effects.push(Effect::Log(ConversationId::Room, log_entry::reconnected()));
             return;
         }
         effects.push(Effect::FocusEntry);
@@ -259,7 +372,7 @@ impl Room {
             }
             None => log_entry::joined(&visit.room, &visit.server, &visit.nick),
         };
-        effects.push(Effect::Log(opening));
+        effects.push(Effect::Log(ConversationId::Room, opening));
     }
 
     fn reconnecting(
@@ -272,7 +385,7 @@ impl Room {
         if self.phase == Phase::InRoom {
             self.phase = Phase::Reconnecting;
             let line = problem::outage(reason, &self.visit.server_or_target());
-            effects.push(Effect::Log(LogEntry::error(line)));
+            effects.push(Effect::Log(ConversationId::Room, LogEntry::error(line)));
         }
         self.waiting_to_reconnect = true;
         effects.push(Effect::ShowReconnecting { delay_secs });
@@ -297,7 +410,10 @@ impl Room {
         let was_hosting = self.visit.hosting.take().is_some();
         self.waiting_to_reconnect = false;
         self.phase = if self.phase.shows_room() {
-            effects.push(Effect::Log(LogEntry::error(problem.message.clone())));
+            effects.push(Effect::Log(
+                ConversationId::Room,
+                LogEntry::error(problem.message.clone()),
+            ));
             Phase::Closed
         } else {
             Phase::Welcome
@@ -320,6 +436,9 @@ impl Room {
     /// The one way to forget a session: every start and every end comes
     /// through here, so nothing of the old room is left over.
     fn reset(&mut self, phase: Phase, visit: Visit, fresh_log: bool, effects: &mut Vec<Effect>) {
+        for conversation in self.conversations.list() {
+            effects.push(Effect::Withdraw(conversation.id.clone()));
+        }
         self.phase = phase;
         self.visit = visit;
         self.members.clear();
@@ -329,18 +448,114 @@ impl Room {
         self.waiting_to_reconnect = false;
         if fresh_log {
             self.seen.clear();
+            self.conversations.reset(&self.visit.room);
             effects.push(Effect::ClearLog);
+        } else {
+            self.conversations.set_room_title(&self.visit.room);
         }
         effects.push(Effect::DismissBanner);
     }
 
+    /// A line for the room's log.
+    fn log(&self, event: &Event, effects: &mut Vec<Effect>) {
+        if let Some(entry) = log_entry::for_event(event) {
+            effects.push(Effect::Log(ConversationId::Room, entry));
+        }
+    }
+
+    /// A chat line or action, logged in its conversation (the room, or
+    /// the private one with that person), counted as unread there if the
+    /// person is not reading it, and notified if it deserves it.
+    fn said(&mut self, event: &Event, mut entry: LogEntry, effects: &mut Vec<Effect>) {
+        let (from, target, text, own, private) = match event {
+            Event::Message {
+                from,
+                target,
+                text,
+                own,
+                private,
+                ..
+            } => (from, target, text, *own, *private),
+            Event::Action {
+                from,
+                target,
+                text,
+                own,
+                ..
+            } => (from, target, text, *own, !is_channel_name(target)),
+            _ => return,
+        };
+        let conversation = if private {
+            let person = if own { target } else { from };
+            self.open_conversation(person, effects)
+        } else {
+            ConversationId::Room
+        };
+        entry.mentions_you = self.names_us(&entry);
+        if own {
+            effects.push(Effect::Log(conversation, entry));
+            return;
+        }
+        let for_you = private || entry.mentions_you;
+        if self
+            .conversations
+            .arrive(&conversation, Arrival { for_you })
+        {
+            effects.push(Effect::Log(
+                conversation.clone(),
+                LogEntry::unread_divider(),
+            ));
+        }
+        effects.push(Effect::Log(conversation.clone(), entry));
+        if !self.conversations.window_active() && self.notify_level.allows(for_you) {
+            let place = match &conversation {
+                ConversationId::Room => self.visit.room.as_str(),
+                _ => from.as_str(),
+            };
+            let text = log_entry::plain_text(text);
+            effects.push(Effect::Notify(Alert::new(conversation, place, from, &text)));
+        }
+    }
+
+    /// A room line by someone else that names us.
+    fn names_us(&self, entry: &LogEntry) -> bool {
+        entry.is_said_by_others() && mention::names(&entry.text, &self.visit.nick)
+    }
+
+    /// The conversation with `nick`, begun if new (which may end the
+    /// oldest quiet one, when there are too many).
+    fn open_conversation(&mut self, nick: &str, effects: &mut Vec<Effect>) -> ConversationId {
+        let (id, dropped) = self.conversations.open(nick);
+        if let Some(dropped) = dropped {
+            effects.push(Effect::Withdraw(dropped.clone()));
+            effects.push(Effect::DropConversation(dropped));
+        }
+        id
+    }
+
+    /// `old` is now `new`: their private conversation follows, and says so.
+    fn follow_nick(&mut self, old: &str, new: &str, effects: &mut Vec<Effect>) {
+        let from = ConversationId::with(old);
+        let Some(to) = self.conversations.rename(old, new) else {
+            return;
+        };
+        if to != from {
+            effects.push(Effect::Withdraw(from.clone()));
+            effects.push(Effect::RenameConversation {
+                from,
+                to: to.clone(),
+            });
+        }
+        effects.push(Effect::Log(
+            to,
+            LogEntry::system(gettext_f(
+                "{old} is now known as {new}",
+                &[("old", old), ("new", new)],
+            )),
+        ));
+    }
+
     fn members_changed(&mut self) {
         self.members_revision = self.members_revision.wrapping_add(1);
-    }
-}
-
-fn log(event: &Event, effects: &mut Vec<Effect>) {
-    if let Some(entry) = log_entry::for_event(event) {
-        effects.push(Effect::Log(entry));
     }
 }

@@ -80,7 +80,7 @@ fn logged(effects: &[Effect]) -> Vec<String> {
     effects
         .iter()
         .filter_map(|effect| match effect {
-            Effect::Log(entry) => Some(entry.text.clone()),
+            Effect::Log(_, entry) => Some(entry.text.clone()),
             _ => None,
         })
         .collect()
@@ -123,7 +123,7 @@ fn joining_opens_the_session_and_names_the_server() {
         .iter()
         .position(|effect| *effect == Effect::MarkSessionStart)
         .expect("the join line opens the session");
-    assert!(matches!(&effects[start + 1], Effect::Log(entry)
+    assert!(matches!(&effects[start + 1], Effect::Log(_, entry)
         if entry.text == "You joined #chat on pc.local:6667 as alice"));
     assert!(effects.contains(&Effect::FocusEntry));
     assert_eq!(room.header().subtitle, "alice · connected to pc.local:6667");
@@ -291,7 +291,7 @@ fn outage_lines_never_carry_system_text() {
 fn own_lines_wait_until_delivered() {
     let mut room = in_room();
     let effects = room.apply(own_pending("on its way", 7));
-    assert!(matches!(effects.as_slice(), [Effect::Log(entry)] if entry.pending == Some(7)));
+    assert!(matches!(effects.as_slice(), [Effect::Log(_, entry)] if entry.pending == Some(7)));
     assert!(room.pending().contains(7));
     assert_eq!(
         room.apply(Event::Delivered { outbox_id: 7 }),
@@ -308,7 +308,7 @@ fn own_lines_wait_until_delivered() {
         meta.outbox_id = Some(8);
     }
     assert!(
-        matches!(room.apply(theirs).as_slice(), [Effect::Log(entry)] if entry.pending.is_none())
+        matches!(room.apply(theirs).as_slice(), [Effect::Log(_, entry)] if entry.pending.is_none())
     );
 }
 
@@ -319,8 +319,10 @@ fn lines_keep_the_time_they_were_said() {
     if let Event::Message { meta, .. } = &mut line {
         meta.time_ms = Some(1_700_000_000_000);
     }
-    assert!(matches!(room.apply(line).as_slice(), [Effect::Log(entry)]
-        if entry.time_ms == Some(1_700_000_000_000)));
+    assert!(
+        matches!(room.apply(line).as_slice(), [Effect::Log(_, entry)]
+        if entry.time_ms == Some(1_700_000_000_000))
+    );
 }
 
 #[test]
@@ -372,10 +374,13 @@ fn missed_history_follows_a_divider_each_line_once() {
     );
     assert!(matches!(
         &effects[0],
-        Effect::Log(LogEntry {
-            kind: Kind::Divider,
-            ..
-        })
+        Effect::Log(
+            _,
+            LogEntry {
+                kind: Kind::Divider,
+                ..
+            }
+        )
     ));
     assert!(
         room.apply(history(vec![said("bob", "while away", Some("m2"))]))
@@ -430,4 +435,190 @@ fn nick_in_use_is_toasted_and_logged() {
         logged(&effects),
         ["The nickname alice is taken, so you are alice_"]
     );
+}
+
+// ----- Conversations, mentions, unread, notifications -----------------------
+
+fn private_from(from: &str, text: &str) -> Event {
+    Event::Message {
+        from: from.into(),
+        target: "alice".into(),
+        text: text.into(),
+        own: false,
+        private: true,
+        meta: LineMeta::default(),
+    }
+}
+
+fn logs_to(effects: &[Effect]) -> Vec<(ConversationId, String)> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Log(to, entry) => Some((to.clone(), entry.text.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn alerts(effects: &[Effect]) -> Vec<&Alert> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Notify(alert) => Some(alert),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_private_line_opens_its_own_conversation() {
+    let mut room = in_room();
+    let effects = room.apply(private_from("Bob", "psst"));
+    let bob = ConversationId::with("bob");
+    assert_eq!(
+        logs_to(&effects),
+        [
+            (bob.clone(), "New messages".to_owned()),
+            (bob.clone(), "psst".to_owned())
+        ],
+        "not being read: the divider goes first"
+    );
+    let conversations = room.conversations();
+    assert_eq!(conversations.list().len(), 2);
+    assert_eq!(conversations.get(&bob).unwrap().title, "Bob");
+    assert_eq!(conversations.attention(), 1);
+    assert!(room.header().window_title.starts_with("(1) "));
+    // Reading it clears the count and withdraws its notifications.
+    let effects = room.select(&bob);
+    assert!(effects.contains(&Effect::Withdraw(bob.clone())));
+    assert_eq!(room.conversations().attention(), 0);
+    assert_eq!(room.header().title, "Bob");
+    assert_eq!(room.header().placeholder, "Message Bob");
+}
+
+#[test]
+fn lines_typed_in_a_private_conversation_go_to_that_person() {
+    let mut room = in_room();
+    room.open_private("carol");
+    let effects = room.send(Command::SendMessage { text: "hi".into() });
+    assert_eq!(
+        effects,
+        [Effect::Send(Command::SendPrivate {
+            nick: "carol".into(),
+            text: "hi".into()
+        })]
+    );
+    let effects = room.send(Command::SendAction {
+        to: None,
+        text: "waves".into(),
+    });
+    assert_eq!(
+        effects,
+        [Effect::Send(Command::SendAction {
+            to: Some("carol".into()),
+            text: "waves".into()
+        })]
+    );
+    // Our own private line, echoed, lands in carol's log.
+    let echo = Event::Message {
+        from: "alice".into(),
+        target: "carol".into(),
+        text: "hi".into(),
+        own: true,
+        private: true,
+        meta: LineMeta::default(),
+    };
+    assert_eq!(
+        logs_to(&room.apply(echo)),
+        [(ConversationId::with("carol"), "hi".to_owned())]
+    );
+}
+
+#[test]
+fn msg_opens_and_shows_the_conversation() {
+    let mut room = in_room();
+    room.send(Command::SendPrivate {
+        nick: "dave".into(),
+        text: "hello".into(),
+    });
+    assert_eq!(
+        room.conversations().selected(),
+        &ConversationId::with("dave")
+    );
+}
+
+#[test]
+fn mentions_are_highlighted_and_counted() {
+    let mut room = in_room();
+    let effects = room.apply(said("bob", "alice: are you there?", None));
+    let Some(Effect::Log(ConversationId::Room, entry)) = effects.last() else {
+        panic!("logged in the room: {effects:?}");
+    };
+    assert!(entry.mentions_you);
+    assert_eq!(
+        room.conversations().attention(),
+        0,
+        "read at once: the window is active on the room"
+    );
+    room.set_window_active(false);
+    let effects = room.apply(said("bob", "ALICE!", None));
+    assert_eq!(room.conversations().attention(), 1);
+    assert_eq!(alerts(&effects).len(), 1);
+    assert_eq!(alerts(&effects)[0].title, "bob in #chat");
+    // Chatter counts as unread, but neither notifies nor draws attention.
+    let effects = room.apply(said("bob", "the weather", None));
+    assert!(alerts(&effects).is_empty());
+    assert_eq!(
+        logs_to(&effects).len(),
+        1,
+        "the divider came with the first unread line only"
+    );
+    assert_eq!(room.conversations().attention(), 1);
+    // Own lines never mention us.
+    let effects = room.apply(said("alice", "alice here", None));
+    assert!(matches!(effects.as_slice(), [Effect::Log(_, entry)] if !entry.mentions_you));
+    // Coming back reads the room.
+    let effects = room.set_window_active(true);
+    assert_eq!(effects, [Effect::Withdraw(ConversationId::Room)]);
+}
+
+#[test]
+fn the_notification_level_decides_what_notifies() {
+    let mut room = in_room();
+    room.set_window_active(false);
+    room.set_notify_level(NotifyLevel::Off);
+    assert!(alerts(&room.apply(private_from("bob", "psst"))).is_empty());
+    room.set_notify_level(NotifyLevel::All);
+    let effects = room.apply(said("bob", "anything", None));
+    assert_eq!(alerts(&effects).len(), 1);
+    room.set_notify_level(NotifyLevel::MentionsAndPrivate);
+    let effects = room.apply(private_from("bob", "again"));
+    let alert = alerts(&effects)[0];
+    assert_eq!(
+        (alert.title.as_str(), alert.body.as_str()),
+        ("bob (private)", "again")
+    );
+    assert_eq!(alert.conversation, ConversationId::with("bob"));
+}
+
+#[test]
+fn a_private_conversation_follows_a_nick_change() {
+    let mut room = in_room();
+    room.apply(private_from("bob", "psst"));
+    let effects = room.apply(Event::NickChanged {
+        old: "bob".into(),
+        new: "robert".into(),
+        own: false,
+    });
+    assert!(effects.contains(&Effect::RenameConversation {
+        from: ConversationId::with("bob"),
+        to: ConversationId::with("robert"),
+    }));
+    assert!(logs_to(&effects).contains(&(
+        ConversationId::with("robert"),
+        "bob is now known as robert".to_owned()
+    )));
+    // Leaving the room ends every private conversation.
+    room.leave(None);
+    assert_eq!(room.conversations().list().len(), 1);
 }

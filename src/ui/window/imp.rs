@@ -1,4 +1,5 @@
 use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::HashMap;
 
 use adw::subclass::prelude::*;
 use gtk::prelude::*;
@@ -9,9 +10,10 @@ use crate::api::Command;
 use crate::ui::actions::WinAction;
 use crate::ui::banner::TcpChatBanner;
 use crate::ui::chat_log::TcpChatLog;
+use crate::ui::conversation_row::TcpChatConversationRow;
 use crate::ui::join_form::{FormField, TcpChatJoinForm};
 use crate::ui::member_list::TcpChatMemberList;
-use crate::ui::model::{Effect, Phase, Room};
+use crate::ui::model::{ConversationId, Effect, Phase, Room};
 
 /// The window's model. Reached only through [`RoomCell::change`] and
 /// [`RoomCell::read`], whose borrow ends before the window touches a
@@ -40,6 +42,10 @@ pub struct TcpChatWindow {
     /// Our own host is open.
     #[property(get)]
     pub(super) hosting: Cell<bool>,
+    /// Mentions and private lines not read yet (the title and the
+    /// launcher count them).
+    #[property(get)]
+    pub(super) attention: Cell<u32>,
     #[property(get, set)]
     pub(super) show_members: Cell<bool>,
 
@@ -66,6 +72,19 @@ pub struct TcpChatWindow {
     #[template_child]
     pub(super) spinner: TemplateChild<gtk::Spinner>,
     #[template_child]
+    pub(super) conversations_button: TemplateChild<gtk::Button>,
+    #[template_child]
+    pub(super) leaflet: TemplateChild<adw::Leaflet>,
+    #[template_child]
+    pub(super) sidebar: TemplateChild<gtk::Box>,
+    #[template_child]
+    pub(super) conversation_list: TemplateChild<gtk::ListBox>,
+    #[template_child]
+    pub(super) conversation_pane: TemplateChild<gtk::Box>,
+    #[template_child]
+    pub(super) logs: TemplateChild<gtk::Stack>,
+    /// The room's log; private conversations have theirs in `private_logs`.
+    #[template_child]
     pub(super) chat_log: TemplateChild<TcpChatLog>,
     #[template_child]
     pub(super) message_entry: TemplateChild<gtk::Entry>,
@@ -82,6 +101,16 @@ pub struct TcpChatWindow {
     /// The model's member revision the list shows.
     pub(super) members_shown: Cell<u64>,
     pub(super) countdown: Countdown,
+    /// The logs of private conversations, each a page of `logs`.
+    pub(super) private_logs: RefCell<HashMap<ConversationId, TcpChatLog>>,
+    /// The model's conversation revision the sidebar shows.
+    pub(super) conversations_shown: Cell<u64>,
+    /// The conversation the log and entry show, and what was typed but not
+    /// sent in the others.
+    pub(super) shown_conversation: RefCell<ConversationId>,
+    pub(super) drafts: RefCell<HashMap<ConversationId, String>>,
+    /// Desktop notifications shown, by conversation, to withdraw on reading.
+    pub(super) notified: RefCell<HashMap<ConversationId, Vec<String>>>,
 }
 
 #[glib::object_subclass]
@@ -95,6 +124,7 @@ impl ObjectSubclass for TcpChatWindow {
         TcpChatLog::ensure_type();
         TcpChatJoinForm::ensure_type();
         TcpChatMemberList::ensure_type();
+        TcpChatConversationRow::ensure_type();
         Phase::ensure_type();
         klass.bind_template();
         klass.bind_template_callbacks();
@@ -140,6 +170,30 @@ impl ObjectSubclass for TcpChatWindow {
             window.imp().message_entry.grab_focus();
         });
         klass.install_property_action(WinAction::ShowMembers.detailed(), "show-members");
+        klass.install_action(
+            WinAction::MessageMember.detailed(),
+            Some(glib::VariantTy::STRING),
+            |window, _, nick| {
+                if let Some(nick) = nick.and_then(glib::Variant::str) {
+                    window.open_private(nick);
+                }
+            },
+        );
+        klass.install_action(
+            WinAction::ShowConversation.detailed(),
+            Some(glib::VariantTy::STRING),
+            |window, _, key| {
+                let id = key
+                    .and_then(glib::Variant::str)
+                    .and_then(ConversationId::from_key);
+                if let Some(id) = id {
+                    window.show_conversation(&id);
+                }
+            },
+        );
+        action(klass, WinAction::CloseConversation, |window| {
+            window.close_conversation()
+        });
     }
 
     fn instance_init(obj: &glib::subclass::InitializingObject<Self>) {
@@ -157,6 +211,19 @@ impl TcpChatWindow {
     #[template_callback]
     fn on_entry_activate(&self) {
         self.obj().send_entry();
+    }
+
+    #[template_callback]
+    fn on_conversation_activated(&self, row: &gtk::ListBoxRow) {
+        if let Some(row) = row.downcast_ref::<TcpChatConversationRow>() {
+            self.obj().show_conversation(&row.conversation());
+        }
+    }
+
+    /// Folded (a narrow window): back from the log to the sidebar.
+    #[template_callback]
+    fn on_show_conversations(&self) {
+        self.leaflet.navigate(adw::NavigationDirection::Back);
     }
 
     #[template_callback]
@@ -204,6 +271,7 @@ impl ObjectImpl for TcpChatWindow {
         let obj = self.obj();
         obj.restore_layout();
         obj.fill_forms();
+        obj.watch_activity();
         obj.render();
     }
 

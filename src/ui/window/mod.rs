@@ -12,7 +12,10 @@
 //! - [`person`]: what the person does (forms, entry, leave, clipboard).
 //! - [`remembered`]: settings kept between runs.
 //! - [`countdown`]: the banner's countdown to the next reconnect.
+//! - [`conversations`]: the sidebar, one log per conversation, drafts,
+//!   desktop notifications.
 
+mod conversations;
 mod countdown;
 mod imp;
 mod person;
@@ -28,7 +31,7 @@ use gtk::{gio, glib};
 
 use super::actions::WinAction;
 use super::log_entry::LogEntry;
-use super::model::{Effect, Header, Room};
+use super::model::{ConversationId, Effect, Header, Room};
 use super::problem::{self, Problem, Remedy};
 use crate::network::{Command, Event, NetworkHandle};
 
@@ -118,22 +121,40 @@ impl TcpChatWindow {
 
     fn carry_out(&self, effects: Vec<Effect>) {
         let imp = self.imp();
-        let mut lines: Vec<LogEntry> = Vec::new();
+        // Consecutive lines for one conversation go to its log in one append.
+        let mut lines: Option<(ConversationId, Vec<LogEntry>)> = None;
+        let flush = |lines: &mut Option<(ConversationId, Vec<LogEntry>)>| {
+            if let Some((conversation, entries)) = lines.take() {
+                self.log_for(&conversation).append(&entries);
+            }
+        };
         let mut network_gone = false;
         for effect in effects {
-            if let Effect::Log(entry) = effect {
-                // Consecutive lines go to the log in one append.
-                lines.push(entry);
+            if let Effect::Log(conversation, entry) = effect {
+                match &mut lines {
+                    Some((to, entries)) if *to == conversation => entries.push(entry),
+                    _ => {
+                        flush(&mut lines);
+                        lines = Some((conversation, vec![entry]));
+                    }
+                }
                 continue;
             }
-            imp.chat_log.append(&std::mem::take(&mut lines));
+            flush(&mut lines);
             match effect {
-                Effect::Log(_) => {}
+                Effect::Log(..) => {}
                 Effect::Send(command) => network_gone |= !self.send(command),
                 Effect::MarkSessionStart => imp.chat_log.mark_session_start(),
                 Effect::LogEarlier(entries) => imp.chat_log.insert_earlier(&entries),
-                Effect::Delivered(outbox_id) => imp.chat_log.mark_sent(outbox_id),
-                Effect::ClearLog => imp.chat_log.clear(),
+                Effect::Delivered(outbox_id) => self.mark_sent(outbox_id),
+                Effect::ClearLog => {
+                    imp.chat_log.clear();
+                    self.drop_private_logs();
+                }
+                Effect::DropConversation(conversation) => self.drop_log(&conversation),
+                Effect::RenameConversation { from, to } => self.rename_log(&from, &to),
+                Effect::Notify(alert) => self.notify(&alert),
+                Effect::Withdraw(conversation) => self.withdraw(&conversation),
                 Effect::ShowProblem(problem) => self.show_problem(&problem),
                 Effect::ShowReconnecting { delay_secs } => self.show_reconnecting(delay_secs),
                 Effect::DismissBanner => self.dismiss_banner(),
@@ -143,7 +164,7 @@ impl TcpChatWindow {
                 }
             }
         }
-        imp.chat_log.append(&lines);
+        flush(&mut lines);
         if network_gone {
             self.update(Room::network_unavailable);
         }
@@ -189,6 +210,7 @@ impl TcpChatWindow {
             imp.member_count_label.set_label(&nicks.len().to_string());
             imp.members_shown.set(revision);
         }
+        self.render_conversations();
     }
 
     fn show_view(&self, view: &View) {
@@ -288,6 +310,7 @@ impl TcpChatWindow {
         self.imp().room.read(|room| room.visit().share_address())
     }
 
+    /// The room's log.
     pub fn chat_log(&self) -> super::chat_log::TcpChatLog {
         self.imp().chat_log.get()
     }

@@ -1,0 +1,97 @@
+//! One conversation in the sidebar: the room or a person, with a badge
+//! counting what is unread in it.
+
+use gtk::glib;
+use gtk::prelude::*;
+use gtk::subclass::prelude::*;
+
+use super::i18n::gettext_f;
+use super::model::{Conversation, ConversationId};
+
+mod imp {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    #[derive(Debug, Default, gtk::CompositeTemplate)]
+    #[template(resource = "/io/github/tcpchat/TcpChat/ui/conversation-row.ui")]
+    pub struct TcpChatConversationRow {
+        #[template_child]
+        pub(super) icon: TemplateChild<gtk::Image>,
+        #[template_child]
+        pub(super) title_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub(super) badge: TemplateChild<gtk::Label>,
+        pub(super) conversation: RefCell<ConversationId>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for TcpChatConversationRow {
+        const NAME: &'static str = "TcpChatConversationRow";
+        type Type = super::TcpChatConversationRow;
+        type ParentType = gtk::ListBoxRow;
+
+        fn class_init(klass: &mut Self::Class) {
+            klass.bind_template();
+        }
+
+        fn instance_init(obj: &glib::subclass::InitializingObject<Self>) {
+            obj.init_template();
+        }
+    }
+
+    impl ObjectImpl for TcpChatConversationRow {}
+    impl WidgetImpl for TcpChatConversationRow {}
+    impl ListBoxRowImpl for TcpChatConversationRow {}
+}
+
+glib::wrapper! {
+    pub struct TcpChatConversationRow(ObjectSubclass<imp::TcpChatConversationRow>)
+        @extends gtk::ListBoxRow, gtk::Widget,
+        @implements gtk::Actionable, gtk::Buildable, gtk::ConstraintTarget;
+}
+
+impl TcpChatConversationRow {
+    pub fn new(conversation: &Conversation) -> Self {
+        let row: Self = glib::Object::new();
+        row.show(conversation);
+        row
+    }
+
+    pub fn conversation(&self) -> ConversationId {
+        self.imp().conversation.borrow().clone()
+    }
+
+    /// Shows `conversation`'s title and unread count.
+    pub fn show(&self, conversation: &Conversation) {
+        let imp = self.imp();
+        imp.conversation.replace(conversation.id.clone());
+        imp.icon.set_icon_name(Some(if conversation.is_private() {
+            "avatar-default-symbolic"
+        } else {
+            "system-users-symbolic"
+        }));
+        imp.title_label.set_label(&conversation.title);
+        let unread = conversation.unread;
+        imp.badge.set_visible(unread > 0);
+        imp.badge.set_label(&unread.to_string());
+        if conversation.attention > 0 {
+            imp.badge.add_css_class("for-you");
+        } else {
+            imp.badge.remove_css_class("for-you");
+        }
+        imp.badge.set_tooltip_text(Some(&gettext_f(
+            "{count} unread",
+            &[("count", &unread.to_string())],
+        )));
+    }
+
+    pub fn badge_text(&self) -> Option<String> {
+        let badge = &self.imp().badge;
+        badge.is_visible().then(|| badge.label().to_string())
+    }
+
+    pub fn title(&self) -> String {
+        self.imp().title_label.label().to_string()
+    }
+}
