@@ -91,7 +91,24 @@ mod imp {
         }
     }
 
-    impl GtkApplicationImpl for TcpChatApplication {}
+    impl GtkApplicationImpl for TcpChatApplication {
+        /// The launcher's count follows every window's unread count.
+        fn window_added(&self, window: &gtk::Window) {
+            self.parent_window_added(window);
+            if let Some(window) = window.downcast_ref::<TcpChatWindow>() {
+                window.connect_attention_notify(glib::clone!(
+                    #[weak(rename_to = app)]
+                    self.obj(),
+                    move |_| app.update_launcher_count()
+                ));
+            }
+        }
+
+        fn window_removed(&self, window: &gtk::Window) {
+            self.parent_window_removed(window);
+            self.obj().update_launcher_count();
+        }
+    }
     impl AdwApplicationImpl for TcpChatApplication {}
 }
 
@@ -273,6 +290,39 @@ impl TcpChatApplication {
             }
         };
         TcpChatWindow::new(Some(self), network)
+    }
+
+    /// Puts the unread mentions and private lines of every window on the
+    /// app's launcher icon (the `com.canonical.Unity.LauncherEntry` signal
+    /// that Dash to Dock, Plank and KDE's task manager read).
+    fn update_launcher_count(&self) {
+        let Some(connection) = self.dbus_connection() else {
+            return;
+        };
+        let count: u32 = self
+            .windows()
+            .into_iter()
+            .filter_map(|window| window.downcast::<TcpChatWindow>().ok())
+            .map(|window| window.attention())
+            .fold(0, u32::saturating_add);
+        let properties = glib::VariantDict::new(None);
+        properties.insert_value("count", &i64::from(count).to_variant());
+        properties.insert_value("count-visible", &(count > 0).to_variant());
+        let app_uri = format!("application://{APP_ID}.desktop");
+        // (sa{sv}): a tuple with the dict itself, not boxed in a variant.
+        let parameters = glib::Variant::tuple_from_iter([app_uri.to_variant(), properties.end()]);
+        let path = self
+            .dbus_object_path()
+            .map_or_else(|| "/".to_owned(), |path| path.to_string());
+        if let Err(err) = connection.emit_signal(
+            None,
+            &path,
+            "com.canonical.Unity.LauncherEntry",
+            "Update",
+            Some(&parameters),
+        ) {
+            log::debug!("cannot update the launcher count: {err}");
+        }
     }
 
     /// A notification was clicked: its window, on its conversation.

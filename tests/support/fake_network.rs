@@ -37,13 +37,21 @@ pub fn init() {
 
 impl FakeNetwork {
     pub fn new() -> Self {
+        Self::in_application(None)
+    }
+
+    /// A window of `application` (which must be registered), so it can
+    /// send desktop notifications.
+    pub fn in_application(application: Option<&gtk::Application>) -> Self {
         let (command_sender, commands) = async_channel::unbounded();
         let (events, event_receiver) = async_channel::unbounded();
         let network = NetworkHandle {
             commands: command_sender,
             events: event_receiver,
         };
-        let window = open_window(network, 900, 640);
+        let window = TcpChatWindow::new(application, network);
+        window.set_default_size(900, 640);
+        window.present();
         let fake = FakeNetwork {
             window,
             commands,

@@ -1,0 +1,177 @@
+//! Desktop notifications and the launcher count, against fake desktop
+//! services on a private session bus (`dbus-run-session`, started by the
+//! test itself). The window belongs to a registered TcpChatApplication, so
+//! GApplication's own notification backend talks to the fake server.
+//! Run under Xvfb: `xvfb-run -a cargo test --test gui_notify`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/desktop_bus.rs"]
+mod desktop_bus;
+#[path = "support/fake_network.rs"]
+mod fake_network;
+
+use adw::prelude::*;
+use desktop_bus::DesktopBus;
+use fake_network::{wait_until, FakeNetwork};
+use gtk::gio;
+use tcp_chat::api::LineMeta;
+use tcp_chat::network::Event;
+use tcp_chat::ui::TcpChatApplication;
+
+fn said(from: &str, text: &str, private: bool) -> Event {
+    Event::Message {
+        from: from.into(),
+        target: if private { "alice" } else { "#chat" }.into(),
+        text: text.into(),
+        own: false,
+        private,
+        meta: LineMeta::default(),
+    }
+}
+
+fn joined(fake: &FakeNetwork) {
+    fake.window.launch(tcp_chat::ui::launch::Launch::Connect {
+        address: "pc.local:6667".into(),
+        nick: Some("alice".into()),
+        room: Some("#chat".into()),
+    });
+    fake.feed([
+        Event::Connected {
+            server: "pc.local:6667".into(),
+            nick: "alice".into(),
+            room: "#chat".into(),
+        },
+        Event::Members {
+            room: "#chat".into(),
+            nicks: vec!["alice".into(), "bob".into(), "carol".into()],
+        },
+    ]);
+}
+
+/// Gives the X input focus to the window titled `title` (there is no
+/// window manager under Xvfb to do it).
+fn focus_window_titled(title: &str) {
+    let status = std::process::Command::new("xdotool")
+        .args(["search", "--name", title, "windowfocus"])
+        .status()
+        .expect("xdotool is installed");
+    assert!(status.success(), "xdotool found no window titled {title:?}");
+}
+
+/// Another window takes the focus.
+fn look_away(fake: &FakeNetwork, elsewhere: &gtk::Window) {
+    elsewhere.present();
+    fake.settle();
+    focus_window_titled("^Elsewhere$");
+    wait_until("the chat window to lose focus", || !fake.window.is_active());
+    fake.settle();
+}
+
+fn come_back(fake: &FakeNetwork) {
+    focus_window_titled("TCP Chat$");
+    wait_until("the chat window to get focus", || fake.window.is_active());
+    fake.settle();
+}
+
+fn notifications_follow_what_is_meant_for_you() {
+    let bus = DesktopBus::start();
+    let app = TcpChatApplication::new();
+    app.register(None::<&gio::Cancellable>)
+        .expect("the app registers on the private bus");
+    let fake = FakeNetwork::in_application(Some(app.upcast_ref()));
+    let elsewhere = gtk::Window::builder().title("Elsewhere").build();
+    joined(&fake);
+    come_back(&fake);
+
+    // The person looks away; a mention and a private line notify.
+    look_away(&fake, &elsewhere);
+    fake.feed([
+        said("bob", "the weather is nice", false),
+        said("bob", "alice: lunch?", false),
+        said("carol", "psst", true),
+    ]);
+    wait_until("two notifications", || bus.shown().len() >= 2);
+    let shown = bus.shown();
+    let summaries: Vec<(&str, &str)> = shown
+        .iter()
+        .map(|n| (n.summary.as_str(), n.body.as_str()))
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            ("bob in #chat", "alice: lunch?"),
+            ("carol (private)", "psst")
+        ],
+        "chatter does not notify; the mention and the private line do"
+    );
+    let (mention_id, carol_id) = (shown[0].id, shown[1].id);
+    wait_until("the launcher to count 2", || {
+        bus.launcher_count() == Some(2)
+    });
+    assert!(fake.window.title().unwrap().starts_with("(2) "));
+
+    // A burst from carol is one notification that updates.
+    fake.feed((1..=5).map(|n| said("carol", &format!("burst {n}"), true)));
+    wait_until("the burst's updates", || bus.shown().len() >= 7);
+    let shown = bus.shown();
+    assert!(
+        shown[2..].iter().all(|n| n.id == carol_id),
+        "every update replaces carol's notification: {shown:?}"
+    );
+    assert_eq!(shown.last().unwrap().body, "burst 5");
+
+    // Clicking carol's notification shows her conversation, read.
+    bus.click(carol_id);
+    wait_until("carol's conversation", || {
+        fake.window.window_title().title() == "carol"
+    });
+    assert!(
+        fake.window
+            .private_log("carol")
+            .unwrap()
+            .has_unread_divider(),
+        "where her unread lines begin is marked"
+    );
+    // The window manager focuses the presented window (by hand here); the
+    // notification server closed the clicked one itself.
+    come_back(&fake);
+    assert_eq!(fake.window.conversation_rows()[1].badge_text(), None);
+    assert!(
+        !bus.closed().contains(&mention_id),
+        "the room is not read yet"
+    );
+    // Back in the room: the mention is read too.
+    fake.window
+        .show_conversation(&tcp_chat::ui::model::ConversationId::Room);
+    fake.settle();
+    wait_until("the mention withdrawn", || {
+        bus.closed().contains(&mention_id)
+    });
+    wait_until("the launcher to count 0", || {
+        bus.launcher_count() == Some(0)
+    });
+
+    // While the person reads the window, nothing notifies: the next
+    // notification after these lines is the private one sent away.
+    let before = bus.shown().len();
+    fake.feed([said("bob", "alice: still there?", false)]);
+    look_away(&fake, &elsewhere);
+    fake.feed([said("dave", "are you back?", true)]);
+    wait_until("dave's notification", || bus.shown().len() > before);
+    assert_eq!(bus.shown()[before].summary, "dave (private)");
+    assert_eq!(bus.shown().len(), before + 1);
+
+    elsewhere.destroy();
+    fake.close();
+}
+
+fn main() -> std::process::ExitCode {
+    if let Some(code) = desktop_bus::on_private_bus() {
+        return code;
+    }
+    fake_network::init();
+    fake_network::run_cases(&[(
+        "notifications_follow_what_is_meant_for_you",
+        notifications_follow_what_is_meant_for_you,
+    )])
+}
