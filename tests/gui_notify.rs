@@ -16,6 +16,7 @@ use fake_network::{wait_until, FakeNetwork};
 use gtk::gio;
 use tcp_chat::api::LineMeta;
 use tcp_chat::network::Event;
+use tcp_chat::ui::preferences::TcpChatPreferences;
 use tcp_chat::ui::TcpChatApplication;
 
 fn said(from: &str, text: &str, private: bool) -> Event {
@@ -160,6 +161,23 @@ fn notifications_follow_what_is_meant_for_you() {
     wait_until("dave's notification", || bus.shown().len() > before);
     assert_eq!(bus.shown()[before].summary, "dave (private)");
     assert_eq!(bus.shown().len(), before + 1);
+
+    // Preferences: "Off" silences even private lines; "All Messages"
+    // notifies chatter too.
+    let preferences = TcpChatPreferences::new(None);
+    assert_eq!(preferences.notification_choice(), Some("mentions"));
+    preferences.choose_notifications("off");
+    fake.settle();
+    assert_eq!(preferences.notification_choice(), Some("off"));
+    let before = bus.shown().len();
+    fake.feed([said("erin", "hello?", true)]);
+    preferences.choose_notifications("all");
+    fake.settle();
+    fake.feed([said("bob", "nice weather", false)]);
+    wait_until("the chatter's notification", || bus.shown().len() > before);
+    assert_eq!(bus.shown()[before].body, "nice weather");
+    assert_eq!(bus.shown().len(), before + 1, "erin's line did not notify");
+    preferences.destroy();
 
     elsewhere.destroy();
     fake.close();

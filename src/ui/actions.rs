@@ -6,6 +6,7 @@
 pub enum AppAction {
     Quit,
     About,
+    Preferences,
     /// A notification's click: `(window id, conversation key)`.
     ShowConversation,
 }
@@ -16,6 +17,7 @@ impl AppAction {
         match self {
             AppAction::Quit => "quit",
             AppAction::About => "about",
+            AppAction::Preferences => "preferences",
             AppAction::ShowConversation => "show-conversation",
         }
     }
@@ -25,6 +27,7 @@ impl AppAction {
         match self {
             AppAction::Quit => "app.quit",
             AppAction::About => "app.about",
+            AppAction::Preferences => "app.preferences",
             AppAction::ShowConversation => "app.show-conversation",
         }
     }

@@ -252,9 +252,13 @@ impl TcpChatApplication {
                 app.show_conversation(window_id, &key);
             })
             .build();
-        self.add_action_entries([quit, about, show_conversation]);
-        let accels: [(&str, &[&str]); 6] = [
+        let preferences = gio::ActionEntry::builder(AppAction::Preferences.name())
+            .activate(|app: &Self, _, _| app.show_preferences())
+            .build();
+        self.add_action_entries([quit, about, preferences, show_conversation]);
+        let accels: [(&str, &[&str]); 7] = [
             (AppAction::Quit.detailed(), &["<Primary>q"]),
+            (AppAction::Preferences.detailed(), &["<Primary>comma"]),
             (WinAction::FocusEntry.detailed(), &["<Primary>l"]),
             (WinAction::ShowMembers.detailed(), &["F9"]),
             (WinAction::Host.detailed(), &["<Primary>h"]),
@@ -344,6 +348,10 @@ impl TcpChatApplication {
             window.close();
         }
         self.quit();
+    }
+
+    fn show_preferences(&self) {
+        super::preferences::TcpChatPreferences::new(self.active_window().as_ref()).present();
     }
 
     fn show_about(&self) {

@@ -25,6 +25,7 @@ pub mod log_entry;
 pub mod member_list;
 pub mod model;
 pub mod palette;
+pub mod preferences;
 pub mod problem;
 pub mod settings;
 pub mod validate;

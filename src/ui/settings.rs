@@ -15,6 +15,8 @@ pub const WINDOW_WIDTH: &str = "window-width";
 pub const WINDOW_HEIGHT: &str = "window-height";
 pub const WINDOW_MAXIMIZED: &str = "window-maximized";
 pub const SHOW_MEMBERS: &str = "show-members";
+pub const NOTIFICATIONS: &str = "notifications";
+pub const SHARE_TYPING: &str = "share-typing";
 
 const BUILD_TREE_SCHEMAS: &str = concat!(env!("OUT_DIR"), "/schemas");
 

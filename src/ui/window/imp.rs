@@ -272,6 +272,7 @@ impl ObjectImpl for TcpChatWindow {
         obj.restore_layout();
         obj.fill_forms();
         obj.watch_activity();
+        obj.follow_preferences();
         obj.render();
     }
 

@@ -1,5 +1,6 @@
 //! What the window remembers between runs (GSettings): nickname, last room
-//! and address, host port, window size, whether members show.
+//! and address, host port, window size, whether members show; and the
+//! Preferences it follows.
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
@@ -7,7 +8,7 @@ use gtk::{gio, glib};
 
 use super::TcpChatWindow;
 use crate::api::Command;
-use crate::ui::model::nick_and_room;
+use crate::ui::model::{nick_and_room, NotifyLevel};
 use crate::ui::{settings, validate};
 
 /// Narrower windows start with the member list hidden, leaving the log room.
@@ -90,6 +91,29 @@ impl TcpChatWindow {
                 log_failure(settings.set_boolean(settings::SHOW_MEMBERS, window.show_members()));
             }
         });
+    }
+
+    /// The model follows the Preferences as they change.
+    pub(super) fn follow_preferences(&self) {
+        let Some(settings) = self.settings() else {
+            return;
+        };
+        let apply = |window: &Self, settings: &gio::Settings| {
+            let level = NotifyLevel::from_setting(&settings.string(settings::NOTIFICATIONS));
+            window.imp().room.change(|room| {
+                room.set_notify_level(level);
+                Vec::new()
+            });
+        };
+        apply(self, settings);
+        settings.connect_changed(
+            Some(settings::NOTIFICATIONS),
+            glib::clone!(
+                #[weak(rename_to = window)]
+                self,
+                move |settings, _| apply(&window, settings)
+            ),
+        );
     }
 
     pub(super) fn save_layout(&self) {
