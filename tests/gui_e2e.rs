@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use adw::prelude::*;
-use fake_network::wait_until;
+use fake_network::{answer_dialog, wait_until};
 use tcp_chat::ui::actions::WinAction;
 use tcp_chat::ui::join_form::FormField;
 use tcp_chat::ui::window::Phase;
@@ -179,21 +179,6 @@ fn send_from_entry(window: &TcpChatWindow, text: &str) {
     entry.set_text(text);
     entry.emit_activate();
     assert_eq!(entry.text(), "", "the entry empties after sending {text:?}");
-}
-
-/// Waits for the question dialog (`what`, for messages) and clicks `button`
-/// as a person would; the dialog then closes itself. It is let go of before
-/// its window goes.
-fn answer_dialog(what: &str, button: &str) {
-    let mut dialog = None;
-    wait_until(&format!("the {what} dialog"), || {
-        dialog = gtk::Window::list_toplevels()
-            .into_iter()
-            .find_map(|window| window.downcast::<adw::MessageDialog>().ok());
-        dialog.is_some()
-    });
-    let dialog = dialog.take().unwrap();
-    fake_network::click_button_labelled(dialog.upcast_ref(), button);
 }
 
 /// Leaves the room we host (confirming the dialog) and closes the window.

@@ -10,14 +10,37 @@ mod desktop_bus;
 #[path = "support/fake_network.rs"]
 mod fake_network;
 
+use std::rc::Rc;
+
 use adw::prelude::*;
 use desktop_bus::DesktopBus;
-use fake_network::{wait_until, FakeNetwork};
+use fake_network::{answer_dialog, wait_until, FakeNetwork};
 use gtk::gio;
 use tcp_chat::api::LineMeta;
-use tcp_chat::network::Event;
+use tcp_chat::network::{Command, Event};
 use tcp_chat::ui::preferences::TcpChatPreferences;
 use tcp_chat::ui::TcpChatApplication;
+
+thread_local! {
+    static DESKTOP: std::cell::OnceCell<(Rc<DesktopBus>, TcpChatApplication)> =
+        const { std::cell::OnceCell::new() };
+}
+
+/// The fake desktop and the registered app, one per process (an
+/// application id registers once per bus connection).
+fn desktop() -> (Rc<DesktopBus>, TcpChatApplication) {
+    DESKTOP.with(|desktop| {
+        desktop
+            .get_or_init(|| {
+                let bus = Rc::new(DesktopBus::start());
+                let app = TcpChatApplication::new();
+                app.register(None::<&gio::Cancellable>)
+                    .expect("the app registers on the private bus");
+                (bus, app)
+            })
+            .clone()
+    })
+}
 
 fn said(from: &str, text: &str, private: bool) -> Event {
     Event::Message {
@@ -75,10 +98,7 @@ fn come_back(fake: &FakeNetwork) {
 }
 
 fn notifications_follow_what_is_meant_for_you() {
-    let bus = DesktopBus::start();
-    let app = TcpChatApplication::new();
-    app.register(None::<&gio::Cancellable>)
-        .expect("the app registers on the private bus");
+    let (bus, app) = desktop();
     let fake = FakeNetwork::in_application(Some(app.upcast_ref()));
     let elsewhere = gtk::Window::builder().title("Elsewhere").build();
     joined(&fake);
@@ -183,13 +203,77 @@ fn notifications_follow_what_is_meant_for_you() {
     fake.close();
 }
 
+fn a_hosted_room_can_stay_open_in_the_background() {
+    let (bus, app) = desktop();
+    let fake = FakeNetwork::in_application(Some(app.upcast_ref()));
+    fake.window.launch(tcp_chat::ui::launch::Launch::Host {
+        port: 6667,
+        nick: Some("alice".into()),
+        room: Some("#chat".into()),
+    });
+    fake.feed([
+        Event::Hosting {
+            port: 6667,
+            addresses: Vec::new(),
+        },
+        Event::Connected {
+            server: "localhost:6667".into(),
+            nick: "alice".into(),
+            room: "#chat".into(),
+        },
+        Event::Members {
+            room: "#chat".into(),
+            nicks: vec!["alice".into(), "bob".into()],
+        },
+    ]);
+    fake.sent();
+    let before = bus.shown().len();
+
+    fake.window.close();
+    answer_dialog("Keep the Room Open", "_Keep Open");
+    fake.settle();
+    assert!(!fake.window.is_visible(), "the window hides");
+    assert!(fake.window.hosting_in_background());
+    assert!(
+        fake.sent().is_empty(),
+        "the room stays open: {:?}",
+        fake.sent()
+    );
+    wait_until("the still-hosting notification", || {
+        bus.shown().len() > before
+    });
+    let hosting = bus.shown()[before].clone();
+    assert_eq!(hosting.summary, "Still hosting #chat");
+
+    // Launching the app again brings the window back.
+    app.activate();
+    fake.settle();
+    assert!(fake.window.is_visible());
+    wait_until("the still-hosting notification withdrawn", || {
+        bus.closed().contains(&hosting.id)
+    });
+
+    // This time the room closes with the window.
+    fake.window.close();
+    answer_dialog("Keep the Room Open", "_Close Room");
+    fake.settle();
+    assert_eq!(fake.sent(), [Command::Shutdown]);
+    fake.close();
+}
+
 fn main() -> std::process::ExitCode {
     if let Some(code) = desktop_bus::on_private_bus() {
         return code;
     }
     fake_network::init();
-    fake_network::run_cases(&[(
-        "notifications_follow_what_is_meant_for_you",
-        notifications_follow_what_is_meant_for_you,
-    )])
+    fake_network::run_cases(&[
+        (
+            "notifications_follow_what_is_meant_for_you",
+            notifications_follow_what_is_meant_for_you,
+        ),
+        (
+            "a_hosted_room_can_stay_open_in_the_background",
+            a_hosted_room_can_stay_open_in_the_background,
+        ),
+    ])
 }

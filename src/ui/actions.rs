@@ -9,6 +9,8 @@ pub enum AppAction {
     Preferences,
     /// A notification's click: `(window id, conversation key)`.
     ShowConversation,
+    /// Close the room a hidden window hosts (its window id).
+    CloseRoom,
 }
 
 impl AppAction {
@@ -19,6 +21,7 @@ impl AppAction {
             AppAction::About => "about",
             AppAction::Preferences => "preferences",
             AppAction::ShowConversation => "show-conversation",
+            AppAction::CloseRoom => "close-room",
         }
     }
 
@@ -29,6 +32,7 @@ impl AppAction {
             AppAction::About => "app.about",
             AppAction::Preferences => "app.preferences",
             AppAction::ShowConversation => "app.show-conversation",
+            AppAction::CloseRoom => "app.close-room",
         }
     }
 }

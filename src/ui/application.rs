@@ -255,7 +255,19 @@ impl TcpChatApplication {
         let preferences = gio::ActionEntry::builder(AppAction::Preferences.name())
             .activate(|app: &Self, _, _| app.show_preferences())
             .build();
-        self.add_action_entries([quit, about, preferences, show_conversation]);
+        let close_room = gio::ActionEntry::builder(AppAction::CloseRoom.name())
+            .parameter_type(Some(&u32::static_variant_type()))
+            .activate(|app: &Self, _, target| {
+                let window = target
+                    .and_then(|target| target.get::<u32>())
+                    .and_then(|id| app.window_by_id(id))
+                    .and_then(|window| window.downcast::<TcpChatWindow>().ok());
+                if let Some(window) = window {
+                    window.close_for_good();
+                }
+            })
+            .build();
+        self.add_action_entries([quit, about, preferences, show_conversation, close_room]);
         let accels: [(&str, &[&str]); 7] = [
             (AppAction::Quit.detailed(), &["<Primary>q"]),
             (AppAction::Preferences.detailed(), &["<Primary>comma"]),
@@ -345,7 +357,10 @@ impl TcpChatApplication {
     /// Closing windows lets each tell the network thread to shut down.
     fn quit_all(&self) {
         for window in self.windows() {
-            window.close();
+            match window.downcast::<TcpChatWindow>() {
+                Ok(window) => window.close_for_good(),
+                Err(window) => window.close(),
+            }
         }
         self.quit();
     }

@@ -161,6 +161,21 @@ pub fn run_cases(cases: &[(&str, fn())]) -> ExitCode {
     }
 }
 
+/// Waits for the question dialog (`what`, for messages) and clicks `button`
+/// as a person would; the dialog then closes itself. It is let go of before
+/// its window goes.
+pub fn answer_dialog(what: &str, button: &str) {
+    let mut dialog = None;
+    wait_until(&format!("the {what} dialog"), || {
+        dialog = gtk::Window::list_toplevels()
+            .into_iter()
+            .find_map(|window| window.downcast::<adw::MessageDialog>().ok());
+        dialog.is_some()
+    });
+    let dialog = dialog.take().unwrap();
+    click_button_labelled(dialog.upcast_ref(), button);
+}
+
 /// Clicks the button with this label somewhere inside `root`.
 pub fn click_button_labelled(root: &gtk::Widget, label: &str) {
     let mut pending = vec![root.clone()];

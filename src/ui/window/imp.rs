@@ -111,6 +111,12 @@ pub struct TcpChatWindow {
     pub(super) drafts: RefCell<HashMap<ConversationId, String>>,
     /// Desktop notifications shown, by conversation, to withdraw on reading.
     pub(super) notified: RefCell<HashMap<ConversationId, Vec<String>>>,
+    /// Keeps the application running while the window is hidden and our
+    /// room stays open.
+    pub(super) background_hold: RefCell<Option<gio::ApplicationHoldGuard>>,
+    /// Close without offering to keep the room open (the answer was given,
+    /// or the app quits).
+    pub(super) closing_for_good: Cell<bool>,
 }
 
 #[glib::object_subclass]
@@ -273,6 +279,7 @@ impl ObjectImpl for TcpChatWindow {
         obj.fill_forms();
         obj.watch_activity();
         obj.follow_preferences();
+        obj.watch_background();
         obj.render();
     }
 
@@ -287,6 +294,10 @@ impl WidgetImpl for TcpChatWindow {}
 impl WindowImpl for TcpChatWindow {
     fn close_request(&self) -> glib::Propagation {
         let obj = self.obj();
+        if !self.closing_for_good.get() && obj.offer_background_hosting() {
+            return glib::Propagation::Stop;
+        }
+        obj.end_background();
         obj.save_layout();
         obj.send(Command::Shutdown);
         self.parent_close_request()

@@ -14,7 +14,9 @@
 //! - [`countdown`]: the banner's countdown to the next reconnect.
 //! - [`conversations`]: the sidebar, one log per conversation, drafts,
 //!   desktop notifications.
+//! - [`background`]: keeping a hosted room open with the window closed.
 
+mod background;
 mod conversations;
 mod countdown;
 mod imp;
