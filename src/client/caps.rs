@@ -81,8 +81,9 @@ mod tests {
 
     #[test]
     fn asks_only_for_what_is_offered_and_useful() {
-        let offered =
-            words("sasl=PLAIN server-time message-tags echo-message batch draft/chathistory away-notify");
+        let offered = words(
+            "sasl=PLAIN server-time message-tags echo-message batch draft/chathistory away-notify",
+        );
         assert_eq!(request_for(&offered), WANTED);
         assert_eq!(
             request_for(&words("echo-message server-time")),

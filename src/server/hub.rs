@@ -607,7 +607,9 @@ impl Hub {
             };
             let mut delivery = Delivery::new(self, &source.identity, happening);
             let others = entry.members.iter().filter(|(m, _)| **m != id);
-            let told = others.map(|(_, r)| r).filter(|r| r.takes(Caps::AWAY_NOTIFY));
+            let told = others
+                .map(|(_, r)| r)
+                .filter(|r| r.takes(Caps::AWAY_NOTIFY));
             State::deliver(told, &mut delivery);
         }
         let names = names_width.map_or_else(Vec::new, |width| entry.names(&state.members, width));
