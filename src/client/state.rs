@@ -381,7 +381,7 @@ impl<'c> State<'c> {
             }
             numeric::RPL_WHOREPLY => {
                 // me channel user host server nick flags :hops realname
-                let nick = params.nth(4).unwrap_or_default();
+                let nick = params.nth(5).unwrap_or_default();
                 let gone = params.next().is_some_and(|flags| flags.starts_with('G'));
                 if gone && !self.is_me(&nick) {
                     let presence = Presence::Away { reason: None };
