@@ -159,11 +159,26 @@ async fn sends_away_and_typing_and_reports_the_servers_answers() {
         let raw = sent.tags.as_deref().unwrap();
         assert_eq!(tags::find(raw, "+typing").as_deref(), Some(value));
     }
+    // Hostile input from the window's side: lines still fit, odd targets
+    // are dropped.
+    for junk in ["a b", "#room,bob", "", &"x".repeat(100_000)] {
+        session.send(Command::SendTyping {
+            target: junk.to_owned(),
+            state: TypingState::Active,
+        });
+    }
     session.send(Command::SendTyping {
         target: "bob".to_owned(),
         state: TypingState::Active,
     });
     assert_eq!(peer.expect("TAGMSG").await.params, ["bob"]);
+    session.send(Command::SetAway {
+        reason: Some("好".repeat(100_000)),
+    });
+    let away = peer.raw_line().await.unwrap();
+    assert!(away.len() <= 510, "{}", away.len());
+    let reason = &tcp_chat::protocol::Message::parse(&away).unwrap().params[0];
+    assert!(reason.len() > 490 && reason.chars().all(|c| c == '好'));
 }
 
 #[tokio::test]

@@ -12,7 +12,9 @@ use super::outbox::TOKEN_TAG;
 use super::outgoing::parse_ctcp_action;
 use super::writer::WriteQueue;
 use crate::api::{Command, DisconnectReason, Event, HistoryKind, LineMeta, Presence, TypingState};
-use crate::protocol::{fold_case, is_channel_name, numeric, tags, truncate_utf8, Message};
+use crate::protocol::{
+    fold_case, is_channel_name, numeric, tags, truncate_utf8, Message, MAX_LINE_BYTES,
+};
 
 /// The session is over, for this reason.
 #[derive(Debug)]
@@ -31,6 +33,9 @@ const EARLIER_LINES: usize = 100;
 /// The IRCv3 typing client tag, and the draft name older clients send.
 const TYPING_TAG: &str = "+typing";
 const DRAFT_TYPING_TAG: &str = "+draft/typing";
+/// Longest target a typing notification is sent to (channel names and
+/// nicks are far shorter).
+const MAX_TYPING_TARGET_BYTES: usize = 200;
 /// Pages of missed lines fetched after a reconnect before giving up on the
 /// rest (each page is at most [`MAX_BATCH_LINES`]).
 const MAX_MISSED_PAGES: u32 = 5;
@@ -860,7 +865,11 @@ impl<'c> State<'c> {
                 Ok(())
             }
             Command::SetAway { reason } => {
-                let reason = reason.filter(|r| !r.trim().is_empty());
+                // "AWAY :" reason CRLF in one line; servers cut it further (AWAYLEN).
+                let budget = MAX_LINE_BYTES - "AWAY :\r\n".len();
+                let reason = reason
+                    .filter(|r| !r.trim().is_empty())
+                    .map(|r| truncate_utf8(&r, budget).to_owned());
                 match &reason {
                     Some(reason) => self.send_chat("AWAY", [reason.as_str()]),
                     None => self.send_chat("AWAY", []),
@@ -888,7 +897,11 @@ impl<'c> State<'c> {
     /// written (never queued).
     fn typing(&self, target: &str, state: TypingState) {
         let target = target.trim();
-        if self.phase != Phase::Joined || !self.caps.message_tags || target.is_empty() {
+        // One channel or nick: no lists, nothing that would not fit a line.
+        let one_target = !target.is_empty()
+            && target.len() <= MAX_TYPING_TARGET_BYTES
+            && !target.contains([' ', ',']);
+        if self.phase != Phase::Joined || !self.caps.message_tags || !one_target {
             return;
         }
         let value = match state {
