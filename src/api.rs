@@ -48,6 +48,20 @@ pub enum Command {
     SetTopic {
         topic: String,
     },
+    /// `/away reason` (`Some`) or back again (`None`). Kept across
+    /// reconnections; the server confirms with an own [`Event::Away`].
+    SetAway {
+        reason: Option<String>,
+    },
+    /// Tell `target` (the room, or a nick) that we are typing, paused or
+    /// done. Ephemeral: sent only to a server with IRCv3 `message-tags`,
+    /// and dropped rather than queued behind chat that has not left yet.
+    /// How often to send it (at most every 3 s while typing) is the
+    /// window's business.
+    SendTyping {
+        target: String,
+        state: TypingState,
+    },
     /// While waiting to reconnect: try now instead of at the end of the wait.
     ReconnectNow,
     /// Forget the history of the rooms we host (answered by
@@ -59,6 +73,29 @@ pub enum Command {
     },
     /// The application is quitting: leave, stop hosting, end the thread.
     Shutdown,
+}
+
+/// What someone is doing in the message entry (the IRCv3 `+typing` client
+/// tag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypingState {
+    /// Typing now. Without news, stale after about 6 s.
+    Active,
+    /// Stopped typing for a while, with text still in the entry. Stale
+    /// after about 30 s.
+    Paused,
+    /// Sent the text, or cleared the entry.
+    Done,
+}
+
+/// Whether someone is at their keyboard, as far as IRC says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    /// Here (back, or never away).
+    Here,
+    /// Marked away; `reason` when the server told it (a WHO reply shows
+    /// only the flag).
+    Away { reason: Option<String> },
 }
 
 /// Why the host could not start.
@@ -201,6 +238,22 @@ pub enum Event {
     Members {
         room: String,
         nicks: Vec<String>,
+    },
+    /// Someone is away or back: an IRCv3 `away-notify` AWAY, an RPL_AWAY
+    /// (301) after we wrote to them, or a WHO reply's `G` flag after
+    /// joining. `own`: our own state, as the server confirmed it (305/306).
+    Away {
+        nick: String,
+        presence: Presence,
+        own: bool,
+    },
+    /// `nick` is typing to `target` (the room, or our own nick for a
+    /// private conversation). Never our own: the echo is dropped. Shown
+    /// until a newer state or the state's staleness ([`TypingState`]).
+    Typing {
+        nick: String,
+        target: String,
+        state: TypingState,
     },
     /// An error reply from the server, with its text.
     ServerError {

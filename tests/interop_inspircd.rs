@@ -7,6 +7,8 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use support::daemons::{two_sessions_chat, Daemon, DaemonSpec};
+use support::{members, wait_connected, wait_for};
+use tcp_chat::api::{Command, Event, Presence, TypingState};
 
 fn inspircd_config(port: u16, dir: &Path) -> String {
     // No DNS lookups of clients: nothing may leave the machine.
@@ -41,4 +43,103 @@ const INSPIRCD: DaemonSpec = DaemonSpec {
 #[tokio::test]
 async fn two_sessions_chat_through_inspircd() {
     two_sessions_chat(&Daemon::start(&INSPIRCD)).await;
+}
+
+/// The same server with its IRCv3 modules: CAP, away-notify and
+/// message-tags (TAGMSG).
+fn inspircd_ircv3_config(port: u16, dir: &Path) -> String {
+    let mut config = inspircd_config(port, dir);
+    for module in ["cap", "ircv3", "ircv3_ctctags"] {
+        config.push_str(&format!("<module name=\"{module}\">\n"));
+    }
+    config
+}
+
+const INSPIRCD_IRCV3: DaemonSpec = DaemonSpec {
+    config: inspircd_ircv3_config,
+    ..INSPIRCD
+};
+
+/// Away and typing between our sessions, as a real server relays them:
+/// away-notify, 305/306, 301, the WHO flag after joining, and TAGMSG.
+#[tokio::test]
+async fn away_and_typing_through_inspircd() {
+    let server = Daemon::start(&INSPIRCD_IRCV3);
+    let (alice, alice_events) = server.session("alice", None);
+    let room = wait_connected(&alice_events).await.room;
+    let (bob, bob_events) = server.session("bob", None);
+    wait_connected(&bob_events).await;
+    assert_eq!(members(&bob_events).await, ["alice", "bob"]);
+    wait_for(
+        &alice_events,
+        |e| matches!(e, Event::Joined { nick, own: false, .. } if nick == "bob"),
+    )
+    .await;
+
+    let lunch = || Presence::Away {
+        reason: Some("lunch".to_owned()),
+    };
+    alice.send(Command::SetAway {
+        reason: Some("lunch".to_owned()),
+    });
+    let own = wait_for(&alice_events, |e| matches!(e, Event::Away { .. })).await;
+    assert_eq!(
+        own,
+        Event::Away {
+            nick: "alice".to_owned(),
+            presence: lunch(),
+            own: true
+        }
+    );
+    let notified = wait_for(&bob_events, |e| matches!(e, Event::Away { .. })).await;
+    assert_eq!(
+        notified,
+        Event::Away {
+            nick: "alice".to_owned(),
+            presence: lunch(),
+            own: false
+        }
+    );
+
+    // Someone joining later learns it from WHO.
+    let (_carol, carol_events) = server.session("carol", None);
+    wait_connected(&carol_events).await;
+    let seen = wait_for(&carol_events, |e| matches!(e, Event::Away { .. })).await;
+    assert_eq!(
+        seen,
+        Event::Away {
+            nick: "alice".to_owned(),
+            presence: Presence::Away { reason: None },
+            own: false
+        }
+    );
+
+    // Writing to her gets 301.
+    bob.send(Command::SendPrivate {
+        nick: "alice".to_owned(),
+        text: "there?".to_owned(),
+    });
+    let told = wait_for(&bob_events, |e| matches!(e, Event::Away { .. })).await;
+    assert_eq!(
+        told,
+        Event::Away {
+            nick: "alice".to_owned(),
+            presence: lunch(),
+            own: false
+        }
+    );
+
+    bob.send(Command::SendTyping {
+        target: room.clone(),
+        state: TypingState::Active,
+    });
+    let typing = wait_for(&alice_events, |e| matches!(e, Event::Typing { .. })).await;
+    assert_eq!(
+        typing,
+        Event::Typing {
+            nick: "bob".to_owned(),
+            target: room,
+            state: TypingState::Active
+        }
+    );
 }

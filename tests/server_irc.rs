@@ -57,7 +57,11 @@ async fn cap_negotiation_holds_the_welcome_until_cap_end() {
     // A host without history offers no chathistory.
     assert_eq!(
         ls.params,
-        ["*", "LS", "server-time message-tags echo-message batch"]
+        [
+            "*",
+            "LS",
+            "server-time message-tags echo-message batch away-notify"
+        ]
     );
     client.send("CAP REQ :multi-prefix sasl").await;
     let nak = client.expect_command("CAP").await;

@@ -3,12 +3,13 @@
 /// What we use, in the order we ask. echo-message is only worth having
 /// with message-tags: an echo we cannot recognise by its tag would show our
 /// own line twice.
-const WANTED: [&str; 5] = [
+const WANTED: [&str; 6] = [
     "server-time",
     "message-tags",
     "batch",
     "echo-message",
     "draft/chathistory",
+    "away-notify",
 ];
 
 /// Capability names kept from one CAP LS listing: a server listing more is
@@ -22,6 +23,7 @@ pub struct Granted {
     pub batch: bool,
     pub echo_message: bool,
     pub chathistory: bool,
+    pub away_notify: bool,
 }
 
 impl Granted {
@@ -43,6 +45,7 @@ impl Granted {
             "batch" => self.batch = true,
             "echo-message" => self.echo_message = true,
             "draft/chathistory" => self.chathistory = true,
+            "away-notify" => self.away_notify = true,
             _ => {}
         }
     }
@@ -78,8 +81,9 @@ mod tests {
 
     #[test]
     fn asks_only_for_what_is_offered_and_useful() {
-        let offered =
-            words("sasl=PLAIN server-time message-tags echo-message batch draft/chathistory");
+        let offered = words(
+            "sasl=PLAIN server-time message-tags echo-message batch draft/chathistory away-notify",
+        );
         assert_eq!(request_for(&offered), WANTED);
         assert_eq!(
             request_for(&words("echo-message server-time")),
@@ -90,8 +94,9 @@ mod tests {
 
     #[test]
     fn reads_an_ack() {
-        let all = granted("server-time message-tags batch echo-message draft/chathistory");
-        assert!(all.confirms_delivery() && all.history());
+        let all =
+            granted("server-time message-tags batch echo-message draft/chathistory away-notify");
+        assert!(all.confirms_delivery() && all.history() && all.away_notify);
         let some = granted("server-time -batch");
         assert!(some.server_time && !some.batch && !some.history());
     }

@@ -39,6 +39,9 @@ pub struct Conversation {
     /// It ended for a reason a reconnect cannot mend (kicked, refused a
     /// place in the room, no nickname left to try).
     pub beyond_reconnect: bool,
+    /// Our away reason, while the person is away: said again after a
+    /// reconnect.
+    pub away: Option<String>,
 }
 
 impl Conversation {
@@ -50,6 +53,7 @@ impl Conversation {
             last_seen: None,
             joined_before: false,
             beyond_reconnect: false,
+            away: None,
         }
     }
 

@@ -306,6 +306,8 @@ fn while_away(
         Some(Command::SendPrivate { nick, text }) => {
             conversation.keep(events, Some(&nick), &text, false)?;
         }
+        // Typing is news only now: nobody to tell while disconnected.
+        Some(Command::SendTyping { .. }) => {}
         Some(other) if deferred.len() < MAX_DEFERRED => deferred.push(other),
         Some(other) => log::debug!("too many commands while away: {other:?}"),
     }

@@ -11,8 +11,10 @@ use super::nick::{alternative_nick, sanitize_nick, RFC_NICK_LEN};
 use super::outbox::TOKEN_TAG;
 use super::outgoing::parse_ctcp_action;
 use super::writer::WriteQueue;
-use crate::api::{Command, DisconnectReason, Event, HistoryKind, LineMeta};
-use crate::protocol::{fold_case, is_channel_name, numeric, tags, truncate_utf8, Message};
+use crate::api::{Command, DisconnectReason, Event, HistoryKind, LineMeta, Presence, TypingState};
+use crate::protocol::{
+    fold_case, is_channel_name, numeric, tags, truncate_utf8, Message, MAX_LINE_BYTES,
+};
 
 /// The session is over, for this reason.
 #[derive(Debug)]
@@ -28,6 +30,12 @@ const MAX_COLLECTED_NAMES: usize = 100_000;
 const JOIN_FAILURES: [&str; 6] = ["403", "405", "471", "473", "474", "475"];
 /// The room's latest lines shown on joining.
 const EARLIER_LINES: usize = 100;
+/// The IRCv3 typing client tag, and the draft name older clients send.
+const TYPING_TAG: &str = "+typing";
+const DRAFT_TYPING_TAG: &str = "+draft/typing";
+/// Longest target a typing notification is sent to (channel names and
+/// nicks are far shorter).
+const MAX_TYPING_TARGET_BYTES: usize = 200;
 /// Pages of missed lines fetched after a reconnect before giving up on the
 /// rest (each page is at most [`MAX_BATCH_LINES`]).
 const MAX_MISSED_PAGES: u32 = 5;
@@ -230,6 +238,7 @@ impl<'c> State<'c> {
             .tags
             .as_deref()
             .and_then(|raw| tags::find(raw, TOKEN_TAG));
+        let typing = message.tags.as_deref().and_then(typing_state);
         let Message {
             command, params, ..
         } = message;
@@ -334,6 +343,72 @@ impl<'c> State<'c> {
                     self.nick_freed(&old);
                 }
                 self.emit(Event::NickChanged { old, new, own })?;
+            }
+            "AWAY" => {
+                let nick = source.unwrap_or_default();
+                let reason = Some(next()).filter(|r| !r.is_empty());
+                let own = self.is_me(&nick);
+                let presence = match reason {
+                    Some(reason) => Presence::Away {
+                        reason: Some(reason),
+                    },
+                    None => Presence::Here,
+                };
+                self.emit(Event::Away {
+                    nick,
+                    presence,
+                    own,
+                })?;
+            }
+            numeric::RPL_AWAY => {
+                let (_me, nick, reason) = (next(), next(), next());
+                self.emit(Event::Away {
+                    nick,
+                    presence: Presence::Away {
+                        reason: Some(reason).filter(|r| !r.is_empty()),
+                    },
+                    own: false,
+                })?;
+            }
+            numeric::RPL_UNAWAY | numeric::RPL_NOWAWAY => {
+                let presence = if command == numeric::RPL_NOWAWAY {
+                    Presence::Away {
+                        reason: self.conversation.away.clone(),
+                    }
+                } else {
+                    Presence::Here
+                };
+                self.emit(Event::Away {
+                    nick: self.conversation.nick.clone(),
+                    presence,
+                    own: true,
+                })?;
+            }
+            numeric::RPL_WHOREPLY => {
+                // me channel user host server nick flags :hops realname
+                let nick = params.nth(5).unwrap_or_default();
+                let gone = params.next().is_some_and(|flags| flags.starts_with('G'));
+                if gone && !self.is_me(&nick) {
+                    let presence = Presence::Away { reason: None };
+                    let own = false;
+                    self.emit(Event::Away {
+                        nick,
+                        presence,
+                        own,
+                    })?;
+                }
+            }
+            "TAGMSG" => {
+                let nick = source.unwrap_or_default();
+                let target = next();
+                // Our own echo (echo-message) tells us nothing.
+                if let Some(state) = typing.filter(|_| !self.is_me(&nick)) {
+                    self.emit(Event::Typing {
+                        nick,
+                        target,
+                        state,
+                    })?;
+                }
             }
             "PRIVMSG" => {
                 let (target, text) = (next(), next());
@@ -467,6 +542,10 @@ impl<'c> State<'c> {
             "registered as {} (asked for {before})",
             self.conversation.nick
         );
+        if let Some(reason) = self.conversation.away.clone() {
+            // Still away from before a reconnect.
+            self.send_new("AWAY", [reason.as_str()]);
+        }
         let room = self.conversation.room.clone();
         self.send_new("JOIN", [room.as_str()]);
         Ok(())
@@ -540,6 +619,11 @@ impl<'c> State<'c> {
             self.emit(Event::Joined { nick, room, own })?;
             let rejoined = self.conversation.joined_before;
             self.conversation.joined_before = true;
+            if self.caps.away_notify {
+                // away-notify tells what changes; WHO tells who is away now.
+                let room = self.conversation.room.clone();
+                self.send_new("WHO", [room.as_str()]);
+            }
             for command in std::mem::take(&mut self.queued) {
                 self.on_command(command);
             }
@@ -762,6 +846,10 @@ impl<'c> State<'c> {
             Command::SendMessage { text } => self.keep(None, &text, false),
             Command::SendAction { to, text } => self.keep(to.as_deref(), &text, true),
             Command::SendPrivate { nick, text } => self.keep(Some(&nick), &text, false),
+            Command::SendTyping { target, state } => {
+                self.typing(&target, state);
+                Ok(())
+            }
             command if self.phase != Phase::Joined && !matches!(command, Command::Leave { .. }) => {
                 if self.queued.len() < MAX_QUEUED_COMMANDS {
                     self.queued.push(command);
@@ -776,6 +864,19 @@ impl<'c> State<'c> {
                 self.send_chat("TOPIC", [self.conversation.room.as_str(), topic.as_str()]);
                 Ok(())
             }
+            Command::SetAway { reason } => {
+                // "AWAY :" reason CRLF in one line; servers cut it further (AWAYLEN).
+                let budget = MAX_LINE_BYTES - "AWAY :\r\n".len();
+                let reason = reason
+                    .filter(|r| !r.trim().is_empty())
+                    .map(|r| truncate_utf8(&r, budget).to_owned());
+                match &reason {
+                    Some(reason) => self.send_chat("AWAY", [reason.as_str()]),
+                    None => self.send_chat("AWAY", []),
+                }
+                self.conversation.away = reason;
+                Ok(())
+            }
             Command::Leave { message } => {
                 self.quit(message);
                 Ok(())
@@ -788,6 +889,30 @@ impl<'c> State<'c> {
         if result.is_err() {
             // The window is gone: nobody to chat for.
             self.quit(None);
+        }
+    }
+
+    /// `TAGMSG target` with the typing tag: only in the room, only to a
+    /// server that relays tags, and only when nothing else waits to be
+    /// written (never queued).
+    fn typing(&self, target: &str, state: TypingState) {
+        let target = target.trim();
+        // One channel or nick: no lists, nothing that would not fit a line.
+        let one_target = !target.is_empty()
+            && target.len() <= MAX_TYPING_TARGET_BYTES
+            && !target.contains([' ', ',']);
+        if self.phase != Phase::Joined || !self.caps.message_tags || !one_target {
+            return;
+        }
+        let value = match state {
+            TypingState::Active => "active",
+            TypingState::Paused => "paused",
+            TypingState::Done => "done",
+        };
+        let mut message = Message::new("TAGMSG", [target]);
+        message.tags = Some(tags::build([(TYPING_TAG, value)], ""));
+        if !self.wire.ephemeral(&message) {
+            log::debug!("typing notification dropped: the connection is busy");
         }
     }
 
@@ -832,6 +957,17 @@ fn chat_event(
     })
 }
 
+/// The typing state a TAGMSG's tags carry, if any (unknown values are none).
+fn typing_state(raw: &str) -> Option<TypingState> {
+    let value = tags::find(raw, TYPING_TAG).or_else(|| tags::find(raw, DRAFT_TYPING_TAG))?;
+    match value.as_str() {
+        "active" => Some(TypingState::Active),
+        "paused" => Some(TypingState::Paused),
+        "done" => Some(TypingState::Done),
+        _ => None,
+    }
+}
+
 /// A member's nick from a NAMES entry: mode prefixes (`@`, `+`, multi-prefix
 /// `@+`…) and a userhost-in-names `!user@host` removed.
 fn member_nick(entry: &str) -> &str {
@@ -844,8 +980,10 @@ fn member_nick(entry: &str) -> &str {
 fn is_well_formed(message: &Message) -> bool {
     let (needs_source, params) = match message.command.as_str() {
         "PRIVMSG" | "KICK" | "TOPIC" => (true, 2),
-        "JOIN" | "PART" | "NICK" => (true, 1),
-        "QUIT" => (true, 0),
+        "JOIN" | "PART" | "NICK" | "TAGMSG" => (true, 1),
+        "QUIT" | "AWAY" => (true, 0),
+        numeric::RPL_AWAY => (false, 3),
+        numeric::RPL_WHOREPLY => (false, 7),
         "NOTICE" => (false, 2),
         numeric::RPL_TOPIC | numeric::RPL_ENDOFNAMES => (false, 2),
         numeric::RPL_TOPICWHOTIME | numeric::RPL_NAMREPLY => (false, 3),

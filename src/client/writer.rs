@@ -3,6 +3,8 @@
 //! pasting a page does not get us killed for flooding; protocol lines such
 //! as PONG and QUIT skip the queue.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
@@ -36,18 +38,36 @@ impl Default for Pacing {
 pub struct WriteQueue {
     urgent: mpsc::UnboundedSender<Vec<u8>>,
     paced: mpsc::UnboundedSender<Vec<u8>>,
+    /// Lines queued and not yet written to the socket, of either kind.
+    unwritten: Arc<AtomicUsize>,
 }
 
 impl WriteQueue {
     /// Protocol lines: sent ahead of any queued chat.
     pub fn urgent(&self, message: &Message) {
+        self.unwritten.fetch_add(1, Ordering::AcqRel);
         // The writer only goes away with the connection, which the read side reports.
         let _ = self.urgent.send(message.to_bytes());
     }
 
     /// What the person does (messages, nick and topic changes): paced, in order.
     pub fn paced(&self, message: &Message) {
+        self.unwritten.fetch_add(1, Ordering::AcqRel);
         let _ = self.paced.send(message.to_bytes());
+    }
+
+    /// A line worth sending only now (a typing notification): written when
+    /// nothing else waits, else dropped, so such lines never pile up behind
+    /// chat or a socket that does not drain. Whether it was queued.
+    pub fn ephemeral(&self, message: &Message) -> bool {
+        let idle = self
+            .unwritten
+            .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if idle {
+            let _ = self.urgent.send(message.to_bytes());
+        }
+        idle
     }
 }
 
@@ -59,19 +79,41 @@ pub fn spawn(
 ) -> (WriteQueue, JoinHandle<std::io::Result<()>>) {
     let (urgent, urgent_lines) = mpsc::unbounded_channel();
     let (paced, paced_lines) = mpsc::unbounded_channel();
-    let task = tokio::spawn(write_lines(writer, urgent_lines, paced_lines, pacing));
-    (WriteQueue { urgent, paced }, task)
+    let unwritten = Arc::new(AtomicUsize::new(0));
+    let lines = Lines {
+        urgent: urgent_lines,
+        paced: paced_lines,
+        unwritten: Arc::clone(&unwritten),
+    };
+    let task = tokio::spawn(write_lines(writer, lines, pacing));
+    let queue = WriteQueue {
+        urgent,
+        paced,
+        unwritten,
+    };
+    (queue, task)
 }
 
 /// Lines taken per wake-up, so a flood is written in few system calls.
 const BATCH: usize = 256;
 
+/// The writer task's end of a [`WriteQueue`].
+struct Lines {
+    urgent: mpsc::UnboundedReceiver<Vec<u8>>,
+    paced: mpsc::UnboundedReceiver<Vec<u8>>,
+    unwritten: Arc<AtomicUsize>,
+}
+
 async fn write_lines(
     mut writer: OwnedWriteHalf,
-    mut urgent: mpsc::UnboundedReceiver<Vec<u8>>,
-    mut paced: mpsc::UnboundedReceiver<Vec<u8>>,
+    lines: Lines,
     pacing: Pacing,
 ) -> std::io::Result<()> {
+    let Lines {
+        mut urgent,
+        mut paced,
+        unwritten,
+    } = lines;
     let mut pacer = Pacer::new(pacing);
     let mut urgent_batch = Vec::with_capacity(BATCH);
     let mut paced_batch = Vec::with_capacity(BATCH);
@@ -94,10 +136,12 @@ async fn write_lines(
             () = tokio::time::sleep_until(pacer.next_allowed()), if allowed == 0 => continue,
         }
         bytes.clear();
+        let count = urgent_batch.len() + paced_batch.len();
         for line in urgent_batch.drain(..).chain(paced_batch.drain(..)) {
             bytes.extend_from_slice(&line);
         }
         writer.write_all(&bytes).await?;
+        unwritten.fetch_sub(count, Ordering::AcqRel);
     }
     writer.shutdown().await
 }

@@ -5,7 +5,9 @@
 mod dispatcher;
 mod interfaces;
 
-pub use crate::api::{Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest};
+pub use crate::api::{
+    Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest, Presence, TypingState,
+};
 pub use interfaces::shareable_addresses;
 
 /// The window's end of the network thread.

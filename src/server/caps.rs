@@ -10,13 +10,15 @@ impl Caps {
     pub const ECHO_MESSAGE: Caps = Caps(1 << 2);
     pub const BATCH: Caps = Caps(1 << 3);
     pub const CHATHISTORY: Caps = Caps(1 << 4);
+    pub const AWAY_NOTIFY: Caps = Caps(1 << 5);
 
     /// Every capability with its name on the wire.
-    const NAMED: [(Caps, &'static str); 5] = [
+    const NAMED: [(Caps, &'static str); 6] = [
         (Caps::SERVER_TIME, "server-time"),
         (Caps::MESSAGE_TAGS, "message-tags"),
         (Caps::ECHO_MESSAGE, "echo-message"),
         (Caps::BATCH, "batch"),
+        (Caps::AWAY_NOTIFY, "away-notify"),
         (Caps::CHATHISTORY, "draft/chathistory"),
     ];
 

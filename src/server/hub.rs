@@ -21,8 +21,9 @@ use crate::protocol::{fold_case, tags, time, truncate_utf8, Message, MAX_LINE_BY
 
 /// Channels one client may be in (advertised as `CHANLIMIT` in 005).
 pub const MAX_CHANNELS_PER_CLIENT: usize = 20;
-/// Longest topic, PART or QUIT reason kept (advertised as `TOPICLEN`), so the
-/// relayed line with the longest prefix still fits in 512 bytes.
+/// Longest topic, PART, QUIT or AWAY reason kept (advertised as `TOPICLEN`
+/// and `AWAYLEN`), so the relayed line with the longest prefix still fits
+/// in 512 bytes.
 pub const MAX_REASON_BYTES: usize = 300;
 
 pub(super) type ClientId = u64;
@@ -159,6 +160,14 @@ pub(super) enum Happening<'a> {
         channel: &'a str,
         text: &'a str,
     },
+    /// Marked away (`Some` reason) or back (IRCv3 `away-notify`).
+    Away {
+        reason: Option<&'a str>,
+    },
+    /// A TAGMSG: client-only tags (typing…) and no text.
+    Tagged {
+        target: &'a str,
+    },
 }
 
 impl Happening<'_> {
@@ -172,6 +181,8 @@ impl Happening<'_> {
             Happening::Renamed { new } => Message::new("NICK", [new]),
             Happening::Said { kind, target, text } => Message::new(kind.command(), [target, text]),
             Happening::TopicSet { channel, text } => Message::new("TOPIC", [channel, text]),
+            Happening::Away { reason } => Message::new("AWAY", reason),
+            Happening::Tagged { target } => Message::new("TAGMSG", [target]),
         }
     }
 }
@@ -254,11 +265,37 @@ struct Recipient {
     queue: SendQueue,
 }
 
+impl Recipient {
+    /// An IRC client that took `cap`: what only such clients may be sent
+    /// (AWAY lines, TAGMSG). Plain-text users never are.
+    fn takes(&self, cap: Caps) -> bool {
+        self.style == Style::Irc && self.caps.has(cap)
+    }
+}
+
 struct Member {
     identity: Identity,
     recipient: Recipient,
     /// Folded names of the channels this client is in.
     channels: BTreeSet<String>,
+    /// The away reason, while marked away.
+    away: Option<String>,
+}
+
+/// A member as WHO and `/who` list them.
+#[derive(Debug, Clone)]
+pub(super) struct Listed {
+    pub identity: Identity,
+    pub away: bool,
+}
+
+impl Member {
+    fn listed(&self) -> Listed {
+        Listed {
+            identity: self.identity.clone(),
+            away: self.away.is_some(),
+        }
+    }
 }
 
 struct Channel {
@@ -358,6 +395,13 @@ pub(super) enum ChannelError {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct NickInUse;
+
+/// What a PRIVMSG's sender may need to hear back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Said {
+    /// The recipient of a private message is away, for this reason.
+    pub away: Option<String>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum SayError {
@@ -490,6 +534,7 @@ impl Hub {
             identity,
             recipient: Recipient { style, caps, queue },
             channels: BTreeSet::new(),
+            away: None,
         };
         state.members.insert(id, member);
         Ok(())
@@ -555,6 +600,18 @@ impl Hub {
         };
         let mut delivery = Delivery::new(self, &source.identity, happening);
         State::deliver(entry.members.values(), &mut delivery);
+        if let Some(reason) = &source.away {
+            // away-notify: the others learn at once that the newcomer is away.
+            let happening = Happening::Away {
+                reason: Some(reason),
+            };
+            let mut delivery = Delivery::new(self, &source.identity, happening);
+            let others = entry.members.iter().filter(|(m, _)| **m != id);
+            let told = others
+                .map(|(_, r)| r)
+                .filter(|r| r.takes(Caps::AWAY_NOTIFY));
+            State::deliver(told, &mut delivery);
+        }
         let names = names_width.map_or_else(Vec::new, |width| entry.names(&state.members, width));
         Some(Joined {
             channel: entry.name.clone(),
@@ -638,10 +695,10 @@ impl Hub {
         target: &str,
         text: &str,
         client_tags: &str,
-    ) -> Result<(), SayError> {
+    ) -> Result<Said, SayError> {
         let state = self.lock();
         let Some(member) = state.members.get(&id) else {
-            return Ok(());
+            return Ok(Said::default());
         };
         let source = &member.identity;
         let echo = member
@@ -672,8 +729,78 @@ impl Hub {
             let mut delivery = Delivery::stamped(self, source, happening, stamp);
             let echo = echo.filter(|_| *to != id);
             State::deliver(state.recipients([to]).chain(echo), &mut delivery);
+            let away = state.members.get(to).and_then(|m| m.away.clone());
+            return Ok(Said { away });
+        }
+        Ok(Said::default())
+    }
+
+    /// Relays a TAGMSG — client-only tags, no text — to those of `target`
+    /// (a channel the sender is in, or a nickname) who read tags, and back
+    /// to the sender if it asked for echo-message. Never kept in history,
+    /// never shown to plain-text users or clients without message-tags.
+    pub fn tag(&self, id: ClientId, target: &str, client_tags: &str) -> Result<(), SayError> {
+        let state = self.lock();
+        let Some(member) = state.members.get(&id) else {
+            return Ok(());
+        };
+        let source = &member.identity;
+        let echo = Some(&member.recipient)
+            .filter(|r| r.caps.has(Caps::ECHO_MESSAGE) && r.takes(Caps::MESSAGE_TAGS));
+        let stamp = Stamp {
+            client_tags,
+            ..Stamp::now()
+        };
+        let happening = Happening::Tagged { target };
+        let mut delivery = Delivery::stamped(self, source, happening, stamp);
+        let reads_tags = |r: &&Recipient| r.takes(Caps::MESSAGE_TAGS);
+        if crate::protocol::is_channel_name(target) {
+            let channel = state
+                .channels
+                .get(&fold_case(target))
+                .ok_or(SayError::NoSuchChannel)?;
+            if !channel.members.contains_key(&id) {
+                return Err(SayError::CannotSendToChannel);
+            }
+            let others = channel.members.iter().filter(|(m, _)| **m != id);
+            let others = others.map(|(_, r)| r).filter(reads_tags);
+            State::deliver(others.chain(echo), &mut delivery);
+        } else {
+            let to = state
+                .nicks
+                .get(&fold_case(target))
+                .ok_or(SayError::NoSuchNick)?;
+            let echo = echo.filter(|_| *to != id);
+            let to = state.recipients([to]).filter(reads_tags);
+            State::deliver(to.chain(echo), &mut delivery);
         }
         Ok(())
+    }
+
+    /// Marks a client away with `reason`, or back when there is none (an
+    /// empty reason counts as none, as in RFC 2812), telling those who share
+    /// a channel with it and took away-notify. Whether it is now away.
+    pub fn set_away(&self, id: ClientId, reason: Option<&str>) -> bool {
+        let reason = reason
+            .map(|r| truncate_utf8(r, MAX_REASON_BYTES))
+            .filter(|r| !r.is_empty());
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let Some(member) = state.members.get_mut(&id) else {
+            return false;
+        };
+        if member.away.as_deref() == reason {
+            return reason.is_some(); // nothing new to tell anyone
+        }
+        member.away = reason.map(str::to_owned);
+        let source = member.identity.clone();
+        let recipients = state.neighbours(id);
+        let told = state
+            .recipients(&recipients)
+            .filter(|r| r.takes(Caps::AWAY_NOTIFY));
+        let mut delivery = Delivery::new(self, &source, Happening::Away { reason });
+        State::deliver(told, &mut delivery);
+        reason.is_some()
     }
 
     /// Whether the client is in `channel`.
@@ -718,15 +845,15 @@ impl Hub {
         Ok(())
     }
 
-    /// The channel's display name and its members' identities, in joining order.
-    pub fn members(&self, channel: &str) -> Option<(String, Vec<Identity>)> {
+    /// The channel's display name and its members, in joining order.
+    pub fn members(&self, channel: &str) -> Option<(String, Vec<Listed>)> {
         let state = self.lock();
         let found = state.channels.get(&fold_case(channel))?;
         let members = found
             .members
             .keys()
             .filter_map(|m| state.members.get(m))
-            .map(|m| m.identity.clone())
+            .map(Member::listed)
             .collect();
         Some((found.name.clone(), members))
     }
@@ -748,10 +875,10 @@ impl Hub {
             .map(|c| c.name.clone())
     }
 
-    pub fn find_nick(&self, nick: &str) -> Option<Identity> {
+    pub fn find_nick(&self, nick: &str) -> Option<Listed> {
         let state = self.lock();
         let id = state.nicks.get(&fold_case(nick))?;
-        state.members.get(id).map(|m| m.identity.clone())
+        state.members.get(id).map(Member::listed)
     }
 
     /// Forgets a client, telling everyone who shared a channel with it.

@@ -5,8 +5,8 @@ use super::caps::Caps;
 use super::chathistory::{self, Fail, Request};
 use super::connection::Client;
 use super::hub::{
-    ChannelError, Identity, Joined, MessageKind, SayError, Style, Topic, MAX_CHANNELS_PER_CLIENT,
-    MAX_REASON_BYTES,
+    ChannelError, Identity, Joined, Listed, MessageKind, SayError, Style, Topic,
+    MAX_CHANNELS_PER_CLIENT, MAX_REASON_BYTES,
 };
 use super::input::{Ending, Input, Next};
 use crate::protocol::names::{MAX_CHANNEL_LEN, MAX_NICK_LEN};
@@ -293,12 +293,13 @@ impl<'a> Session<'a> {
         let nicklen = format!("NICKLEN={MAX_NICK_LEN}");
         let chanlen = format!("CHANNELLEN={MAX_CHANNEL_LEN}");
         let network = format!("NETWORK={network}");
-        let targmax = ["PRIVMSG", "NOTICE", "JOIN", "PART", "NAMES"]
+        let targmax = ["PRIVMSG", "NOTICE", "TAGMSG", "JOIN", "PART", "NAMES"]
             .map(|command| format!("{command}:{MAX_TARGETS}"))
             .join(",");
         let targmax = format!("TARGMAX={targmax}");
         let chanlimit = format!("CHANLIMIT=#&:{MAX_CHANNELS_PER_CLIENT}");
         let topiclen = format!("TOPICLEN={MAX_REASON_BYTES}");
+        let awaylen = format!("AWAYLEN={MAX_REASON_BYTES}");
         let history_limit = format!("CHATHISTORY={}", chathistory::MAX_LIMIT);
         let history_tokens = [history_limit.as_str(), "MSGREFTYPES=msgid,timestamp"];
         let keeps_history = self.client.shared.hub.history().is_some();
@@ -314,6 +315,7 @@ impl<'a> Session<'a> {
             targmax.as_str(),
             chanlimit.as_str(),
             topiclen.as_str(),
+            awaylen.as_str(),
         ];
         let tokens = tokens
             .into_iter()
@@ -363,6 +365,8 @@ impl<'a> Session<'a> {
             }),
             "PRIVMSG" => self.say(message, MessageKind::Privmsg),
             "NOTICE" => self.say(message, MessageKind::Notice),
+            "TAGMSG" => self.tagmsg(message),
+            "AWAY" => self.away(message.param(0)),
             "TOPIC" => self.topic(message),
             "MODE" => self.mode(message),
             "WHO" => self.who(message.param(0)),
@@ -492,18 +496,60 @@ impl<'a> Session<'a> {
                     .hub
                     .say(self.client.id, kind, target, text, &client_tags);
             match result {
-                Ok(()) => {}
+                Ok(said) => {
+                    if let Some(reason) = said.away.filter(|_| !quiet) {
+                        self.reply(RPL_AWAY, [target, reason.as_str()]);
+                    }
+                }
                 Err(_) if quiet => {}
-                Err(SayError::NoSuchNick) => {
-                    self.reply(ERR_NOSUCHNICK, [target, "No such nick/channel"])
-                }
-                Err(SayError::NoSuchChannel) => {
-                    self.reply(ERR_NOSUCHCHANNEL, [target, "No such channel"])
-                }
-                Err(SayError::CannotSendToChannel) => {
-                    self.reply(ERR_CANNOTSENDTOCHAN, [target, "Cannot send to channel"]);
-                }
+                Err(err) => self.say_error(target, err),
             }
+        }
+    }
+
+    fn say_error(&self, target: &str, err: SayError) {
+        match err {
+            SayError::NoSuchNick => self.reply(ERR_NOSUCHNICK, [target, "No such nick/channel"]),
+            SayError::NoSuchChannel => self.reply(ERR_NOSUCHCHANNEL, [target, "No such channel"]),
+            SayError::CannotSendToChannel => {
+                self.reply(ERR_CANNOTSENDTOCHAN, [target, "Cannot send to channel"]);
+            }
+        }
+    }
+
+    /// IRCv3 TAGMSG: only the client-only tags travel, only between clients
+    /// that took message-tags (a client without it has no tags to send).
+    fn tagmsg(&self, message: &Message) {
+        let Some(targets) = message.param(0).filter(|t| !t.is_empty()) else {
+            return self.need_more_params("TAGMSG");
+        };
+        let targets = match distinct_targets(targets) {
+            Ok(targets) => targets,
+            Err(first_extra) => {
+                return self.reply(ERR_TOOMANYTARGETS, [first_extra, "Too many targets"]);
+            }
+        };
+        let client_tags = match &message.tags {
+            Some(raw) if self.caps.has(Caps::MESSAGE_TAGS) => tags::client_only(raw),
+            _ => String::new(),
+        };
+        if client_tags.is_empty() {
+            return; // nothing to tell anyone
+        }
+        for target in targets {
+            let hub = &self.client.shared.hub;
+            if let Err(err) = hub.tag(self.client.id, target, &client_tags) {
+                self.say_error(target, err);
+            }
+        }
+    }
+
+    /// `AWAY :reason` marks us away, `AWAY` (or an empty reason) back.
+    fn away(&self, reason: Option<&str>) {
+        if self.client.shared.hub.set_away(self.client.id, reason) {
+            self.reply(RPL_NOWAWAY, ["You have been marked as being away"]);
+        } else {
+            self.reply(RPL_UNAWAY, ["You are no longer marked as being away"]);
         }
     }
 
@@ -598,8 +644,8 @@ impl<'a> Session<'a> {
             if let Some((channel, members)) = hub.members(mask) {
                 members.iter().for_each(|m| self.who_reply(&channel, m));
             }
-        } else if let Some(identity) = hub.find_nick(mask) {
-            self.who_reply("*", &identity);
+        } else if let Some(listed) = hub.find_nick(mask) {
+            self.who_reply("*", &listed);
         }
         self.reply(RPL_ENDOFWHO, [mask, "End of WHO list"]);
     }
@@ -717,7 +763,9 @@ impl<'a> Session<'a> {
         Some(reference)
     }
 
-    fn who_reply(&self, channel: &str, who: &Identity) {
+    /// One 352; the flags say Here or Gone (away).
+    fn who_reply(&self, channel: &str, listed: &Listed) {
+        let who = &listed.identity;
         let hops_and_name = format!("0 {}", who.realname);
         let server = self.client.server_name();
         let params = [
@@ -726,7 +774,7 @@ impl<'a> Session<'a> {
             who.host.as_str(),
             server,
             who.nick.as_str(),
-            "H",
+            if listed.away { "G" } else { "H" },
             hops_and_name.as_str(),
         ];
         self.reply(RPL_WHOREPLY, params);

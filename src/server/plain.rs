@@ -19,6 +19,7 @@ const HELP: &[&str] = &[
     "/nick NAME   change your name",
     "/who         list who is here",
     "/topic TEXT  set the room's topic (/topic alone shows it)",
+    "/away TEXT   tell IRC users you are away (/away alone: back)",
     "/quit or exit   leave",
 ];
 
@@ -268,7 +269,13 @@ fn who_line(client: &Client) -> String {
             let shown: Vec<String> = members
                 .into_iter()
                 .take(WHO_SHOWN)
-                .map(|m| m.nick)
+                .map(|m| {
+                    if m.away {
+                        format!("{} (away)", m.identity.nick)
+                    } else {
+                        m.identity.nick
+                    }
+                })
                 .collect();
             let more = count - shown.len();
             let more = if more > 0 {
@@ -310,6 +317,14 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
             "/who" | "/names" => client.say(&who_line(client)),
             "/me" => say(&format!("\u{1}ACTION {rest}\u{1}")),
             "/nick" => rename(client, rest),
+            "/away" => {
+                let reason = (!rest.is_empty()).then_some(rest);
+                client.say(if hub.set_away(client.id, reason) {
+                    "You are marked as away."
+                } else {
+                    "You are back."
+                });
+            }
             "/topic" if rest.is_empty() => match hub.topic(client.id, room) {
                 Ok((_, Some(topic))) => {
                     client.say(&format!("The topic is: {}", visible(&topic.text)))

@@ -214,7 +214,9 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
         | Event::History { .. }
         | Event::Delivered { .. }
         | Event::Reconnecting { .. }
-        | Event::HistoryCleared { .. } => return None,
+        | Event::HistoryCleared { .. }
+        | Event::Away { .. }
+        | Event::Typing { .. } => return None,
         Event::Joined {
             nick,
             room,

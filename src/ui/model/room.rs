@@ -346,6 +346,8 @@ impl Room {
                 ),
             })),
             Event::Disconnected { reason } => self.disconnected(&reason, effects),
+            // Presence: the window shows away and typing later.
+            Event::Away { .. } | Event::Typing { .. } => {}
         }
     }
 
