@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use adw::prelude::*;
 use fake_network::FakeNetwork;
-use tcp_chat::api::{HistoryKind, LineMeta};
+use tcp_chat::api::{HistoryKind, LineMeta, Presence, TypingState};
 use tcp_chat::network::{
     Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest, NetworkHandle,
 };
@@ -1031,6 +1031,67 @@ fn mentions_are_highlighted() {
     fake.close();
 }
 
+fn typing_and_away_show() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    let window = &fake.window;
+    fake.feed([Event::Typing {
+        nick: "bob".into(),
+        target: "#chat".into(),
+        state: TypingState::Active,
+    }]);
+    assert_eq!(window.typing_text(), "bob is typing…");
+    fake.feed([message("bob", "here I am")]);
+    assert_eq!(window.typing_text(), "", "his line arrived");
+    // Typing tells the room, once for a burst of keys; a command does not.
+    let entry = window.message_entry();
+    entry.set_text("h");
+    entry.set_text("hi");
+    fake.settle();
+    assert_eq!(
+        fake.sent(),
+        [Command::SendTyping {
+            target: "#chat".into(),
+            state: TypingState::Active
+        }]
+    );
+    entry.set_text("");
+    fake.settle();
+    assert_eq!(
+        fake.sent(),
+        [Command::SendTyping {
+            target: "#chat".into(),
+            state: TypingState::Done
+        }]
+    );
+    entry.set_text("/away lunch");
+    fake.settle();
+    assert!(fake.sent().is_empty(), "commands are not typing");
+    entry.emit_activate();
+    fake.settle();
+    assert_eq!(
+        fake.sent(),
+        [Command::SetAway {
+            reason: Some("lunch".into())
+        }]
+    );
+    // Others away: dimmed in the list, with the reason.
+    fake.feed([Event::Away {
+        nick: "bob".into(),
+        presence: Presence::Away {
+            reason: Some("in a meeting".into()),
+        },
+        own: false,
+    }]);
+    assert_eq!(
+        window.member_list().away_status("bob").as_deref(),
+        Some("Away: in a meeting")
+    );
+    assert_eq!(window.member_list().away_status("alice"), None);
+    shot("16-typing-away");
+    fake.close();
+}
+
 fn main() -> std::process::ExitCode {
     fake_network::init();
     let cases: &[(&str, fn())] = &[
@@ -1039,6 +1100,7 @@ fn main() -> std::process::ExitCode {
             private_conversations_have_their_own_log_and_badge,
         ),
         ("mentions_are_highlighted", mentions_are_highlighted),
+        ("typing_and_away_show", typing_and_away_show),
         ("welcome_page_before_joining", welcome_page_before_joining),
         ("host_form_sends_host", host_form_sends_host),
         (

@@ -12,6 +12,8 @@ pub enum Input {
     Send(Command),
     /// `/help`: list the commands.
     Help,
+    /// `/query NICK`: open the private conversation with NICK.
+    Query(String),
     /// A known command used wrongly.
     Usage(Usage),
     /// `/name` that we do not know; never sent as chat.
@@ -68,8 +70,21 @@ pub fn parse(line: &str) -> Input {
                     text: text.to_owned(),
                 })
             }
+            (nick, text)
+                if name.eq_ignore_ascii_case("query")
+                    && is_valid_nick(nick)
+                    && text.trim().is_empty() =>
+            {
+                Input::Query(nick.to_owned())
+            }
             _ => Input::Usage(Usage::Msg),
         },
+        "away" => Input::Send(Command::SetAway {
+            reason: Some(args.trim())
+                .filter(|reason| !reason.is_empty())
+                .map(str::to_owned),
+        }),
+        "back" => Input::Send(Command::SetAway { reason: None }),
         "topic" if args.trim().is_empty() => Input::Usage(Usage::Topic),
         "topic" => Input::Send(Command::SetTopic {
             topic: args.trim_start().to_owned(),
@@ -110,6 +125,8 @@ pub fn help_lines() -> Vec<String> {
         gettext("/nick NAME — change your nickname"),
         gettext("/me ACTION — describe what you do"),
         gettext("/msg NICK MESSAGE — a private message"),
+        gettext("/query NICK — open a private conversation"),
+        gettext("/away [REASON] — tell others you are away; /back when you return"),
         gettext("/topic TEXT — set the room’s topic"),
         gettext("/quit [MESSAGE] — leave the room"),
         gettext("//text — send text that starts with a slash"),
@@ -166,6 +183,21 @@ mod tests {
                 text: "/shrug".into()
             }
         );
+    }
+
+    #[test]
+    fn away_query_and_back() {
+        assert_eq!(
+            sent("/away  at lunch "),
+            Command::SetAway {
+                reason: Some("at lunch".into())
+            }
+        );
+        assert_eq!(sent("/away"), Command::SetAway { reason: None });
+        assert_eq!(sent("/back"), Command::SetAway { reason: None });
+        assert_eq!(parse("/query bob"), Input::Query("bob".into()));
+        assert_eq!(parse("/query"), Input::Usage(Usage::Msg));
+        assert_eq!(parse("/query b@d"), Input::Usage(Usage::Msg));
     }
 
     #[test]

@@ -1,7 +1,12 @@
 //! The room's members beside the log. A `ListView` builds rows only for the
-//! nicks on screen, so a room of thousands costs little. Activating a
+//! nicks on screen, so a room of thousands costs little. Members who are
+//! away show dimmed, with their reason. Activating a
 //! member (Enter, double click) or "Send Private Message" in their context
 //! menu (right click, long press) opens a private conversation.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use gtk::prelude::*;
 use gtk::subclass::prelude::*;
@@ -9,6 +14,13 @@ use gtk::{gdk, gio, glib};
 
 use super::actions::WinAction;
 use super::i18n::gettext;
+use crate::api::Presence;
+
+/// How opaque an away member's row is.
+const AWAY_OPACITY: f64 = 0.55;
+
+/// Nick → why they are away ("" when not told), for the members away.
+type AwayNicks = Rc<RefCell<HashMap<String, String>>>;
 
 mod imp {
     use super::*;
@@ -20,6 +32,7 @@ mod imp {
         pub(super) list_view: TemplateChild<gtk::ListView>,
         #[template_child]
         pub(super) nicks: TemplateChild<gtk::StringList>,
+        pub(super) away: AwayNicks,
     }
 
     #[glib::object_subclass]
@@ -53,6 +66,8 @@ mod imp {
     impl ObjectImpl for TcpChatMemberList {
         fn constructed(&self) {
             self.parent_constructed();
+            self.list_view
+                .set_factory(Some(&row_factory(self.away.clone())));
             self.obj().setup_context_menu();
         }
 
@@ -138,6 +153,32 @@ impl TcpChatMemberList {
         nicks.splice(0, nicks.n_items(), &new);
     }
 
+    /// Shows `sorted` members, the away ones dimmed with their reason.
+    pub fn show_members(&self, sorted: &[(String, Presence)]) {
+        let away: HashMap<String, String> = sorted
+            .iter()
+            .filter_map(|(nick, presence)| match presence {
+                Presence::Here => None,
+                Presence::Away { reason } => {
+                    Some((nick.clone(), reason.clone().unwrap_or_default()))
+                }
+            })
+            .collect();
+        self.imp().away.replace(away);
+        let nicks: Vec<String> = sorted.iter().map(|(nick, _)| nick.clone()).collect();
+        // Every shown row is bound again, so presence changes show too.
+        self.show_nicks(&nicks);
+    }
+
+    /// What the row of `nick` says under the name, if they are away.
+    pub fn away_status(&self, nick: &str) -> Option<String> {
+        self.imp()
+            .away
+            .borrow()
+            .get(nick)
+            .map(|reason| status_text(reason))
+    }
+
     /// The nicks shown, top to bottom.
     pub fn nicks(&self) -> Vec<String> {
         let nicks = &self.imp().nicks;
@@ -153,16 +194,85 @@ fn nick_of_row(widget: &gtk::Widget) -> Option<String> {
     let mut at = Some(widget.clone());
     while let Some(widget) = at {
         if widget.has_css_class("member-row") {
-            let mut child = widget.first_child();
-            while let Some(widget) = child {
-                if let Some(label) = widget.downcast_ref::<gtk::Label>() {
-                    return Some(label.label().to_string());
-                }
-                child = widget.next_sibling();
-            }
-            return None;
+            return widget
+                .first_child()
+                .and_downcast::<adw::Avatar>()
+                .and_then(|avatar| avatar.text())
+                .map(String::from);
         }
         at = widget.parent();
     }
     None
+}
+
+/// "Away: lunch", or "Away" without a reason.
+fn status_text(reason: &str) -> String {
+    if reason.trim().is_empty() {
+        gettext("Away")
+    } else {
+        super::i18n::gettext_f("Away: {reason}", &[("reason", reason)])
+    }
+}
+
+/// Rows: avatar, nick, and under it the away status when there is one.
+fn row_factory(away: AwayNicks) -> gtk::SignalListItemFactory {
+    let factory = gtk::SignalListItemFactory::new();
+    factory.connect_setup(|_, item| {
+        let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
+            return;
+        };
+        let avatar = adw::Avatar::new(24, None, true);
+        let nick = gtk::Label::builder()
+            .xalign(0.0)
+            .ellipsize(gtk::pango::EllipsizeMode::End)
+            .build();
+        let status = gtk::Label::builder()
+            .xalign(0.0)
+            .ellipsize(gtk::pango::EllipsizeMode::End)
+            .visible(false)
+            .css_classes(["caption", "dim-label"])
+            .build();
+        let names = gtk::Box::new(gtk::Orientation::Vertical, 0);
+        names.set_valign(gtk::Align::Center);
+        names.append(&nick);
+        names.append(&status);
+        let row = gtk::Box::new(gtk::Orientation::Horizontal, 8);
+        row.add_css_class("member-row");
+        row.append(&avatar);
+        row.append(&names);
+        item.set_child(Some(&row));
+    });
+    factory.connect_bind(move |_, item| {
+        let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
+            return;
+        };
+        let Some(nick) = item
+            .item()
+            .and_downcast::<gtk::StringObject>()
+            .map(|object| object.string().to_string())
+        else {
+            return;
+        };
+        let Some(row) = item.child() else { return };
+        let Some(avatar) = row.first_child().and_downcast::<adw::Avatar>() else {
+            return;
+        };
+        let Some(names) = avatar.next_sibling() else {
+            return;
+        };
+        let (Some(nick_label), Some(status_label)) = (
+            names.first_child().and_downcast::<gtk::Label>(),
+            names.last_child().and_downcast::<gtk::Label>(),
+        ) else {
+            return;
+        };
+        avatar.set_text(Some(&nick));
+        nick_label.set_label(&nick);
+        let status = away.borrow().get(&nick).map(|reason| status_text(reason));
+        status_label.set_visible(status.is_some());
+        status_label.set_label(status.as_deref().unwrap_or(""));
+        row.set_opacity(if status.is_some() { AWAY_OPACITY } else { 1.0 });
+        row.set_tooltip_text(status.as_deref());
+    });
+    factory
 }

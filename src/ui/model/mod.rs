@@ -20,6 +20,7 @@ mod room;
 mod seen;
 #[cfg(test)]
 mod tests;
+mod typing;
 mod visit;
 
 pub use alert::{notification_id, Alert, NotifyLevel};
@@ -31,4 +32,5 @@ pub use pending::PendingLines;
 pub use phase::Phase;
 pub use room::Room;
 pub use seen::{SeenIds, SEEN_CAPACITY};
+pub use typing::Typing;
 pub use visit::{nick_and_room, Visit};

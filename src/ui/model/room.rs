@@ -2,19 +2,21 @@
 //! person's actions, each answering with the [`Effect`]s the window carries
 //! out.
 
+use std::time::Instant;
+
 use super::conversations::Arrival;
 use super::header::{self, Header};
 use super::{
     history, mention, Alert, ConversationId, Conversations, Effect, Members, NotifyLevel,
-    PendingLines, Phase, SeenIds, Visit,
+    PendingLines, Phase, SeenIds, Typing, Visit,
 };
-use crate::api::{Command, DisconnectReason, Event, HistoryKind};
+use crate::api::{Command, DisconnectReason, Event, HistoryKind, Presence};
 use crate::protocol::is_channel_name;
 use crate::ui::i18n::{gettext, gettext_f};
 use crate::ui::log_entry::{self, LogEntry};
 use crate::ui::problem::{self, Problem};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Room {
     phase: Phase,
     visit: Visit,
@@ -30,6 +32,29 @@ pub struct Room {
     waiting_to_reconnect: bool,
     conversations: Conversations,
     notify_level: NotifyLevel,
+    typing: Typing,
+    /// The person shares typing (and so sees others'): the `share-typing`
+    /// setting.
+    share_typing: bool,
+}
+
+impl Default for Room {
+    fn default() -> Self {
+        Room {
+            phase: Phase::default(),
+            visit: Visit::default(),
+            members: Members::default(),
+            members_revision: 0,
+            pending: PendingLines::default(),
+            seen: SeenIds::default(),
+            joined_once: false,
+            waiting_to_reconnect: false,
+            conversations: Conversations::default(),
+            notify_level: NotifyLevel::default(),
+            typing: Typing::default(),
+            share_typing: true,
+        }
+    }
 }
 
 impl Room {
@@ -62,6 +87,20 @@ impl Room {
 
     pub fn conversations(&self) -> &Conversations {
         &self.conversations
+    }
+
+    /// "li is typing…" in the conversation shown, if anyone is.
+    pub fn typing_line(&self) -> Option<String> {
+        self.typing.line(self.conversations.selected())
+    }
+
+    pub fn typing_revision(&self) -> u64 {
+        self.typing.revision()
+    }
+
+    /// Someone is shown typing: the window lets it go stale in time.
+    pub fn anyone_typing(&self) -> bool {
+        self.typing.anyone()
     }
 
     pub fn is_hosting(&self) -> bool {
@@ -118,6 +157,12 @@ impl Room {
             return Vec::new();
         }
         let mut effects = Vec::new();
+        if matches!(
+            command,
+            Command::SendMessage { .. } | Command::SendAction { .. } | Command::SendPrivate { .. }
+        ) {
+            self.typing.sent();
+        }
         let person = self.conversations.selected_person().map(str::to_owned);
         let command = match (command, person) {
             (Command::SendMessage { text }, Some(nick)) => Command::SendPrivate { nick, text },
@@ -184,6 +229,36 @@ impl Room {
 
     pub fn set_notify_level(&mut self, level: NotifyLevel) {
         self.notify_level = level;
+    }
+
+    pub fn set_share_typing(&mut self, share: bool) {
+        self.share_typing = share;
+        if !share {
+            self.typing.clear();
+        }
+    }
+
+    /// The person typed (`empty`: the entry is empty again): tells the
+    /// conversation, at most every few seconds, unless typing is private.
+    pub fn composing(&mut self, empty: bool, now: Instant) -> Vec<Effect> {
+        if !self.share_typing || self.phase != Phase::InRoom {
+            return Vec::new();
+        }
+        let selected = self.conversations.selected().clone();
+        let target = self
+            .conversations
+            .selected_person()
+            .map_or_else(|| self.visit.room.clone(), str::to_owned);
+        match self.typing.composing(&selected, empty, now) {
+            Some(state) => vec![Effect::Send(Command::SendTyping { target, state })],
+            None => Vec::new(),
+        }
+    }
+
+    /// Forgets typing notices gone stale by `now`.
+    pub fn expire_typing(&mut self, now: Instant) -> Vec<Effect> {
+        self.typing.expire(now);
+        Vec::new()
     }
 
     /// The selected conversation is being read: nothing in it is unread
@@ -275,11 +350,13 @@ impl Room {
                 self.log(&event, effects);
             }
             Event::Parted { ref nick, .. } => {
+                self.typing.stopped(&ConversationId::Room, nick);
                 self.members.remove(nick);
                 self.members_changed();
                 self.log(&event, effects);
             }
             Event::Quit { ref nick, .. } => {
+                self.typing.gone(nick);
                 self.members.remove(nick);
                 self.members_changed();
                 // Their private conversation learns it too.
@@ -347,7 +424,30 @@ impl Room {
             })),
             Event::Disconnected { reason } => self.disconnected(&reason, effects),
             // Presence: the window shows away and typing later.
-            Event::Away { .. } | Event::Typing { .. } => {}
+            Event::Typing {
+                nick,
+                target,
+                state,
+            } => {
+                if !self.share_typing {
+                    return;
+                }
+                let conversation = if is_channel_name(&target) {
+                    ConversationId::Room
+                } else {
+                    ConversationId::with(&nick)
+                };
+                // Typing alone does not begin a private conversation.
+                if self.conversations.get(&conversation).is_some() {
+                    self.typing
+                        .update(conversation, &nick, state, Instant::now());
+                }
+            }
+            Event::Away {
+                nick,
+                presence,
+                own,
+            } => self.presence(&nick, &presence, own, effects),
         }
     }
 
@@ -445,6 +545,7 @@ impl Room {
         self.visit = visit;
         self.members.clear();
         self.members_changed();
+        self.typing.clear();
         self.pending.clear();
         self.joined_once = false;
         self.waiting_to_reconnect = false;
@@ -463,6 +564,44 @@ impl Room {
         if let Some(entry) = log_entry::for_event(event) {
             effects.push(Effect::Log(ConversationId::Room, entry));
         }
+    }
+
+    /// Someone (or we, `own`) went away or came back: the member list
+    /// shows it; a private conversation with them and our own change say
+    /// so in the log.
+    fn presence(&mut self, nick: &str, presence: &Presence, own: bool, effects: &mut Vec<Effect>) {
+        if own {
+            let line = match presence {
+                Presence::Away {
+                    reason: Some(reason),
+                } if !reason.trim().is_empty() => {
+                    gettext_f("You are away: {reason}", &[("reason", reason)])
+                }
+                Presence::Away { .. } => gettext("You are away"),
+                Presence::Here => gettext("You are back"),
+            };
+            effects.push(Effect::Log(ConversationId::Room, LogEntry::system(line)));
+            return;
+        }
+        if !self.members.set_presence(nick, presence) {
+            return;
+        }
+        self.members_changed();
+        let theirs = ConversationId::with(nick);
+        if self.conversations.get(&theirs).is_none() {
+            return;
+        }
+        let line = match presence {
+            Presence::Away {
+                reason: Some(reason),
+            } if !reason.trim().is_empty() => gettext_f(
+                "{nick} is away: {reason}",
+                &[("nick", nick), ("reason", reason)],
+            ),
+            Presence::Away { .. } => gettext_f("{nick} is away", &[("nick", nick)]),
+            Presence::Here => gettext_f("{nick} is back", &[("nick", nick)]),
+        };
+        effects.push(Effect::Log(theirs, LogEntry::system(line)));
     }
 
     /// A chat line or action, logged in its conversation (the room, or
@@ -494,6 +633,7 @@ impl Room {
             ConversationId::Room
         };
         entry.mentions_you = self.names_us(&entry);
+        self.typing.stopped(&conversation, from);
         if own {
             effects.push(Effect::Log(conversation, entry));
             return;

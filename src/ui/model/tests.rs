@@ -622,3 +622,85 @@ fn a_private_conversation_follows_a_nick_change() {
     room.leave(None);
     assert_eq!(room.conversations().list().len(), 1);
 }
+
+// ----- Presence: typing and away ---------------------------------------------
+
+#[test]
+fn typing_shows_until_the_line_arrives() {
+    use crate::api::TypingState;
+    let mut room = in_room();
+    room.apply(Event::Typing {
+        nick: "bob".into(),
+        target: "#chat".into(),
+        state: TypingState::Active,
+    });
+    assert_eq!(room.typing_line().as_deref(), Some("bob is typing…"));
+    room.apply(said("bob", "done now", None));
+    assert_eq!(room.typing_line(), None);
+    // Typing alone does not begin a private conversation.
+    room.apply(Event::Typing {
+        nick: "eve".into(),
+        target: "alice".into(),
+        state: TypingState::Active,
+    });
+    assert_eq!(room.conversations().list().len(), 1);
+}
+
+#[test]
+fn we_tell_the_conversation_we_type_unless_typing_is_private() {
+    use crate::api::TypingState;
+    let mut room = in_room();
+    let now = std::time::Instant::now();
+    assert_eq!(
+        room.composing(false, now),
+        [Effect::Send(Command::SendTyping {
+            target: "#chat".into(),
+            state: TypingState::Active
+        })]
+    );
+    room.open_private("bob");
+    assert_eq!(
+        room.composing(true, now),
+        [Effect::Send(Command::SendTyping {
+            target: "bob".into(),
+            state: TypingState::Done
+        })]
+    );
+    room.set_share_typing(false);
+    assert!(room.composing(false, now).is_empty());
+    room.apply(Event::Typing {
+        nick: "bob".into(),
+        target: "alice".into(),
+        state: TypingState::Active,
+    });
+    assert_eq!(room.typing_line(), None, "nor do we see others type");
+}
+
+#[test]
+fn away_shows_in_members_and_private_conversations() {
+    use crate::api::Presence;
+    let mut room = in_room();
+    room.open_private("bob");
+    let lunch = Presence::Away {
+        reason: Some("lunch".into()),
+    };
+    let effects = room.apply(Event::Away {
+        nick: "bob".into(),
+        presence: lunch.clone(),
+        own: false,
+    });
+    assert_eq!(room.members().presence("bob"), lunch);
+    assert_eq!(
+        logs_to(&effects),
+        [(ConversationId::with("bob"), "bob is away: lunch".to_owned())]
+    );
+    let effects = room.apply(Event::Away {
+        nick: "alice".into(),
+        presence: Presence::Here,
+        own: true,
+    });
+    assert_eq!(
+        logs_to(&effects),
+        [(ConversationId::Room, "You are back".to_owned())]
+    );
+}

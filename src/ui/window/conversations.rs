@@ -215,8 +215,11 @@ impl TcpChatWindow {
         let draft = drafts.remove(id).unwrap_or_default();
         drop(drafts);
         imp.logs.set_visible_child(&self.log_for(id));
+        imp.switching_drafts.set(true);
         imp.message_entry.set_text(&draft);
+        imp.switching_drafts.set(false);
         imp.message_entry.set_position(-1);
+        self.render_typing();
     }
 
     /// The rows of the sidebar, top to bottom (for tests).

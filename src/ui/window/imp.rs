@@ -87,6 +87,8 @@ pub struct TcpChatWindow {
     #[template_child]
     pub(super) chat_log: TemplateChild<TcpChatLog>,
     #[template_child]
+    pub(super) typing_label: TemplateChild<gtk::Label>,
+    #[template_child]
     pub(super) message_entry: TemplateChild<gtk::Entry>,
     #[template_child]
     pub(super) send_button: TemplateChild<gtk::Button>,
@@ -109,6 +111,15 @@ pub struct TcpChatWindow {
     /// sent in the others.
     pub(super) shown_conversation: RefCell<ConversationId>,
     pub(super) drafts: RefCell<HashMap<ConversationId, String>>,
+    /// The model's typing revision the typing line shows.
+    pub(super) typing_shown: Cell<u64>,
+    /// Ticks while someone is shown typing, so stale notices go.
+    pub(super) typing_timer: RefCell<Option<glib::SourceId>>,
+    /// The entry's text is being swapped for another conversation's draft:
+    /// not the person typing.
+    pub(super) switching_drafts: Cell<bool>,
+    /// A look at the entry for typing news is due when the loop is idle.
+    pub(super) composing_soon: Cell<bool>,
     /// Desktop notifications shown, by conversation, to withdraw on reading.
     pub(super) notified: RefCell<HashMap<ConversationId, Vec<String>>>,
     /// Keeps the application running while the window is hidden and our
@@ -233,6 +244,11 @@ impl TcpChatWindow {
     }
 
     #[template_callback]
+    fn on_entry_changed(&self) {
+        self.update_send_action();
+        self.obj().composing();
+    }
+
     pub(super) fn update_send_action(&self) {
         let sendable = self.phase.get().can_chat() && !self.message_entry.text().trim().is_empty();
         self.obj()
@@ -286,6 +302,9 @@ impl ObjectImpl for TcpChatWindow {
     fn dispose(&self) {
         // A countdown would otherwise tick on until its end for nothing.
         self.countdown.stop();
+        if let Some(timer) = self.typing_timer.take() {
+            timer.remove();
+        }
     }
 }
 

@@ -15,12 +15,14 @@
 //! - [`conversations`]: the sidebar, one log per conversation, drafts,
 //!   desktop notifications.
 //! - [`background`]: keeping a hosted room open with the window closed.
+//! - [`presence`]: typing, both ways.
 
 mod background;
 mod conversations;
 mod countdown;
 mod imp;
 mod person;
+mod presence;
 mod remembered;
 
 use std::future::Future;
@@ -204,15 +206,23 @@ impl TcpChatWindow {
         }
         let shown = imp.members_shown.get();
         let members = imp.room.read(|room| {
-            (room.members_revision() != shown)
-                .then(|| (room.members_revision(), room.members().sorted()))
+            (room.members_revision() != shown).then(|| {
+                (
+                    room.members_revision(),
+                    room.members().sorted_with_presence(),
+                )
+            })
         });
-        if let Some((revision, nicks)) = members {
-            imp.member_list.show_nicks(&nicks);
-            imp.member_count_label.set_label(&nicks.len().to_string());
+        if let Some((revision, members)) = members {
+            imp.member_list.show_members(&members);
+            imp.member_count_label.set_label(&members.len().to_string());
             imp.members_shown.set(revision);
         }
         self.render_conversations();
+        let typing = imp.room.read(|room| room.typing_revision());
+        if typing != imp.typing_shown.get() {
+            self.render_typing();
+        }
     }
 
     fn show_view(&self, view: &View) {

@@ -96,7 +96,12 @@ impl TcpChatWindow {
             return;
         }
         let text = imp.message_entry.text();
-        let local = |entries: &[LogEntry]| imp.chat_log.append(entries);
+        // Answers to mistakes and /help go where the person typed.
+        let here = imp
+            .room
+            .read(|room| room.conversations().selected().clone());
+        let here = self.log_for(&here);
+        let local = |entries: &[LogEntry]| here.append(entries);
         let clear = match input::parse(&text) {
             Input::Nothing => return,
             Input::Send(Command::Leave { message }) => {
@@ -105,6 +110,10 @@ impl TcpChatWindow {
             }
             Input::Send(command) => {
                 self.update(|room| room.send(command));
+                true
+            }
+            Input::Query(nick) => {
+                self.open_private(&nick);
                 true
             }
             Input::Help => {

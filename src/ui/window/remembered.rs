@@ -100,20 +100,24 @@ impl TcpChatWindow {
         };
         let apply = |window: &Self, settings: &gio::Settings| {
             let level = NotifyLevel::from_setting(&settings.string(settings::NOTIFICATIONS));
-            window.imp().room.change(|room| {
+            let share_typing = settings.boolean(settings::SHARE_TYPING);
+            window.update(|room| {
                 room.set_notify_level(level);
+                room.set_share_typing(share_typing);
                 Vec::new()
             });
         };
         apply(self, settings);
-        settings.connect_changed(
-            Some(settings::NOTIFICATIONS),
-            glib::clone!(
-                #[weak(rename_to = window)]
-                self,
-                move |settings, _| apply(&window, settings)
-            ),
-        );
+        for key in [settings::NOTIFICATIONS, settings::SHARE_TYPING] {
+            settings.connect_changed(
+                Some(key),
+                glib::clone!(
+                    #[weak(rename_to = window)]
+                    self,
+                    move |settings, _| apply(&window, settings)
+                ),
+            );
+        }
     }
 
     pub(super) fn save_layout(&self) {
