@@ -242,6 +242,56 @@ fn hosted_room_chats_with_an_irc_client() {
     close_room(window, &mut []);
 }
 
+/// A private conversation between the window and a raw IRC client, both
+/// ways, through our own host; mentions and away too.
+fn private_conversation_with_an_irc_client() {
+    let window = open_window(900, 640);
+    let port = host_room(&window, "mei", false);
+    let mut li = IrcPeer::join(&window, port, "li");
+    li.send("CAP REQ :message-tags");
+    li.expect("CAP");
+
+    li.send("PRIVMSG mei :psst, mei");
+    wait_until("li's private line in her conversation", || {
+        window
+            .private_log("li")
+            .is_some_and(|log| log.text().contains("li psst, mei"))
+    });
+    assert!(!log_contains(&window, "psst"), "not in the room's log");
+    let rows = window.conversation_rows();
+    assert_eq!(rows.len(), 2);
+    rows[1].emit_activate();
+    wait_until("li's conversation shown", || {
+        window.window_title().title() == "li"
+    });
+    send_from_entry(&window, "hello li, just us");
+    let line = li.expect("PRIVMSG li :hello li, just us");
+    assert!(line.contains(":mei!"), "{line}");
+    // Typing reaches li as a TAGMSG (she asked for message-tags).
+    window.message_entry().set_text("and one more");
+    li.expect("TAGMSG li");
+    window.message_entry().set_text("");
+
+    // A mention in the room is highlighted there.
+    rows[0].emit_activate();
+    li.say("mei: see you at lunch?");
+    wait_until("the mention in the room's log", || {
+        window
+            .chat_log()
+            .mention_lines()
+            .iter()
+            .any(|line| line == "mei: see you at lunch?")
+    });
+
+    // li goes away: dimmed in the member list, with her reason.
+    li.send("AWAY :lunch");
+    li.expect(" 306 ");
+    wait_until("li shown away", || {
+        window.member_list().away_status("li").as_deref() == Some("Away: lunch")
+    });
+    close_room(window, &mut [&mut li]);
+}
+
 fn connecting_to_a_closed_port_shows_the_banner() {
     let window = open_window(900, 640);
     let address = format!("127.0.0.1:{}", free_port());
@@ -451,6 +501,10 @@ fn clearing_the_history_of_a_hosted_room() {
 fn main() -> std::process::ExitCode {
     fake_network::init();
     let cases: &[(&str, fn())] = &[
+        (
+            "private_conversation_with_an_irc_client",
+            private_conversation_with_an_irc_client,
+        ),
         (
             "hosted_room_chats_with_an_irc_client",
             hosted_room_chats_with_an_irc_client,
