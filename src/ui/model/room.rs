@@ -5,7 +5,7 @@
 use super::header::{self, Header};
 use super::{history, Effect, Members, PendingLines, Phase, SeenIds, Visit};
 use crate::api::{Command, DisconnectReason, Event, HistoryKind};
-use crate::ui::i18n::{gettext, gettext_f};
+use crate::i18n::{gettext, gettext_f};
 use crate::ui::log_entry::{self, LogEntry};
 use crate::ui::problem::{self, Problem};
 
