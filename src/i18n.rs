@@ -158,6 +158,23 @@ mod tests {
     }
 
     #[test]
+    fn build_tree_holds_the_compiled_catalogues() {
+        assert!(holds_catalogue(Path::new(BUILD_TREE_LOCALE_DIR)));
+    }
+
+    #[test]
+    fn a_locale_dir_counts_only_with_our_catalogue() {
+        let dir = tempfile::tempdir().unwrap();
+        let messages = dir.path().join("zh_CN").join("LC_MESSAGES");
+        std::fs::create_dir_all(&messages).unwrap();
+        std::fs::write(messages.join("other-app.mo"), b"").unwrap();
+        assert!(!holds_catalogue(dir.path()));
+        std::fs::write(messages.join("tcp-chat.mo"), b"").unwrap();
+        assert!(holds_catalogue(dir.path()));
+        assert!(!holds_catalogue(&dir.path().join("missing")));
+    }
+
+    #[test]
     fn unknown_or_unclosed_braces_stay() {
         assert_eq!(fill("{nope} {a", &[("a", "x")]), "{nope} {a");
     }
