@@ -6,14 +6,14 @@ DESTDIR ?=
 CARGO ?= cargo
 
 # Packages to build the app, and the extra ones the test suite drives.
-BUILD_PACKAGES := build-essential pkg-config libgtk-4-dev libadwaita-1-dev libglib2.0-bin libsqlite3-dev
+BUILD_PACKAGES := build-essential pkg-config libgtk-4-dev libadwaita-1-dev libglib2.0-bin libsqlite3-dev gettext
 TEST_PACKAGES := xvfb xauth xdotool imagemagick ngircd inspircd ii irssi weechat-headless \
 	desktop-file-utils appstream gtk-update-icon-cache dbus-x11 dbus-daemon libgtk-4-bin librsvg2-bin
 BENCH_PACKAGES := ngircd inspircd xvfb xauth
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build run test check bench deps-build deps-test deps-bench install uninstall deb check-packaging clean pot
+.PHONY: all build run test check bench deps-build deps-test deps-bench install uninstall deb check-packaging clean pot translations
 
 all: build
 
@@ -36,8 +36,12 @@ deps-test:
 deps-bench:
 	$(call install_missing,$(BUILD_PACKAGES) $(BENCH_PACKAGES))
 
+# Cargo's build directory: CARGO_TARGET_DIR when set, as cargo itself does.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+
 build: deps-build
 	$(CARGO) build --release
+	$(MAKE) --no-print-directory translations
 
 run: build
 	$(CARGO) run --release --
@@ -47,6 +51,7 @@ test: deps-test
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) test
+	tests/i18n.sh
 	tests/packaging.sh all
 
 clean:
@@ -58,18 +63,44 @@ clean:
 # when installing for real (no DESTDIR), as meson does.
 
 APP_ID := io.github.tcpchat.TcpChat
-BINARY := target/release/tcp-chat
+BINARY := $(TARGET_DIR)/release/tcp-chat
 SHARE_DIR = $(DESTDIR)$(PREFIX)/share
 ICON_THEME_DIR = $(SHARE_DIR)/icons/hicolor
 SCHEMA_DIR = $(SHARE_DIR)/glib-2.0/schemas
 GSCHEMAS := $(wildcard data/*.gschema.xml)
 DEB_STAGE := target/deb-stage
 
+# ---- Translations: po/*.po merged into what is installed ----
+# The catalogues, and the desktop entry and metainfo with every language of po/LINGUAS
+# merged in, are generated into the build tree, never committed.
+LINGUAS := $(shell sed 's/\#.*//' po/LINGUAS)
+PO_FILES := $(foreach lang,$(LINGUAS),po/$(lang).po)
+I18N_DIR := $(TARGET_DIR)/i18n
+DESKTOP_OUT := $(I18N_DIR)/$(APP_ID).desktop
+METAINFO_OUT := $(I18N_DIR)/$(APP_ID).metainfo.xml
+mo_file = $(I18N_DIR)/locale/$(1)/LC_MESSAGES/tcp-chat.mo
+TRANSLATED := $(DESKTOP_OUT) $(METAINFO_OUT) $(foreach lang,$(LINGUAS),$(call mo_file,$(lang)))
+
+translations: $(TRANSLATED)
+
+$(DESKTOP_OUT): data/$(APP_ID).desktop $(PO_FILES) po/LINGUAS
+	@mkdir -p $(@D)
+	msgfmt --desktop --template=$< -d po -o $@
+
+$(METAINFO_OUT): data/$(APP_ID).metainfo.xml $(PO_FILES) po/LINGUAS
+	@mkdir -p $(@D)
+	msgfmt --xml --template=$< -d po -o $@
+
+$(I18N_DIR)/locale/%/LC_MESSAGES/tcp-chat.mo: po/%.po
+	@mkdir -p $(@D)
+	msgfmt --check -o $@ $<
+
 # Every data file, as source:directory-under-share. The only list: install, uninstall and
 # the .deb (staged through install) all read it.
 DATA_FILES := \
-	data/$(APP_ID).desktop:applications \
-	data/$(APP_ID).metainfo.xml:metainfo \
+	$(DESKTOP_OUT):applications \
+	$(METAINFO_OUT):metainfo \
+	$(foreach lang,$(LINGUAS),$(call mo_file,$(lang)):locale/$(lang)/LC_MESSAGES) \
 	data/icons/hicolor/scalable/apps/$(APP_ID).svg:icons/hicolor/scalable/apps \
 	data/icons/hicolor/symbolic/apps/$(APP_ID)-symbolic.svg:icons/hicolor/symbolic/apps \
 	$(foreach schema,$(GSCHEMAS),$(schema):glib-2.0/schemas)
@@ -102,7 +133,7 @@ define refresh_caches
 	fi
 endef
 
-install: $(BINARY)
+install: $(BINARY) $(TRANSLATED)
 	install -Dm755 $(BINARY) '$(DESTDIR)$(PREFIX)/bin/tcp-chat'
 	$(foreach f,$(DATA_FILES),install -Dm644 $(call data_source,$(f)) '$(call data_target,$(f))'$(newline))
 	$(refresh_caches)
@@ -111,7 +142,7 @@ uninstall:
 	rm -f $(foreach file,$(INSTALLED_FILES),'$(file)')
 	$(refresh_caches)
 
-deb: $(BINARY)
+deb: $(BINARY) $(TRANSLATED)
 	@$(CARGO) deb --version >/dev/null 2>&1 || $(CARGO) install cargo-deb --locked
 	rm -rf $(DEB_STAGE)
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_STAGE) PREFIX=/usr
@@ -137,13 +168,22 @@ bench: deps-bench
 		{ printf '\n## GUI ingest (window under Xvfb, release build)\n\n'; sed 's/^/    /' target/bench-gui.txt; } >> target/bench-report.md; \
 	fi
 
-# Translation template: every user-visible string in the window (Rust strings
-# marked with gettext()/gettext_f(), and the translatable .ui properties).
-# The Rust files are read with xgettext's C parser, close enough for string literals.
+# Translation template: every user-visible string (Rust strings marked with
+# gettext()/gettext_f()/ngettext_f(), the translatable .ui properties, the desktop entry
+# and the metainfo). The Rust files are read with xgettext's C parser, close enough for
+# string literals. Locations name files, not lines, so the template only goes stale when a
+# string changes (tests/i18n.sh checks it). `make pot POT=elsewhere.pot` writes elsewhere.
+POT ?= po/tcp-chat.pot
+POT_PARTS := $(TARGET_DIR)/po
 pot:
-	mkdir -p target/po
+	@mkdir -p $(POT_PARTS) $(dir $(POT))
 	xgettext --from-code=UTF-8 --language=C --keyword=gettext --keyword=gettext_f \
-		--package-name=tcp-chat -o target/po/rust.pot $$(grep '\.rs$$' po/POTFILES) 2>/dev/null
-	xgettext --from-code=UTF-8 -o target/po/ui.pot $$(grep '\.ui$$' po/POTFILES)
-	msgcat target/po/rust.pot target/po/ui.pot -o po/tcp-chat.pot
-	@echo "po/tcp-chat.pot: $$(grep -c '^msgid ' po/tcp-chat.pot) strings"
+		--keyword=ngettext_f:1,2 --add-location=file --package-name=tcp-chat \
+		-o $(POT_PARTS)/rust.pot $$(grep '\.rs$$' po/POTFILES) 2>/dev/null
+	xgettext --from-code=UTF-8 --add-location=file -o $(POT_PARTS)/ui.pot $$(grep '\.ui$$' po/POTFILES)
+	xgettext --from-code=UTF-8 --add-location=file --language=Desktop \
+		-o $(POT_PARTS)/desktop.pot data/$(APP_ID).desktop
+	xgettext --from-code=UTF-8 --add-location=file -o $(POT_PARTS)/metainfo.pot data/$(APP_ID).metainfo.xml
+	msgcat --use-first --add-location=file $(POT_PARTS)/rust.pot $(POT_PARTS)/ui.pot \
+		$(POT_PARTS)/desktop.pot $(POT_PARTS)/metainfo.pot -o $(POT)
+	@echo "$(POT): $$(grep -c '^msgid ' $(POT)) strings"

@@ -1,4 +1,5 @@
-//! Compiles the GResource bundle and the GSettings schema into `OUT_DIR`, so
+//! Compiles the GResource bundle, the GSettings schema and the translations
+//! (`po/*.po` → `locale/<lang>/LC_MESSAGES/tcp-chat.mo`) into `OUT_DIR`, so
 //! `cargo run` and the tests work straight from the build tree.
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,39 @@ fn main() {
         "tcp-chat.gresource",
     );
     compile_schema();
+    compile_translations();
+}
+
+/// Each language of `po/LINGUAS` through `msgfmt --check`, as `make install`
+/// will install it.
+fn compile_translations() {
+    println!("cargo:rerun-if-changed=po/LINGUAS");
+    let linguas = std::fs::read_to_string("po/LINGUAS")
+        .unwrap_or_else(|err| panic!("cannot read po/LINGUAS: {err}"));
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
+    let languages = linguas
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default())
+        .flat_map(str::split_whitespace);
+    for lang in languages {
+        let po = PathBuf::from(format!("po/{lang}.po"));
+        println!("cargo:rerun-if-changed={}", po.display());
+        let dir = out_dir.join("locale").join(lang).join("LC_MESSAGES");
+        if let Err(err) = std::fs::create_dir_all(&dir) {
+            panic!("cannot create {}: {err}", dir.display());
+        }
+        let status = Command::new("msgfmt")
+            .arg("--check")
+            .arg("-o")
+            .arg(dir.join("tcp-chat.mo"))
+            .arg(&po)
+            .status();
+        match status {
+            Ok(status) if status.success() => {}
+            Ok(status) => panic!("msgfmt failed on {} ({status})", po.display()),
+            Err(err) => panic!("cannot run msgfmt (install Debian's gettext package): {err}"),
+        }
+    }
 }
 
 /// `glib-compile-schemas` reads a whole directory, so the one schema is

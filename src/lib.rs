@@ -5,10 +5,12 @@
 //! - [`server`]: the host that relays a room (GTK-free, runs headless).
 //! - [`client`]: the client session the window drives (GTK-free).
 //! - [`network`]: the network thread and the two channel enums (GTK-free).
+//! - [`i18n`]: translations through gettext (GTK-free).
 //! - [`ui`]: the GTK application and window.
 
 pub mod api;
 pub mod client;
+pub mod i18n;
 pub mod network;
 pub mod protocol;
 pub mod server;
@@ -18,6 +20,8 @@ pub mod ui;
 pub fn main() -> std::process::ExitCode {
     use gtk::prelude::*;
 
+    // Before GTK, the command-line help and any thread.
+    i18n::init();
     ui::register_resources();
     let app = ui::TcpChatApplication::new();
     app.run().into()

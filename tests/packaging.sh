@@ -3,9 +3,10 @@
 #
 #   tests/packaging.sh [metadata|install|deb|launch|all]   (default: all)
 #
-# metadata: the desktop entry, metainfo and icons are valid and agree with each other.
+# metadata: the desktop entry, metainfo and icons are valid and agree with each other, and
+#           so are the translated entry and metainfo `make translations` merges from po/.
 # install:  `make install DESTDIR=… PREFIX=/usr` puts exactly our files in place and
-#           `make uninstall` removes every one of them.
+#           `make uninstall` removes every one of them (the catalogues of po/LINGUAS too).
 # deb:      `make deb` builds a package with those same files and the right Depends.
 # launch:   installs into a temporary prefix, starts a headless host, launches the
 #           INSTALLED desktop entry the way a launcher does (gtk4-launch, under Xvfb) with
@@ -22,6 +23,10 @@ readonly APP_ICON=data/icons/hicolor/scalable/apps/$APP_ID.svg
 readonly SYMBOLIC_ICON=data/icons/hicolor/symbolic/apps/$APP_ID-symbolic.svg
 readonly LAUNCH_TIMEOUT_SECONDS=90
 MAKE=${MAKE:-make}
+# Where `make translations` writes the translated desktop entry and metainfo.
+readonly I18N_DIR=${CARGO_TARGET_DIR:-target}/i18n
+LANGUAGES=$(sed 's/#.*//' po/LINGUAS | xargs)
+readonly LANGUAGES
 
 failures=0
 passes=0
@@ -64,15 +69,18 @@ expected_files() {
         "usr/share/metainfo/$APP_ID.metainfo.xml" \
         "usr/share/icons/hicolor/scalable/apps/$APP_ID.svg" \
         "usr/share/icons/hicolor/symbolic/apps/$APP_ID-symbolic.svg"
-    local schema
+    local schema lang
+    for lang in $LANGUAGES; do
+        echo "usr/share/locale/$lang/LC_MESSAGES/tcp-chat.mo"
+    done
     for schema in data/*.gschema.xml; do
         [[ -e $schema ]] && echo "usr/share/glib-2.0/schemas/${schema##*/}"
     done
     return 0
 }
 
-desktop_key() { # desktop_key KEY: the value of KEY in the [Desktop Entry] group
-    sed -n "/^\[Desktop Entry\]/,/^\[/s/^$1=//p" "$DESKTOP_FILE" | head -n1
+desktop_key() { # desktop_key KEY [FILE]: the value of KEY in the [Desktop Entry] group
+    sed -n "/^\[Desktop Entry\]/,/^\[/s/^$1=//p" "${2:-$DESKTOP_FILE}" | head -n1
 }
 
 same_lists() { # same_lists WHAT EXPECTED ACTUAL: compares two newline lists, shows the diff
@@ -94,8 +102,7 @@ check_metadata() {
     check "desktop entry handles irc:// links" test "$(desktop_key MimeType)" = "x-scheme-handler/irc;"
     check "desktop entry is not DBusActivatable (no D-Bus service file)" \
         test -z "$(desktop_key DBusActivatable)"
-    check "desktop entry has Chinese Name and Comment" \
-        test -n "$(desktop_key 'Name\[zh_CN\]')" -a -n "$(desktop_key 'Comment\[zh_CN\]')"
+    check_translated_metadata
     check "metainfo id is the app ID" grep -q "<id>$APP_ID</id>" "$METAINFO_FILE"
     check "metainfo launchable is the desktop entry" \
         grep -q "<launchable type=\"desktop-id\">${DESKTOP_FILE##*/}</launchable>" "$METAINFO_FILE"
@@ -118,6 +125,34 @@ check_metadata() {
     else
         echo "# skip: rsvg-convert (librsvg2-bin) not installed, icons not rendered"
     fi
+}
+
+# The desktop entry and metainfo with po/ merged in (msgfmt --desktop / --xml), as installed.
+check_translated_metadata() {
+    local desktop=$I18N_DIR/${DESKTOP_FILE##*/} metainfo=$I18N_DIR/${METAINFO_FILE##*/} log
+    log=$(mktemp "${TMPDIR:-/tmp}/tcp-chat-translations.XXXXXX")
+    if ! $MAKE --no-print-directory translations >"$log" 2>&1; then
+        fail "make translations (log below)"
+        indent <"$log" >&2
+        rm -f "$log"
+        return
+    fi
+    rm -f "$log"
+    pass "make translations"
+    check "desktop-file-validate $desktop" desktop-file-validate "$desktop"
+    check "appstreamcli validate --no-net $metainfo" appstreamcli validate --no-net "$metainfo"
+    local lang
+    for lang in $LANGUAGES; do
+        check "translated desktop entry has $lang Name, Comment and Keywords" \
+            test -n "$(desktop_key "Name\\[$lang\\]" "$desktop")" \
+            -a -n "$(desktop_key "Comment\\[$lang\\]" "$desktop")" \
+            -a -n "$(desktop_key "Keywords\\[$lang\\]" "$desktop")"
+        check "translated metainfo has $lang summary, description and caption" \
+            test "$(grep -c "xml:lang=\"$lang\"" "$metainfo")" -ge 3
+    done
+    check "the Chinese name is TCP 聊天 in both" \
+        test "$(desktop_key 'Name\[zh_CN\]' "$desktop")" = "TCP 聊天" \
+        -a -n "$(grep -F '<name xml:lang="zh_CN">TCP 聊天</name>' "$metainfo")"
 }
 
 renders_at_16px() { # renders_at_16px SVG PNG: librsvg draws SVG into the file PNG
@@ -149,6 +184,13 @@ check_install() {
         test -z "$(find "$root/usr/share" -type f ! -perm 644)"
     check "installed desktop entry validates" \
         desktop-file-validate "$root/usr/share/applications/$APP_ID.desktop"
+    check "installed desktop entry is the translated one" \
+        grep -q '^Name\[zh_CN\]=' "$root/usr/share/applications/$APP_ID.desktop"
+    local lang
+    for lang in $LANGUAGES; do
+        check "installed $lang catalogue is a compiled .mo" \
+            msgunfmt -o /dev/null "$root/usr/share/locale/$lang/LC_MESSAGES/tcp-chat.mo"
+    done
 
     if ! $MAKE --no-print-directory uninstall DESTDIR="$root" PREFIX=/usr >"$scratch/uninstall.log" 2>&1; then
         fail "make uninstall DESTDIR=… PREFIX=/usr (log below)"

@@ -7,21 +7,25 @@ use super::connection::Client;
 use super::history::{LineCommand, Selector, StoredLine};
 use super::hub::{Happening, Identity, MessageKind, Style};
 use super::input::{Ending, Input, Next};
+use crate::i18n::{gettext, gettext_f, ngettext_f};
 use crate::protocol::names::MAX_NICK_LEN;
 use crate::protocol::{fold_case, is_valid_nick, time, Line};
 
 /// Earlier lines a plain-text user is shown on arrival.
 const CATCH_UP_LINES: usize = 20;
 
-const HELP: &[&str] = &[
-    "Type a line and press Enter to talk to everyone in the room.",
-    "/me TEXT     act (shows as: * you TEXT)",
-    "/nick NAME   change your name",
-    "/who         list who is here",
-    "/topic TEXT  set the room's topic (/topic alone shows it)",
-    "/away TEXT   tell IRC users you are away (/away alone: back)",
-    "/quit or exit   leave",
-];
+/// `/help`, in the host's language (the commands themselves stay as typed).
+fn help() -> [String; 7] {
+    [
+        gettext("Type a line and press Enter to talk to everyone in the room."),
+        gettext("/me TEXT     act (shows as: * you TEXT)"),
+        gettext("/nick NAME   change your name"),
+        gettext("/who         list who is here"),
+        gettext("/topic TEXT  set the room's topic (/topic alone shows it)"),
+        gettext("/away TEXT   tell IRC users you are away (/away alone: back)"),
+        gettext("/quit or exit   leave"),
+    ]
+}
 
 /// Names listed by `/who` and on arrival; a terminal line holds no more.
 const WHO_SHOWN: usize = 40;
@@ -39,20 +43,25 @@ pub(super) fn line(text: &str) -> Vec<u8> {
 pub(super) fn render(nick: &str, happening: Happening, room: &str) -> Option<Vec<u8>> {
     let in_room = |channel: &str| fold_case(channel) == fold_case(room);
     let text = match happening {
-        Happening::Joined { channel } if in_room(channel) => format!("* {nick} joined"),
+        Happening::Joined { channel } if in_room(channel) => {
+            gettext_f("* {nick} joined", &[("nick", nick)])
+        }
         Happening::Left { channel, reason } if in_room(channel) => match reason {
-            Some(reason) if !reason.is_empty() => format!("* {nick} left ({})", visible(reason)),
-            _ => format!("* {nick} left"),
+            Some(reason) if !reason.is_empty() => left(nick, reason),
+            _ => gettext_f("* {nick} left", &[("nick", nick)]),
         },
         Happening::Quit { reason } => match reason
             .strip_prefix("Quit")
             .map(|r| r.trim_start_matches(": "))
         {
-            Some("") => format!("* {nick} left"),
-            Some(said) => format!("* {nick} left ({})", visible(said)),
-            None => format!("* {nick} left ({})", visible(reason)),
+            Some("") => gettext_f("* {nick} left", &[("nick", nick)]),
+            Some(said) => left(nick, said),
+            None => left(nick, reason),
         },
-        Happening::Renamed { new } => format!("* {nick} is now known as {new}"),
+        Happening::Renamed { new } => gettext_f(
+            "* {nick} is now known as {new}",
+            &[("nick", nick), ("new", new)],
+        ),
         Happening::Said { kind, target, text } => {
             let private = !in_room(target);
             if private && target.starts_with(['#', '&']) {
@@ -65,12 +74,20 @@ pub(super) fn render(nick: &str, happening: Happening, room: &str) -> Option<Vec
                 (None, MessageKind::Privmsg, false) => format!("<{nick}> {}", visible(text)),
             }
         }
-        Happening::TopicSet { channel, text } if in_room(channel) => {
-            format!("* {nick} changed the topic to: {}", visible(text))
-        }
+        Happening::TopicSet { channel, text } if in_room(channel) => gettext_f(
+            "* {nick} changed the topic to: {topic}",
+            &[("nick", nick), ("topic", &visible(text))],
+        ),
         _ => return None,
     };
     Some(line(&text))
+}
+
+fn left(nick: &str, reason: &str) -> String {
+    gettext_f(
+        "* {nick} left ({reason})",
+        &[("nick", nick), ("reason", &visible(reason))],
+    )
 }
 
 /// The text of a CTCP ACTION (`/me`), if this is one.
@@ -114,9 +131,15 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
     });
     let shared = client.shared;
     let room = shared.hub.room();
-    let mut greeting = format!("Welcome to {room} on {}!", client.server_name());
+    let mut greeting = gettext_f(
+        "Welcome to {room} on {host}!",
+        &[("room", room), ("host", client.server_name())],
+    );
     if let Some(password) = &shared.config.password {
-        client.say(&format!("{greeting} This room needs a password. Password?"));
+        client.say(&gettext_f(
+            "{greeting} This room needs a password. Password?",
+            &[("greeting", &greeting)],
+        ));
         let attempt = match unprompted.take() {
             Some(text) if text == *password => Some(text),
             _ => match next_text(client, input).await {
@@ -127,7 +150,7 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
         if attempt.as_deref().map(str::trim) != Some(password.as_str()) {
             return Ending::BadPassword;
         }
-        greeting = "Password accepted.".to_owned();
+        greeting = gettext("Password accepted.");
     }
     let nick = match unprompted.filter(|name| free_name(client, name).is_ok()) {
         Some(name) if register(client, &name) => {
@@ -135,7 +158,10 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
             name
         }
         _ => {
-            client.say(&format!("{greeting} What's your name?"));
+            client.say(&gettext_f(
+                "{greeting} What's your name?",
+                &[("greeting", &greeting)],
+            ));
             match ask_name(client, input).await {
                 Ok(name) => name,
                 Err(ending) => return ending,
@@ -147,7 +173,10 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
     log::info!("{nick} (plain text, {}) joined", client.host);
     catch_up(client).await;
     shared.hub.join(client.id, room, None);
-    client.say(&format!("{} Type /help for commands.", who_line(client)));
+    client.say(&gettext_f(
+        "{members} Type /help for commands.",
+        &[("members", &who_line(client))],
+    ));
     chat(client, input).await
 }
 
@@ -172,7 +201,7 @@ async fn catch_up(client: &Client<'_>) {
     if lines.is_empty() {
         return;
     }
-    client.say("Earlier in the room:");
+    client.say(&gettext("Earlier in the room:"));
     for line in &lines {
         if let Some(text) = render_stored(line, &room) {
             client.reply_bytes(text);
@@ -216,14 +245,19 @@ async fn next_text(client: &Client<'_>, input: &mut Input) -> Result<String, End
 /// Why a name cannot be had, in words.
 fn free_name(client: &Client, name: &str) -> Result<(), String> {
     if !is_valid_nick(name) {
-        return Err(format!(
-            "A name is one word of at most {MAX_NICK_LEN} letters, digits or - _ [ ] {{ }} | ^ ` \\, starting with a letter."
+        return Err(gettext_f(
+            "A name is one word of at most {max} letters, digits or - _ [ ] { } | ^ ` \\, starting with a letter.",
+            &[("max", &MAX_NICK_LEN.to_string())],
         ));
     }
     if client.shared.hub.nick_in_use(name) {
-        return Err(format!("Someone here is already called {name}."));
+        return Err(taken(name));
     }
     Ok(())
+}
+
+fn taken(name: &str) -> String {
+    gettext_f("Someone here is already called {name}.", &[("name", name)])
 }
 
 fn register(client: &Client, name: &str) -> bool {
@@ -245,18 +279,22 @@ async fn ask_name(client: &Client<'_>, input: &mut Input) -> Result<String, Endi
     loop {
         let name = next_text(client, input).await?;
         if name.is_empty() {
-            client.say("What's your name?");
+            client.say(&gettext("What's your name?"));
             continue;
         }
         if let Err(why) = free_name(client, &name) {
-            client.say(&format!("{why} What's your name?"));
+            client.say(&gettext_f(
+                "{problem} What's your name?",
+                &[("problem", &why)],
+            ));
             continue;
         }
         if register(client, &name) {
             return Ok(name);
         }
-        client.say(&format!(
-            "Someone here is already called {name}. What's your name?"
+        client.say(&gettext_f(
+            "{problem} What's your name?",
+            &[("problem", &taken(&name))],
         ));
     }
 }
@@ -278,12 +316,24 @@ fn who_line(client: &Client) -> String {
                 })
                 .collect();
             let more = count - shown.len();
-            let more = if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            };
-            format!("In {room} ({count}): {}{more}.", shown.join(", "))
+            let count = count.to_string();
+            let names = shown.join(", ");
+            let mut args = vec![
+                ("room", room.as_str()),
+                ("count", &count),
+                ("names", &names),
+            ];
+            if more == 0 {
+                return gettext_f("In {room} ({count}): {names}.", &args);
+            }
+            let more_text = more.to_string();
+            args.push(("more", &more_text));
+            ngettext_f(
+                "In {room} ({count}): {names} and {more} more.",
+                "In {room} ({count}): {names} and {more} more.",
+                more as u64,
+                &args,
+            )
         }
         None => String::new(),
     }
@@ -296,7 +346,7 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
         let text = match client.next(input).await {
             Next::Line(Line::Text(text)) => text,
             Next::Line(Line::TooLong) => {
-                client.say("That line was too long and was not sent.");
+                client.say(&gettext("That line was too long and was not sent."));
                 continue;
             }
             Next::End(ending) => return ending,
@@ -313,7 +363,7 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
             "" => {}
             "exit" if rest.is_empty() => return Ending::Quit(None),
             "/quit" | "/exit" => return Ending::Quit((!rest.is_empty()).then(|| rest.to_owned())),
-            "/help" => HELP.iter().for_each(|help| client.say(help)),
+            "/help" => help().iter().for_each(|help| client.say(help)),
             "/who" | "/names" => client.say(&who_line(client)),
             "/me" => say(&format!("\u{1}ACTION {rest}\u{1}")),
             "/nick" => rename(client, rest),
@@ -326,18 +376,20 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
                 });
             }
             "/topic" if rest.is_empty() => match hub.topic(client.id, room) {
-                Ok((_, Some(topic))) => {
-                    client.say(&format!("The topic is: {}", visible(&topic.text)))
-                }
-                _ => client.say("There is no topic."),
+                Ok((_, Some(topic))) => client.say(&gettext_f(
+                    "The topic is: {topic}",
+                    &[("topic", &visible(&topic.text))],
+                )),
+                _ => client.say(&gettext("There is no topic.")),
             },
             "/topic" => {
                 let _ = hub.set_topic(client.id, room, rest);
             }
             // "//text" sends "/text".
             _ if text.starts_with("//") => say(&text[1..]),
-            _ if text.starts_with('/') => client.say(&format!(
-                "Unknown command {command}. Type /help for the list."
+            _ if text.starts_with('/') => client.say(&gettext_f(
+                "Unknown command {command}. Type /help for the list.",
+                &[("command", command)],
             )),
             _ => say(text),
         }
@@ -350,10 +402,7 @@ fn rename(client: &Client, name: &str) {
         .identity(client.id)
         .is_some_and(|me| fold_case(&me.nick) == fold_case(name));
     let checked = if own { Ok(()) } else { free_name(client, name) };
-    let result = checked.and_then(|()| {
-        hub.rename(client.id, name)
-            .map_err(|_| format!("Someone here is already called {name}."))
-    });
+    let result = checked.and_then(|()| hub.rename(client.id, name).map_err(|_| taken(name)));
     if let Err(why) = result {
         client.say(&why);
     }

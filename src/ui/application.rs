@@ -9,9 +9,9 @@ use adw::subclass::prelude::*;
 use gtk::{gio, glib};
 
 use super::actions::{AppAction, WinAction};
-use super::i18n::gettext;
 use super::launch::{self, Launch, Options};
 use super::{TcpChatWindow, APP_ID, RESOURCE_BASE};
+use crate::i18n::gettext;
 
 mod imp {
     use super::*;
@@ -437,4 +437,5 @@ fn init_logging(default_level: &str) {
     let _ =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
             .try_init();
+    crate::i18n::log_setup();
 }

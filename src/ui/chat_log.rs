@@ -9,10 +9,10 @@ use adw::prelude::*;
 use gtk::subclass::prelude::*;
 use gtk::{gdk, gio, glib};
 
-use super::i18n::gettext;
 use super::linkify;
 use super::log_entry::{Kind, LogEntry};
 use super::palette;
+use crate::i18n::gettext;
 
 /// Lines kept; older ones are dropped in slices of a tenth, not one by one.
 pub const DEFAULT_LINE_LIMIT: usize = 100_000;

@@ -5,8 +5,8 @@ use gtk::glib;
 use gtk::prelude::*;
 use gtk::subclass::prelude::*;
 
-use super::i18n::gettext_f;
 use super::model::{Conversation, ConversationId};
+use crate::i18n::gettext_f;
 
 mod imp {
     use std::cell::RefCell;

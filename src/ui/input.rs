@@ -1,8 +1,8 @@
 //! What the message entry's text means: a chat line, an IRC-style command,
 //! or something to answer locally. GTK-free.
 
-use super::i18n::{gettext, gettext_f};
 use crate::api::Command;
+use crate::i18n::{gettext, gettext_f};
 use crate::protocol::is_valid_nick;
 
 /// The meaning of one line typed into the entry.

@@ -8,9 +8,9 @@ use adw::prelude::*;
 use gtk::glib;
 use gtk::subclass::prelude::*;
 
-use super::i18n::gettext;
 use super::validate;
 use crate::api::{Command, ConnectRequest, HostRequest};
+use crate::i18n::gettext;
 
 mod imp {
     use std::sync::OnceLock;

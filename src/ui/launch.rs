@@ -3,8 +3,8 @@
 
 use std::net::IpAddr;
 
-use super::i18n::{gettext, gettext_f};
 use super::validate;
+use crate::i18n::{gettext, gettext_f};
 use crate::server::{HistoryConfig, ServerConfig, DEFAULT_HISTORY_LINES};
 
 /// The options as parsed, before any checking.

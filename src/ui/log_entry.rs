@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 
-use super::i18n::{gettext, gettext_f};
 use crate::api::{Event, LineMeta};
+use crate::i18n::{gettext, gettext_f};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

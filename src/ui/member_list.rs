@@ -13,8 +13,8 @@ use gtk::subclass::prelude::*;
 use gtk::{gdk, gio, glib};
 
 use super::actions::WinAction;
-use super::i18n::gettext;
 use crate::api::Presence;
+use crate::i18n::gettext;
 
 /// How opaque an away member's row is.
 const AWAY_OPACITY: f64 = 0.55;
@@ -210,7 +210,7 @@ fn status_text(reason: &str) -> String {
     if reason.trim().is_empty() {
         gettext("Away")
     } else {
-        super::i18n::gettext_f("Away: {reason}", &[("reason", reason)])
+        crate::i18n::gettext_f("Away: {reason}", &[("reason", reason)])
     }
 }
 

@@ -1,8 +1,8 @@
 //! Turns the network's typed failures into what the banner says and the one
 //! thing it offers to do about it. GTK-free.
 
-use super::i18n::{gettext, gettext_f};
 use crate::api::{DisconnectReason, HostError};
+use crate::i18n::{gettext, gettext_f};
 
 /// The banner's button.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,8 +2,8 @@
 //! it says. GTK-free; the window hands them to GApplication.
 
 use super::ConversationId;
+use crate::i18n::gettext_f;
 use crate::protocol::fold_case;
-use crate::ui::i18n::gettext_f;
 
 /// Which lines notify while the window is in the background (the
 /// `notifications` setting).

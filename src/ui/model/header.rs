@@ -2,7 +2,7 @@
 
 use super::{Conversations, Phase, Visit};
 use crate::api::Command;
-use crate::ui::i18n::{gettext, gettext_f};
+use crate::i18n::{gettext, gettext_f};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {

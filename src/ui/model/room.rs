@@ -11,8 +11,8 @@ use super::{
     PendingLines, Phase, SeenIds, Typing, Visit,
 };
 use crate::api::{Command, DisconnectReason, Event, HistoryKind, Presence};
+use crate::i18n::{gettext, gettext_f};
 use crate::protocol::is_channel_name;
-use crate::ui::i18n::{gettext, gettext_f};
 use crate::ui::log_entry::{self, LogEntry};
 use crate::ui::problem::{self, Problem};
 

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::ConversationId;
 use crate::api::TypingState;
+use crate::i18n::{gettext, gettext_f};
 use crate::protocol::fold_case;
-use crate::ui::i18n::{gettext, gettext_f};
 
 /// How long a typing notice holds without news (IRCv3 typing spec).
 const ACTIVE_FOR: Duration = Duration::from_secs(6);

@@ -9,8 +9,8 @@ use adw::subclass::prelude::*;
 use gtk::{gio, glib};
 
 use super::TcpChatWindow;
+use crate::i18n::{gettext, gettext_f};
 use crate::ui::actions::AppAction;
-use crate::ui::i18n::{gettext, gettext_f};
 use crate::ui::model::ConversationId;
 
 impl TcpChatWindow {

@@ -7,7 +7,7 @@ use gtk::glib;
 
 use super::TcpChatWindow;
 use crate::api::{Command, ConnectRequest, HostRequest};
-use crate::ui::i18n::{gettext, gettext_f};
+use crate::i18n::{gettext, gettext_f};
 use crate::ui::input::{self, Input};
 use crate::ui::join_form::{FormField, TcpChatJoinForm};
 use crate::ui::launch::Launch;
