@@ -22,10 +22,14 @@ impl TcpChatWindow {
         self.show_conversation_pane();
     }
 
-    /// Shows conversation `id` (from the sidebar or a notification).
+    /// Shows conversation `id` (from the sidebar or a notification), ready
+    /// to write in.
     pub fn show_conversation(&self, id: &ConversationId) {
         self.update(|room| room.select(id));
         self.show_conversation_pane();
+        if self.phase().can_chat() {
+            self.imp().message_entry.grab_focus_without_selecting();
+        }
     }
 
     /// Ends the private conversation shown.

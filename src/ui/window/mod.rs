@@ -25,10 +25,6 @@ mod person;
 mod presence;
 mod remembered;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use adw::prelude::*;
 use adw::subclass::prelude::*;
 use gtk::{gio, glib};
@@ -44,6 +40,9 @@ pub use super::model::Phase;
 /// Events applied per main-loop turn at most; then drawing and input get
 /// their turn before the next batch.
 const MAX_BATCH: usize = 500;
+/// The pause after a full batch: long enough for the main loop to paint a
+/// frame and take input (both wait at lower priority than a ready task).
+const BATCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
 
 glib::wrapper! {
     pub struct TcpChatWindow(ObjectSubclass<imp::TcpChatWindow>)
@@ -77,9 +76,12 @@ impl TcpChatWindow {
         ));
         let events = network.events;
         let window = self.downgrade();
-        // Idle priority: redraws and input come first during a flood.
+        // Default priority, not idle: a window that redraws all the time
+        // (a spinner on a slow software renderer) never goes idle, and the
+        // events must not wait for it. During a flood, each full batch is
+        // followed by a pause in which a frame and input get their turn.
         glib::MainContext::default().spawn_local_with_priority(
-            glib::Priority::DEFAULT_IDLE,
+            glib::Priority::DEFAULT,
             async move {
                 while let Ok(first) = events.recv().await {
                     let Some(window) = window.upgrade() else {
@@ -96,7 +98,7 @@ impl TcpChatWindow {
                     window.apply_events(batch);
                     drop(window);
                     if full {
-                        YieldNow::default().await;
+                        glib::timeout_future(BATCH_PAUSE).await;
                     }
                 }
                 // The network thread ended (or never started): nothing
@@ -371,23 +373,4 @@ pub(super) struct View {
     hosting: bool,
     reconnect_now: bool,
     header: Header,
-}
-
-/// Gives the main loop one turn (drawing, input) before continuing.
-#[derive(Default)]
-struct YieldNow {
-    yielded: bool,
-}
-
-impl Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<()> {
-        if self.yielded {
-            return Poll::Ready(());
-        }
-        self.yielded = true;
-        context.waker().wake_by_ref();
-        Poll::Pending
-    }
 }
