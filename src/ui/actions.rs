@@ -51,6 +51,8 @@ pub enum WinAction {
     /// Forget the history of the room we host (asks first).
     ClearHistory,
     FocusEntry,
+    /// Open the search bar above the log.
+    Find,
     ShowMembers,
     /// Built in by GtkApplication when `gtk/help-overlay.ui` exists.
     ShowHelpOverlay,
@@ -71,6 +73,7 @@ impl WinAction {
             WinAction::CopyAddress => "win.copy-address",
             WinAction::ClearHistory => "win.clear-history",
             WinAction::FocusEntry => "win.focus-entry",
+            WinAction::Find => "win.find",
             WinAction::ShowMembers => "win.show-members",
             WinAction::ShowHelpOverlay => "win.show-help-overlay",
         }

@@ -227,9 +227,10 @@ impl TcpChatApplication {
             .activate(|app: &Self, _, _| app.show_about())
             .build();
         self.add_action_entries([quit, about]);
-        let accels: [(&str, &[&str]); 6] = [
+        let accels: [(&str, &[&str]); 7] = [
             (AppAction::Quit.detailed(), &["<Primary>q"]),
             (WinAction::FocusEntry.detailed(), &["<Primary>l"]),
+            (WinAction::Find.detailed(), &["<Primary>f"]),
             (WinAction::ShowMembers.detailed(), &["F9"]),
             (WinAction::Host.detailed(), &["<Primary>h"]),
             (WinAction::Connect.detailed(), &["<Primary>j"]),

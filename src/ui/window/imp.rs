@@ -9,6 +9,7 @@ use crate::api::Command;
 use crate::ui::actions::WinAction;
 use crate::ui::banner::TcpChatBanner;
 use crate::ui::chat_log::TcpChatLog;
+use crate::ui::completion::NickCompletion;
 use crate::ui::join_form::{FormField, TcpChatJoinForm};
 use crate::ui::member_list::TcpChatMemberList;
 use crate::ui::model::{Effect, Phase, Room};
@@ -66,6 +67,16 @@ pub struct TcpChatWindow {
     #[template_child]
     pub(super) spinner: TemplateChild<gtk::Spinner>,
     #[template_child]
+    pub(super) search_bar: TemplateChild<gtk::SearchBar>,
+    #[template_child]
+    pub(super) search_entry: TemplateChild<gtk::SearchEntry>,
+    #[template_child]
+    pub(super) previous_match_button: TemplateChild<gtk::Button>,
+    #[template_child]
+    pub(super) next_match_button: TemplateChild<gtk::Button>,
+    #[template_child]
+    pub(super) match_count_label: TemplateChild<gtk::Label>,
+    #[template_child]
     pub(super) chat_log: TemplateChild<TcpChatLog>,
     #[template_child]
     pub(super) message_entry: TemplateChild<gtk::Entry>,
@@ -82,6 +93,8 @@ pub struct TcpChatWindow {
     /// The model's member revision the list shows.
     pub(super) members_shown: Cell<u64>,
     pub(super) countdown: Countdown,
+    /// The Tab completion under way in the message entry.
+    pub(super) nick_completion: RefCell<NickCompletion>,
 }
 
 #[glib::object_subclass]
@@ -136,6 +149,7 @@ impl ObjectSubclass for TcpChatWindow {
             WinAction::CopyAddress,
             super::TcpChatWindow::copy_address,
         );
+        action(klass, WinAction::Find, super::TcpChatWindow::open_search);
         action(klass, WinAction::FocusEntry, |window| {
             window.imp().message_entry.grab_focus();
         });
@@ -204,6 +218,8 @@ impl ObjectImpl for TcpChatWindow {
         let obj = self.obj();
         obj.restore_layout();
         obj.fill_forms();
+        obj.setup_search();
+        obj.setup_nick_completion();
         obj.render();
     }
 

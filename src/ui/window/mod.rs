@@ -12,11 +12,15 @@
 //! - [`person`]: what the person does (forms, entry, leave, clipboard).
 //! - [`remembered`]: settings kept between runs.
 //! - [`countdown`]: the banner's countdown to the next reconnect.
+//! - [`search`]: the search bar above the log (Ctrl+F).
+//! - [`nick_completion`]: Tab completes nicks in the message entry.
 
 mod countdown;
 mod imp;
+mod nick_completion;
 mod person;
 mod remembered;
+mod search;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -219,6 +223,7 @@ impl TcpChatWindow {
         self.action_set_enabled(WinAction::ReconnectNow.detailed(), reconnect_now);
         self.action_set_enabled(WinAction::CopyAddress.detailed(), hosting);
         self.action_set_enabled(WinAction::ClearHistory.detailed(), hosting);
+        self.enable_search(phase.shows_room());
         imp.update_send_action();
     }
 
