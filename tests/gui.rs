@@ -957,6 +957,7 @@ fn search_for(fake: &FakeNetwork, query: &str) {
 fn search_finds_history_and_new_lines() {
     let fake = FakeNetwork::new();
     connected(&fake);
+    fake.feed((0..60).map(|n| message("carol", &format!("filler {n}"))));
     fake.feed([
         message("bob", "hello world"),
         message("alice", "say Hello to Élodie"),
@@ -975,7 +976,8 @@ fn search_finds_history_and_new_lines() {
         "2 of 2",
         "the newest match first"
     );
-    assert!(!log.is_pinned(), "searching unpins");
+    assert!(log.current_match_in_view());
+    assert!(log.is_pinned(), "a match in view moves nothing");
     // Earlier conversation arrives while the search is open.
     fake.feed([earlier(vec![
         message("carol", "HELLO from yesterday"),
@@ -988,7 +990,11 @@ fn search_finds_history_and_new_lines() {
     fake.settle();
     assert_eq!(window.match_count_text(), "1 of 4");
     assert_eq!(log.current_match_text().as_deref(), Some("HELLO"));
-    assert!(log.current_match_in_view(), "the match is scrolled to");
+    // GTK scrolls once it has laid the lines out, on a coming frame.
+    fake_network::wait_until("the match to scroll into view", || {
+        log.current_match_in_view()
+    });
+    assert!(!log.is_pinned(), "scrolling to a match unpins");
     window
         .search_entry()
         .emit_by_name::<()>("previous-match", &[]);
@@ -1012,10 +1018,21 @@ fn search_finds_history_and_new_lines() {
     search_for(&fake, "nobody said this");
     assert_eq!(window.match_count_text(), "No matches");
     assert_eq!(log.match_count(), 0);
-    // Escape closes the bar, clears the highlighting, back to writing.
-    search_for(&fake, "hello");
+    // Escape closes the bar, clears the highlighting, back to writing;
+    // the log stays where the search left it.
+    search_for(&fake, "HELLO from");
+    fake_network::wait_until("the match to scroll into view", || {
+        log.current_match_in_view()
+    });
+    let (pinned, reading_at) = (log.is_pinned(), log.vadjustment().value());
     window.search_entry().emit_by_name::<()>("stop-search", &[]);
     fake.settle();
+    assert_eq!(log.is_pinned(), pinned);
+    assert_eq!(
+        log.vadjustment().value(),
+        reading_at,
+        "closing does not jump"
+    );
     assert!(!window.search_bar().is_search_mode());
     assert_eq!(log.match_count(), 0);
     assert_eq!(log.current_match_index(), None);

@@ -795,13 +795,17 @@ impl TcpChatLog {
         self.emit_by_name::<()>(MATCHES_CHANGED, &[]);
     }
 
-    /// Unpins, so new lines do not carry the match away, and scrolls it
-    /// into view once GTK has laid out its line.
+    /// Scrolls the current match into view once GTK has laid out its
+    /// line, unpinning first so new lines do not carry it away again. A
+    /// match already in view moves nothing, and so unpins nothing.
     fn scroll_to_current_match(&self) {
         let imp = self.imp();
         let Some((start, _)) = imp.search.borrow().current_range() else {
             return;
         };
+        if self.current_match_in_view() {
+            return;
+        }
         let buffer = imp.text_view.buffer();
         let at = buffer.iter_at_offset(start);
         let mark = match buffer.mark(CURRENT_MATCH_MARK) {
