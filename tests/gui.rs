@@ -1006,6 +1006,11 @@ fn search_finds_history_and_new_lines() {
     fake.settle();
     assert_eq!(log.current_match_text().as_deref(), Some("hello"));
     assert_eq!(log.current_match_index(), Some(2));
+    // The keys: Shift+Enter goes back, Enter on.
+    press_keys_in(&fake, &window.search_entry(), "shift+Return");
+    fake_network::wait_until("Shift+Enter", || log.current_match_index() == Some(1));
+    press_keys_in(&fake, &window.search_entry(), "Return");
+    fake_network::wait_until("Enter", || log.current_match_index() == Some(2));
     // Lines that come in while searching are searched too.
     fake.feed([message("bob", "hello again")]);
     assert_eq!(window.match_count_text(), "3 of 5");
@@ -1025,7 +1030,8 @@ fn search_finds_history_and_new_lines() {
         log.current_match_in_view()
     });
     let (pinned, reading_at) = (log.is_pinned(), log.vadjustment().value());
-    window.search_entry().emit_by_name::<()>("stop-search", &[]);
+    press_keys_in(&fake, &window.search_entry(), "Escape");
+    fake_network::wait_until("Escape", || !window.search_bar().is_search_mode());
     fake.settle();
     assert_eq!(log.is_pinned(), pinned);
     assert_eq!(
@@ -1080,14 +1086,22 @@ fn search_follows_trimmed_and_delivered_lines() {
     fake.close();
 }
 
-/// Presses `keys` (xdotool names) in the message entry: real X key events.
-/// X delivers them asynchronously, so wait for what they do.
-fn press_in_entry(fake: &FakeNetwork, keys: &str) {
-    let entry = fake.window.message_entry();
-    entry.grab_focus_without_selecting();
-    let bounds = entry
+/// Presses `keys` (xdotool names) in `widget`: real X key events. X
+/// delivers them asynchronously, so callers wait for what they do.
+fn press_keys_in(fake: &FakeNetwork, widget: &impl IsA<gtk::Widget>, keys: &str) {
+    let widget = widget.upcast_ref::<gtk::Widget>();
+    // (Without selecting: a plain grab_focus selects an entry's text.)
+    match widget.downcast_ref::<gtk::Entry>() {
+        Some(entry) => {
+            entry.grab_focus_without_selecting();
+        }
+        None => {
+            widget.grab_focus();
+        }
+    }
+    let bounds = widget
         .compute_bounds(&fake.window)
-        .expect("the entry is shown");
+        .expect("the widget is shown");
     let (x, y) = (
         bounds.x() + bounds.width() / 2.0,
         bounds.y() + bounds.height() / 2.0,
@@ -1102,6 +1116,10 @@ fn press_in_entry(fake: &FakeNetwork, keys: &str) {
         .status()
         .expect("xdotool is installed");
     assert!(status.success());
+}
+
+fn press_in_entry(fake: &FakeNetwork, keys: &str) {
+    press_keys_in(fake, &fake.window.message_entry(), keys);
 }
 
 fn tab_completes_nicks_in_the_entry() {

@@ -48,11 +48,6 @@ impl NickCompletion {
         self.cycle = Cycle::start(text, cursor, nicks);
         self.cycle.as_ref().map(|cycle| cycle.left.clone())
     }
-
-    /// Forgets the cycle (the conversation changed, say).
-    pub fn reset(&mut self) {
-        self.cycle = None;
-    }
 }
 
 impl Cycle {
