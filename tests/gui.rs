@@ -1016,6 +1016,13 @@ fn private_conversations_have_their_own_log_and_badge() {
     activate(&fake, WinAction::CloseConversation);
     assert_eq!(window.conversation_rows().len(), 2);
     assert_eq!(window.window_title().title(), "#chat");
+    // An open search follows the conversation shown.
+    activate(&fake, WinAction::Find);
+    search_for(&fake, "psst");
+    assert_eq!(window.match_count_text(), "No matches", "not in the room");
+    window.conversation_rows()[1].emit_activate();
+    fake.settle();
+    assert_eq!(window.match_count_text(), "1 of 1", "found in bob's log");
     fake.close();
 }
 
@@ -1089,6 +1096,249 @@ fn typing_and_away_show() {
     );
     assert_eq!(window.member_list().away_status("alice"), None);
     shot("16-typing-away");
+    fake.close();
+}
+
+fn earlier(lines: Vec<Event>) -> Event {
+    Event::History {
+        room: "#chat".into(),
+        kind: HistoryKind::Earlier,
+        lines,
+    }
+}
+
+/// Types `query` into the open search bar and waits for the log to have
+/// searched (the entry reports its changes after a short pause).
+fn search_for(fake: &FakeNetwork, query: &str) {
+    let entry = fake.window.search_entry();
+    entry.set_text(query);
+    let log = fake.window.chat_log();
+    fake_network::wait_until("the search to run", || {
+        log.current_match_text().is_some() || fake.window.match_count_text() == "No matches"
+    });
+    fake.settle();
+}
+
+fn search_finds_history_and_new_lines() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.feed((0..60).map(|n| message("carol", &format!("filler {n}"))));
+    fake.feed([
+        message("bob", "hello world"),
+        message("alice", "say Hello to Élodie"),
+    ]);
+    let window = &fake.window;
+    let log = window.chat_log();
+    activate(&fake, WinAction::Find);
+    assert!(window.search_bar().is_search_mode());
+    assert!(
+        GtkWindowExt::focus(window).is_some_and(|focus| focus.is_ancestor(&window.search_entry()))
+    );
+    search_for(&fake, "hello");
+    assert_eq!(log.match_count(), 2);
+    assert_eq!(
+        window.match_count_text(),
+        "2 of 2",
+        "the newest match first"
+    );
+    assert!(log.current_match_in_view());
+    assert!(log.is_pinned(), "a match in view moves nothing");
+    // Earlier conversation arrives while the search is open.
+    fake.feed([earlier(vec![
+        message("carol", "HELLO from yesterday"),
+        message("dave", "早上好 hello 世界"),
+    ])]);
+    assert_eq!(log.match_count(), 4);
+    assert_eq!(window.match_count_text(), "4 of 4", "still the same match");
+    // Enter goes down, wrapping to the top: the earlier history.
+    window.search_entry().emit_activate();
+    fake.settle();
+    assert_eq!(window.match_count_text(), "1 of 4");
+    assert_eq!(log.current_match_text().as_deref(), Some("HELLO"));
+    // GTK scrolls once it has laid the lines out, on a coming frame.
+    fake_network::wait_until("the match to scroll into view", || {
+        log.current_match_in_view()
+    });
+    assert!(!log.is_pinned(), "scrolling to a match unpins");
+    window
+        .search_entry()
+        .emit_by_name::<()>("previous-match", &[]);
+    fake.settle();
+    assert_eq!(window.match_count_text(), "4 of 4", "back wraps to the end");
+    window
+        .search_entry()
+        .emit_by_name::<()>("previous-match", &[]);
+    fake.settle();
+    assert_eq!(log.current_match_text().as_deref(), Some("hello"));
+    assert_eq!(log.current_match_index(), Some(2));
+    // The keys: Shift+Enter goes back, Enter on.
+    press_keys_in(&fake, &window.search_entry(), "shift+Return");
+    fake_network::wait_until("Shift+Enter", || log.current_match_index() == Some(1));
+    press_keys_in(&fake, &window.search_entry(), "Return");
+    fake_network::wait_until("Enter", || log.current_match_index() == Some(2));
+    // Lines that come in while searching are searched too.
+    fake.feed([message("bob", "hello again")]);
+    assert_eq!(window.match_count_text(), "3 of 5");
+    shot("14-search");
+    // Unicode, ignoring case.
+    search_for(&fake, "élodie");
+    assert_eq!(log.current_match_text().as_deref(), Some("Élodie"));
+    search_for(&fake, "世界");
+    assert_eq!(window.match_count_text(), "1 of 1");
+    search_for(&fake, "nobody said this");
+    assert_eq!(window.match_count_text(), "No matches");
+    assert_eq!(log.match_count(), 0);
+    // Escape closes the bar, clears the highlighting, back to writing;
+    // the log stays where the search left it.
+    search_for(&fake, "HELLO from");
+    fake_network::wait_until("the match to scroll into view", || {
+        log.current_match_in_view()
+    });
+    let (pinned, reading_at) = (log.is_pinned(), log.vadjustment().value());
+    press_keys_in(&fake, &window.search_entry(), "Escape");
+    fake_network::wait_until("Escape", || !window.search_bar().is_search_mode());
+    fake.settle();
+    assert_eq!(log.is_pinned(), pinned);
+    assert_eq!(
+        log.vadjustment().value(),
+        reading_at,
+        "closing does not jump"
+    );
+    assert!(!window.search_bar().is_search_mode());
+    assert_eq!(log.match_count(), 0);
+    assert_eq!(log.current_match_index(), None);
+    assert!(entry_has_focus(&fake));
+    // Leaving the room closes the bar, and Ctrl+F no longer opens it.
+    activate(&fake, WinAction::Find);
+    assert!(window.search_bar().is_search_mode());
+    activate(&fake, WinAction::Leave);
+    assert_eq!(window.visible_page().as_deref(), Some("welcome"));
+    assert!(!window.search_bar().is_search_mode());
+    let _ = WidgetExt::activate_action(window, WinAction::Find.detailed(), None);
+    fake.settle();
+    assert!(!window.search_bar().is_search_mode());
+    fake.close();
+}
+
+fn search_follows_trimmed_and_delivered_lines() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    let log = fake.window.chat_log();
+    log.set_line_limit(20);
+    activate(&fake, WinAction::Find);
+    search_for(&fake, "LINE");
+    assert_eq!(log.match_count(), 0);
+    fake.feed((0..100).map(|n| message("bob", &format!("line {n}"))));
+    let text = log.text();
+    assert!(log.line_count() <= 22, "{} lines kept", log.line_count());
+    assert_eq!(log.match_count(), text.matches("line").count(), "{text}");
+    assert_eq!(log.current_match_text().as_deref(), Some("line"));
+    log.next_match();
+    assert_eq!(log.current_match_text().as_deref(), Some("line"));
+    // Our line's "sending…" goes once it is delivered; so does its match.
+    search_for(&fake, "sending");
+    fake.feed([with_meta(
+        message("alice", "on its way"),
+        LineMeta {
+            outbox_id: Some(1),
+            ..LineMeta::default()
+        },
+    )]);
+    assert_eq!(log.match_count(), 1);
+    fake.feed([Event::Delivered { outbox_id: 1 }]);
+    assert_eq!(log.match_count(), 0);
+    assert_eq!(fake.window.match_count_text(), "No matches");
+    fake.close();
+}
+
+/// Presses `keys` (xdotool names) in `widget`: real X key events. X
+/// delivers them asynchronously, so callers wait for what they do.
+fn press_keys_in(fake: &FakeNetwork, widget: &impl IsA<gtk::Widget>, keys: &str) {
+    let widget = widget.upcast_ref::<gtk::Widget>();
+    // (Without selecting: a plain grab_focus selects an entry's text.)
+    match widget.downcast_ref::<gtk::Entry>() {
+        Some(entry) => {
+            entry.grab_focus_without_selecting();
+        }
+        None => {
+            widget.grab_focus();
+        }
+    }
+    let bounds = widget
+        .compute_bounds(&fake.window)
+        .expect("the widget is shown");
+    let (x, y) = (
+        bounds.x() + bounds.width() / 2.0,
+        bounds.y() + bounds.height() / 2.0,
+    );
+    let status = std::process::Command::new("xdotool")
+        .args([
+            "mousemove",
+            &format!("{}", x as i32),
+            &format!("{}", y as i32),
+        ])
+        .args(["key", keys])
+        .status()
+        .expect("xdotool is installed");
+    assert!(status.success());
+}
+
+fn press_in_entry(fake: &FakeNetwork, keys: &str) {
+    press_keys_in(fake, &fake.window.message_entry(), keys);
+}
+
+fn tab_completes_nicks_in_the_entry() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.feed([Event::Members {
+        room: "#chat".into(),
+        nicks: vec![
+            "alice".into(),
+            "amy".into(),
+            "bob".into(),
+            "Bobby".into(),
+            "carol".into(),
+            "[x]dave".into(),
+        ],
+    }]);
+    let entry = fake.window.message_entry();
+    entry.set_text("bo");
+    entry.set_position(-1);
+    press_in_entry(&fake, "Tab");
+    fake_network::wait_until("the Tab", || entry.text() != "bo");
+    assert_eq!(entry.text(), "bob: ");
+    assert_eq!(entry.position(), 5);
+    assert!(entry_has_focus(&fake), "Tab stays in the entry");
+    // Further Tabs cycle, wrapping.
+    fake.window.complete_nick();
+    assert_eq!(entry.text(), "Bobby: ");
+    fake.window.complete_nick();
+    assert_eq!(entry.text(), "bob: ");
+    // Mid-line, IRC's special characters.
+    entry.set_text("bob: ask [X");
+    entry.set_position(-1);
+    fake.window.complete_nick();
+    assert_eq!(entry.text(), "bob: ask [x]dave ");
+    // No match: nothing changes, and focus stays.
+    entry.set_text("hi zed");
+    entry.set_position(-1);
+    press_in_entry(&fake, "Tab");
+    // A key that does change the text shows both keys were handled.
+    press_in_entry(&fake, "exclam");
+    fake_network::wait_until("the key after the Tab", || entry.text() != "hi zed");
+    assert_eq!(entry.text(), "hi zed!");
+    assert!(entry_has_focus(&fake));
+    // Our own nick comes last.
+    entry.set_text("a");
+    entry.set_position(-1);
+    fake.window.complete_nick();
+    assert_eq!(entry.text(), "amy: ");
+    fake.window.complete_nick();
+    assert_eq!(entry.text(), "alice: ");
+    // Shift+Tab still moves the focus back.
+    press_in_entry(&fake, "shift+Tab");
+    fake_network::wait_until("the focus to move", || !entry_has_focus(&fake));
+    assert_eq!(entry.text(), "alice: ");
     fake.close();
 }
 
@@ -1191,6 +1441,18 @@ fn main() -> std::process::ExitCode {
         (
             "missing_network_thread_is_reported",
             missing_network_thread_is_reported,
+        ),
+        (
+            "search_finds_history_and_new_lines",
+            search_finds_history_and_new_lines,
+        ),
+        (
+            "search_follows_trimmed_and_delivered_lines",
+            search_follows_trimmed_and_delivered_lines,
+        ),
+        (
+            "tab_completes_nicks_in_the_entry",
+            tab_completes_nicks_in_the_entry,
         ),
     ];
     fake_network::run_cases(cases)

@@ -62,6 +62,8 @@ pub enum WinAction {
     /// Forget the history of the room we host (asks first).
     ClearHistory,
     FocusEntry,
+    /// Open the search bar above the log.
+    Find,
     ShowMembers,
     /// Begin (or show) a private conversation with the nick given.
     MessageMember,
@@ -88,6 +90,7 @@ impl WinAction {
             WinAction::CopyAddress => "win.copy-address",
             WinAction::ClearHistory => "win.clear-history",
             WinAction::FocusEntry => "win.focus-entry",
+            WinAction::Find => "win.find",
             WinAction::ShowMembers => "win.show-members",
             WinAction::MessageMember => "win.message-member",
             WinAction::ShowConversation => "win.show-conversation",

@@ -268,10 +268,11 @@ impl TcpChatApplication {
             })
             .build();
         self.add_action_entries([quit, about, preferences, show_conversation, close_room]);
-        let accels: [(&str, &[&str]); 7] = [
+        let accels: [(&str, &[&str]); 8] = [
             (AppAction::Quit.detailed(), &["<Primary>q"]),
             (AppAction::Preferences.detailed(), &["<Primary>comma"]),
             (WinAction::FocusEntry.detailed(), &["<Primary>l"]),
+            (WinAction::Find.detailed(), &["<Primary>f"]),
             (WinAction::ShowMembers.detailed(), &["F9"]),
             (WinAction::Host.detailed(), &["<Primary>h"]),
             (WinAction::Connect.detailed(), &["<Primary>j"]),

@@ -14,6 +14,10 @@ use super::log_entry::{Kind, LogEntry};
 use super::palette;
 use crate::i18n::gettext;
 
+mod search;
+
+use search::{Search, SearchTags};
+
 /// Lines kept; older ones are dropped in slices of a tenth, not one by one.
 pub const DEFAULT_LINE_LIMIT: usize = 100_000;
 /// Within this many pixels of the end counts as "at the newest line".
@@ -23,6 +27,11 @@ const BOTTOM_SLACK: f64 = 8.0;
 const TIME_SCALE: f64 = 0.85;
 /// What separates the time from the rest of a line.
 const TIME_GAP: &str = "  ";
+
+/// Emitted when the search's match count or current match changes.
+const MATCHES_CHANGED: &str = "matches-changed";
+/// Where the view scrolls to show the current match.
+const CURRENT_MATCH_MARK: &str = "current-match";
 
 /// The tags every line draws from, made once per log.
 #[derive(Debug)]
@@ -46,6 +55,8 @@ struct Tags {
     /// The "sending…" after a pending line.
     marker: gtk::TextTag,
     link: gtk::TextTag,
+    /// Made last: a search's highlighting shows over every other tag.
+    search: SearchTags,
 }
 
 impl Tags {
@@ -92,6 +103,10 @@ impl Tags {
             link: add(gtk::TextTag::builder()
                 .underline(gtk::pango::Underline::Single)
                 .build()),
+            search: SearchTags {
+                found: add(gtk::TextTag::new(None::<&str>)),
+                current: add(gtk::TextTag::new(None::<&str>)),
+            },
         }
     }
 
@@ -130,6 +145,16 @@ impl Tags {
         paint(&self.error, error);
         paint(&self.link, link);
         paint(&self.unread, link);
+        // Yellow for every match, orange for the current one; translucent
+        // on dark so light text stays readable over them.
+        let (found, current) = if dark {
+            ("rgba(245, 194, 17, 0.35)", "rgba(255, 120, 0, 0.75)")
+        } else {
+            ("#f9f06b", "#ffa348")
+        };
+        for (tag, colour) in [(&self.search.found, found), (&self.search.current, current)] {
+            tag.set_background_rgba(gdk::RGBA::parse(colour).ok().as_ref());
+        }
     }
 
     fn for_kind(&self, kind: Kind) -> Option<&gtk::TextTag> {
@@ -171,6 +196,8 @@ mod imp {
         pub(super) pending: RefCell<HashMap<u64, gtk::TextMark>>,
         /// The start of the "New messages" line, if one is shown.
         pub(super) unread: RefCell<Option<gtk::TextMark>>,
+        /// The open search, if any; kept up to date as the text changes.
+        pub(super) search: RefCell<Search>,
     }
 
     impl Default for TcpChatLog {
@@ -187,6 +214,7 @@ mod imp {
                 session_start: RefCell::new(None),
                 pending: RefCell::new(HashMap::new()),
                 unread: RefCell::new(None),
+                search: RefCell::new(Search::default()),
             }
         }
     }
@@ -400,6 +428,12 @@ mod imp {
     }
 
     impl ObjectImpl for TcpChatLog {
+        fn signals() -> &'static [glib::subclass::Signal] {
+            static SIGNALS: std::sync::OnceLock<Vec<glib::subclass::Signal>> =
+                std::sync::OnceLock::new();
+            SIGNALS.get_or_init(|| vec![glib::subclass::Signal::builder(MATCHES_CHANGED).build()])
+        }
+
         fn constructed(&self) {
             self.parent_constructed();
             let _ = self
@@ -452,6 +486,7 @@ impl TcpChatLog {
         let imp = self.imp();
         let buffer = imp.text_view.buffer();
         let mut end = buffer.end_iter();
+        let appended_from = end.offset();
         let now = now_for_batch();
         for entry in entries {
             if entry.kind == Kind::Unread {
@@ -475,6 +510,7 @@ impl TcpChatLog {
             self.write_line(tags, &mut end, entry, &now);
             imp.lines.set(imp.lines.get() + 1);
         }
+        self.update_search(|search| search.appended(&buffer, &tags.search, appended_from));
         self.trim();
     }
 
@@ -611,6 +647,7 @@ impl TcpChatLog {
         // untagged line instead of at the session line's start.
         let mut at = buffer.iter_at_mark(&mark);
         let blank = at.offset();
+        let length_before = buffer.char_count();
         buffer.insert(&mut at, "\n");
         buffer.remove_all_tags(&buffer.iter_at_offset(blank), &at);
         let mut at = buffer.iter_at_offset(blank);
@@ -626,6 +663,8 @@ impl TcpChatLog {
         // where the next history goes.
         at.forward_char();
         buffer.move_mark(&mark, &at);
+        let inserted = buffer.char_count() - length_before;
+        self.update_search(|search| search.inserted(&buffer, &tags.search, blank, inserted));
         self.trim();
     }
 
@@ -642,7 +681,9 @@ impl TcpChatLog {
         if !line_end.ends_line() {
             line_end.forward_to_line_end();
         }
+        let deleted = (from.offset(), line_end.offset());
         buffer.delete(&mut from, &mut line_end);
+        self.update_search(|search| search.deleted(&buffer, &tags.search, deleted.0, deleted.1));
         let mut line_start = from;
         line_start.set_line_offset(0);
         buffer.remove_tag(&tags.pending, &line_start, &from);
@@ -692,6 +733,9 @@ impl TcpChatLog {
         });
         buffer.delete(&mut start, &mut cut);
         imp.lines.set(limit);
+        if let Some(tags) = imp.tags.get() {
+            self.update_search(|search| search.deleted(&buffer, &tags.search, 0, cut_offset));
+        }
     }
 
     pub fn clear(&self) {
@@ -710,6 +754,7 @@ impl TcpChatLog {
         buffer.set_text("");
         imp.lines.set(0);
         imp.set_pinned(true);
+        self.update_search(Search::buffer_cleared);
     }
 
     /// The whole log as plain text.
@@ -744,6 +789,162 @@ impl TcpChatLog {
 
     pub fn vadjustment(&self) -> gtk::Adjustment {
         self.imp().scroller.vadjustment()
+    }
+
+    // ----- Search ------------------------------------------------------
+
+    /// Highlights every match of `query` (ignoring case; an empty query
+    /// ends the search) and shows the current one: the newest match at or
+    /// above the bottom of the view.
+    pub fn search(&self, query: &str) {
+        let imp = self.imp();
+        let Some(tags) = imp.tags.get() else { return };
+        if query.is_empty() {
+            self.clear_search();
+            return;
+        }
+        let buffer = imp.text_view.buffer();
+        let before = if imp.pinned.get() {
+            i32::MAX
+        } else {
+            self.view_bottom_offset()
+        };
+        imp.search
+            .borrow_mut()
+            .start(&buffer, &tags.search, query, before);
+        self.scroll_to_current_match();
+        self.emit_by_name::<()>(MATCHES_CHANGED, &[]);
+    }
+
+    /// Makes the next match current (after the last: the first) and
+    /// scrolls to it.
+    pub fn next_match(&self) {
+        self.step_match(true);
+    }
+
+    /// Makes the previous match current (before the first: the last) and
+    /// scrolls to it.
+    pub fn previous_match(&self) {
+        self.step_match(false);
+    }
+
+    /// Ends the search and its highlighting; the view stays where it is.
+    pub fn clear_search(&self) {
+        let imp = self.imp();
+        let Some(tags) = imp.tags.get() else { return };
+        let was_active = imp.search.borrow().is_active();
+        imp.search
+            .borrow_mut()
+            .clear(&imp.text_view.buffer(), &tags.search);
+        if was_active {
+            self.emit_by_name::<()>(MATCHES_CHANGED, &[]);
+        }
+    }
+
+    /// How many times the search's query occurs in the log.
+    pub fn match_count(&self) -> usize {
+        self.imp().search.borrow().match_count()
+    }
+
+    /// Which match is current, counting from 0 at the top; `None` when
+    /// nothing matches.
+    pub fn current_match_index(&self) -> Option<usize> {
+        self.imp().search.borrow().current_index()
+    }
+
+    /// The text of the current match, as the log shows it.
+    pub fn current_match_text(&self) -> Option<String> {
+        let (start, end) = self.imp().search.borrow().current_range()?;
+        let buffer = self.imp().text_view.buffer();
+        Some(
+            buffer
+                .text(
+                    &buffer.iter_at_offset(start),
+                    &buffer.iter_at_offset(end),
+                    false,
+                )
+                .to_string(),
+        )
+    }
+
+    /// Whether the current match is within the visible part of the log.
+    pub fn current_match_in_view(&self) -> bool {
+        let imp = self.imp();
+        let Some((start, _)) = imp.search.borrow().current_range() else {
+            return false;
+        };
+        let view = &imp.text_view;
+        let location = view.iter_location(&view.buffer().iter_at_offset(start));
+        let visible = view.visible_rect();
+        location.y() >= visible.y()
+            && location.y() + location.height() <= visible.y() + visible.height()
+    }
+
+    /// Runs `f` when the match count or the current match changes.
+    pub fn connect_matches_changed<F: Fn(&Self) + 'static>(&self, f: F) -> glib::SignalHandlerId {
+        self.connect_local(MATCHES_CHANGED, false, move |values| {
+            if let Some(log) = values.first().and_then(|value| value.get::<Self>().ok()) {
+                f(&log);
+            }
+            None
+        })
+    }
+
+    fn step_match(&self, forward: bool) {
+        let imp = self.imp();
+        let Some(tags) = imp.tags.get() else { return };
+        let moved = imp
+            .search
+            .borrow_mut()
+            .step(&imp.text_view.buffer(), &tags.search, forward);
+        if moved.is_some() {
+            self.scroll_to_current_match();
+            self.emit_by_name::<()>(MATCHES_CHANGED, &[]);
+        }
+    }
+
+    /// Runs a change on the open search (none when no search is open)
+    /// and tells who listens.
+    fn update_search(&self, change: impl FnOnce(&mut Search)) {
+        let imp = self.imp();
+        if !imp.search.borrow().is_active() {
+            return;
+        }
+        change(&mut imp.search.borrow_mut());
+        self.emit_by_name::<()>(MATCHES_CHANGED, &[]);
+    }
+
+    /// Scrolls the current match into view once GTK has laid out its
+    /// line, unpinning first so new lines do not carry it away again. A
+    /// match already in view moves nothing, and so unpins nothing.
+    fn scroll_to_current_match(&self) {
+        let imp = self.imp();
+        let Some((start, _)) = imp.search.borrow().current_range() else {
+            return;
+        };
+        if self.current_match_in_view() {
+            return;
+        }
+        let buffer = imp.text_view.buffer();
+        let at = buffer.iter_at_offset(start);
+        let mark = match buffer.mark(CURRENT_MATCH_MARK) {
+            Some(mark) => {
+                buffer.move_mark(&mark, &at);
+                mark
+            }
+            None => buffer.create_mark(Some(CURRENT_MATCH_MARK), &at, true),
+        };
+        imp.set_pinned(false);
+        imp.text_view.scroll_to_mark(&mark, 0.2, false, 0.0, 0.0);
+    }
+
+    /// The character offset at the bottom edge of the view.
+    fn view_bottom_offset(&self) -> i32 {
+        let view = &self.imp().text_view;
+        let visible = view.visible_rect();
+        view.iter_at_location(visible.x(), visible.y() + visible.height())
+            .unwrap_or_else(|| view.buffer().end_iter())
+            .offset()
     }
 
     pub fn open_link(&self, link: &str) {

@@ -3,7 +3,8 @@
 //! GTK-free helpers (unit-tested without a display): [`input`] (what the
 //! entry's text means), [`log_entry`] (events as log lines), [`problem`]
 //! (failures as banner text and a remedy), [`launch`] (the command line),
-//! [`validate`] (form fields), [`palette`], [`linkify`],
+//! [`validate`] (form fields), [`completion`] (nicks on Tab),
+//! [`palette`], [`linkify`],
 //! [`actions`]; and [`model`], the room's state and the reducer that
 //! changes it, of which the window is a view.
 //!
@@ -15,6 +16,7 @@ pub mod actions;
 pub mod application;
 pub mod banner;
 pub mod chat_log;
+pub mod completion;
 pub mod conversation_row;
 pub mod input;
 pub mod join_form;

@@ -82,11 +82,18 @@ impl TcpChatWindow {
             return log.clone();
         }
         let log = TcpChatLog::new();
+        self.follow_matches(&log);
         imp.logs.add_named(&log, Some(&id.key()));
         imp.private_logs
             .borrow_mut()
             .insert(id.clone(), log.clone());
         log
+    }
+
+    /// The log of the conversation shown.
+    pub fn shown_log(&self) -> TcpChatLog {
+        let shown = self.imp().shown_conversation.borrow().clone();
+        self.log_for(&shown)
     }
 
     /// A private conversation's log, if it has one (for tests).
@@ -214,11 +221,13 @@ impl TcpChatWindow {
         if typed.is_empty() {
             drafts.remove(&previous);
         } else {
-            drafts.insert(previous, typed);
+            drafts.insert(previous.clone(), typed);
         }
         let draft = drafts.remove(id).unwrap_or_default();
         drop(drafts);
-        imp.logs.set_visible_child(&self.log_for(id));
+        let (left, shown) = (self.log_for(&previous), self.log_for(id));
+        imp.logs.set_visible_child(&shown);
+        self.move_search(&left, &shown);
         imp.switching_drafts.set(true);
         imp.message_entry.set_text(&draft);
         imp.switching_drafts.set(false);

@@ -10,6 +10,7 @@ use crate::api::Command;
 use crate::ui::actions::WinAction;
 use crate::ui::banner::TcpChatBanner;
 use crate::ui::chat_log::TcpChatLog;
+use crate::ui::completion::NickCompletion;
 use crate::ui::conversation_row::TcpChatConversationRow;
 use crate::ui::join_form::{FormField, TcpChatJoinForm};
 use crate::ui::member_list::TcpChatMemberList;
@@ -83,6 +84,16 @@ pub struct TcpChatWindow {
     pub(super) conversation_pane: TemplateChild<gtk::Box>,
     #[template_child]
     pub(super) logs: TemplateChild<gtk::Stack>,
+    #[template_child]
+    pub(super) search_bar: TemplateChild<gtk::SearchBar>,
+    #[template_child]
+    pub(super) search_entry: TemplateChild<gtk::SearchEntry>,
+    #[template_child]
+    pub(super) previous_match_button: TemplateChild<gtk::Button>,
+    #[template_child]
+    pub(super) next_match_button: TemplateChild<gtk::Button>,
+    #[template_child]
+    pub(super) match_count_label: TemplateChild<gtk::Label>,
     /// The room's log; private conversations have theirs in `private_logs`.
     #[template_child]
     pub(super) chat_log: TemplateChild<TcpChatLog>,
@@ -128,6 +139,8 @@ pub struct TcpChatWindow {
     /// Close without offering to keep the room open (the answer was given,
     /// or the app quits).
     pub(super) closing_for_good: Cell<bool>,
+    /// The Tab completion under way in the message entry.
+    pub(super) nick_completion: RefCell<NickCompletion>,
 }
 
 #[glib::object_subclass]
@@ -183,6 +196,7 @@ impl ObjectSubclass for TcpChatWindow {
             WinAction::CopyAddress,
             super::TcpChatWindow::copy_address,
         );
+        action(klass, WinAction::Find, super::TcpChatWindow::open_search);
         action(klass, WinAction::FocusEntry, |window| {
             window.imp().message_entry.grab_focus();
         });
@@ -296,6 +310,8 @@ impl ObjectImpl for TcpChatWindow {
         obj.watch_activity();
         obj.follow_preferences();
         obj.watch_background();
+        obj.setup_search();
+        obj.setup_nick_completion();
         obj.render();
     }
 

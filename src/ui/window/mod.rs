@@ -16,14 +16,18 @@
 //!   desktop notifications.
 //! - [`background`]: keeping a hosted room open with the window closed.
 //! - [`presence`]: typing, both ways.
+//! - [`search`]: the search bar above the log (Ctrl+F).
+//! - [`nick_completion`]: Tab completes nicks in the message entry.
 
 mod background;
 mod conversations;
 mod countdown;
 mod imp;
+mod nick_completion;
 mod person;
 mod presence;
 mod remembered;
+mod search;
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
@@ -255,6 +259,7 @@ impl TcpChatWindow {
         self.action_set_enabled(WinAction::ReconnectNow.detailed(), reconnect_now);
         self.action_set_enabled(WinAction::CopyAddress.detailed(), hosting);
         self.action_set_enabled(WinAction::ClearHistory.detailed(), hosting);
+        self.enable_search(phase.shows_room());
         imp.update_send_action();
     }
 
