@@ -24,23 +24,7 @@ use tcp_chat::ui::window::Phase;
 /// Joined by a link: the header must show the session's `host:port`,
 /// not the link as typed.
 fn connected(fake: &FakeNetwork) {
-    fake.window.launch(Launch::Connect {
-        address: "irc://pc.local:6667/%23chat".into(),
-        nick: Some("alice".into()),
-        room: Some("#chat".into()),
-    });
-    fake.feed([
-        Event::Connected {
-            server: "pc.local:6667".into(),
-            nick: "alice".into(),
-            room: "#chat".into(),
-        },
-        Event::Members {
-            room: "#chat".into(),
-            nicks: vec!["alice".into(), "bob".into()],
-        },
-    ]);
-    fake.sent();
+    fake.join_as_alice("irc://pc.local:6667/%23chat", &["alice", "bob"]);
 }
 
 fn message(from: &str, text: &str) -> Event {

@@ -54,22 +54,7 @@ fn said(from: &str, text: &str, private: bool) -> Event {
 }
 
 fn joined(fake: &FakeNetwork) {
-    fake.window.launch(tcp_chat::ui::launch::Launch::Connect {
-        address: "pc.local:6667".into(),
-        nick: Some("alice".into()),
-        room: Some("#chat".into()),
-    });
-    fake.feed([
-        Event::Connected {
-            server: "pc.local:6667".into(),
-            nick: "alice".into(),
-            room: "#chat".into(),
-        },
-        Event::Members {
-            room: "#chat".into(),
-            nicks: vec!["alice".into(), "bob".into(), "carol".into()],
-        },
-    ]);
+    fake.join_as_alice("pc.local:6667", &["alice", "bob", "carol"]);
 }
 
 /// Gives the X input focus to the window titled `title` (there is no

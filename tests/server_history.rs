@@ -29,21 +29,6 @@ async fn history_host() -> (RunningHost, SocketAddr, tempfile::TempDir) {
     (host, addr, dir)
 }
 
-/// Registers `nick` after taking `caps` with CAP LS 302 / REQ / END.
-async fn register_with(addr: SocketAddr, nick: &str, caps: &str) -> RawClient {
-    let mut client = RawClient::connect(addr, nick).await;
-    client.send("CAP LS 302").await;
-    client.send(&format!("NICK {nick}")).await;
-    client.send(&format!("USER {nick} 0 * :{nick}")).await;
-    client.expect_command("CAP").await;
-    client.send(&format!("CAP REQ :{caps}")).await;
-    let ack = client.expect_command("CAP").await;
-    assert_eq!(ack.params[1], "ACK", "{ack}");
-    client.send("CAP END").await;
-    client.expect_command("366").await;
-    client
-}
-
 /// The next PRIVMSG (or TOPIC) a client gets, parsed.
 async fn next_chat(client: &mut RawClient) -> Message {
     let line = client
@@ -131,9 +116,9 @@ async fn a_host_without_history_offers_no_chathistory() {
 async fn tagged_clients_get_time_msgid_echo_and_client_tags() {
     let (_host, addr, _dir) = history_host().await;
     let mut plain = RawClient::register(addr, "plain").await;
-    let mut timed = register_with(addr, "timed", "server-time").await;
-    let mut tagged = register_with(addr, "tagged", ALL_CAPS).await;
-    let mut sender = register_with(addr, "sender", ALL_CAPS).await;
+    let mut timed = RawClient::register_with_caps(addr, "timed", "server-time").await;
+    let mut tagged = RawClient::register_with_caps(addr, "tagged", ALL_CAPS).await;
+    let mut sender = RawClient::register_with_caps(addr, "sender", ALL_CAPS).await;
 
     let before = time::now_ms();
     sender
@@ -203,7 +188,7 @@ async fn a_client_without_caps_sees_no_change() {
 #[tokio::test]
 async fn chathistory_answers_every_subcommand() {
     let (_host, addr, _dir) = history_host().await;
-    let mut talker = register_with(addr, "talker", ALL_CAPS).await;
+    let mut talker = RawClient::register_with_caps(addr, "talker", ALL_CAPS).await;
     let mut ids = Vec::new();
     let mut times = Vec::new();
     for n in 1..=10 {
@@ -216,7 +201,7 @@ async fn chathistory_answers_every_subcommand() {
     let topic = next_chat(&mut talker).await;
     assert!(tag(&topic, "msgid").is_some());
 
-    let mut reader = register_with(addr, "reader", ALL_CAPS).await;
+    let mut reader = RawClient::register_with_caps(addr, "reader", ALL_CAPS).await;
     let latest = chathistory(&mut reader, "LATEST #chat * 3").await;
     assert_eq!(texts(&latest), ["line 9", "line 10", "the topic"]);
     assert_eq!(latest[2].command, "TOPIC");
@@ -268,7 +253,7 @@ async fn chathistory_answers_every_subcommand() {
 #[tokio::test]
 async fn chathistory_errors_follow_the_spec() {
     let (_host, addr, _dir) = history_host().await;
-    let mut client = register_with(addr, "asker", ALL_CAPS).await;
+    let mut client = RawClient::register_with_caps(addr, "asker", ALL_CAPS).await;
     let mut fail = async |request: &str| {
         client.send(&format!("CHATHISTORY {request}")).await;
         let fail = client.expect_command("FAIL").await;
@@ -287,7 +272,7 @@ async fn chathistory_errors_follow_the_spec() {
 async fn history_outlives_the_host_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let (host, addr) = start_host(with_history(&dir, 100)).await;
-    let mut talker = register_with(addr, "talker", ALL_CAPS).await;
+    let mut talker = RawClient::register_with_caps(addr, "talker", ALL_CAPS).await;
     let mut live = Vec::new();
     for n in 1..=8 {
         talker.send(&format!("PRIVMSG #chat :kept {n}")).await;
@@ -298,7 +283,7 @@ async fn history_outlives_the_host_in_order() {
     host.shutdown().await;
 
     let (_host, addr) = start_host(with_history(&dir, 100)).await;
-    let mut reader = register_with(addr, "reader", ALL_CAPS).await;
+    let mut reader = RawClient::register_with_caps(addr, "reader", ALL_CAPS).await;
     let kept = chathistory(&mut reader, "LATEST #chat * 5").await;
     assert_eq!(
         texts(&kept),

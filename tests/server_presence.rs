@@ -15,21 +15,6 @@ fn parse(line: &str) -> Message {
     Message::parse(line).unwrap()
 }
 
-/// Registers `nick` after taking `caps` with CAP LS 302 / REQ / END.
-async fn register_with(addr: SocketAddr, nick: &str, caps: &str) -> RawClient {
-    let mut client = RawClient::connect(addr, nick).await;
-    client.send("CAP LS 302").await;
-    client.send(&format!("NICK {nick}")).await;
-    client.send(&format!("USER {nick} 0 * :{nick}")).await;
-    client.expect_command("CAP").await;
-    client.send(&format!("CAP REQ :{caps}")).await;
-    let ack = client.expect_command("CAP").await;
-    assert_eq!(ack.params[1], "ACK", "{ack}");
-    client.send("CAP END").await;
-    client.expect_command("366").await;
-    client
-}
-
 /// A plain-text (`nc`) user named `name`, in the room.
 async fn plain_user(addr: SocketAddr, name: &str) -> RawClient {
     let mut user = RawClient::connect(addr, name).await;
@@ -136,8 +121,8 @@ async fn away_and_back_are_confirmed_shown_in_who_and_told_to_who_writes() {
 #[tokio::test]
 async fn hostile_away_and_tagmsg_lines_get_errors_not_crashes() {
     let (host, addr) = start_host(test_config()).await;
-    let mut eve = register_with(addr, "eve", "message-tags").await;
-    let mut bob = register_with(addr, "bob", "message-tags away-notify").await;
+    let mut eve = RawClient::register_with_caps(addr, "eve", "message-tags").await;
+    let mut bob = RawClient::register_with_caps(addr, "bob", "message-tags away-notify").await;
     // 100 KB of reason is an over-long line: 417, and nothing changes.
     eve.send(&format!("AWAY :{}", "x".repeat(100_000))).await;
     eve.expect_command("417").await;
@@ -169,7 +154,7 @@ async fn hostile_away_and_tagmsg_lines_get_errors_not_crashes() {
 #[tokio::test]
 async fn away_notify_reaches_only_those_who_took_it_and_follows_a_join() {
     let (host, addr) = start_host(test_config()).await;
-    let mut watcher = register_with(addr, "watcher", "away-notify").await;
+    let mut watcher = RawClient::register_with_caps(addr, "watcher", "away-notify").await;
     let mut oldie = RawClient::register(addr, "oldie").await;
     let mut pat = plain_user(addr, "pat").await;
     let mut alice = RawClient::register(addr, "alice").await;
@@ -246,8 +231,10 @@ async fn typing_goes_only_to_message_tags_clients_and_never_into_history() {
         ..test_config()
     };
     let (host, addr) = start_host(config).await;
-    let mut typist = register_with(addr, "typist", "message-tags echo-message").await;
-    let mut reader = register_with(addr, "reader", "message-tags batch draft/chathistory").await;
+    let mut typist =
+        RawClient::register_with_caps(addr, "typist", "message-tags echo-message").await;
+    let mut reader =
+        RawClient::register_with_caps(addr, "reader", "message-tags batch draft/chathistory").await;
     let mut oldie = RawClient::register(addr, "oldie").await;
     let mut pat = plain_user(addr, "pat").await;
 

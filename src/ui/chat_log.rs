@@ -82,20 +82,8 @@ impl Tags {
             notice: add(gtk::TextTag::builder().scale(0.95).build()),
             system: add(gtk::TextTag::builder().scale(0.9).build()),
             error: add(gtk::TextTag::new(None::<&str>)),
-            divider: add(gtk::TextTag::builder()
-                .justification(gtk::Justification::Center)
-                .indent(0)
-                .scale(0.85)
-                .weight(700)
-                .pixels_above_lines(6)
-                .build()),
-            unread: add(gtk::TextTag::builder()
-                .justification(gtk::Justification::Center)
-                .indent(0)
-                .scale(0.85)
-                .weight(700)
-                .pixels_above_lines(6)
-                .build()),
+            divider: add(heading()),
+            unread: add(heading()),
             marker: add(gtk::TextTag::builder()
                 .scale(TIME_SCALE)
                 .style(gtk::pango::Style::Italic)
@@ -964,6 +952,18 @@ impl TcpChatLog {
             ),
         );
     }
+}
+
+/// A centred heading between parts of the log; each kind gets its own tag
+/// so its colour can differ.
+fn heading() -> gtk::TextTag {
+    gtk::TextTag::builder()
+        .justification(gtk::Justification::Center)
+        .indent(0)
+        .scale(0.85)
+        .weight(700)
+        .pixels_above_lines(6)
+        .build()
 }
 
 /// The clock for lines said now: one read per batch, as a batch arrives

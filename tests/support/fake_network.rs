@@ -61,6 +61,28 @@ impl FakeNetwork {
         fake
     }
 
+    /// Joins `#chat` at `address` as alice, with `members` in the room, as
+    /// a person would from the command line; forgets what was sent.
+    pub fn join_as_alice(&self, address: &str, members: &[&str]) {
+        self.window.launch(tcp_chat::ui::launch::Launch::Connect {
+            address: address.into(),
+            nick: Some("alice".into()),
+            room: Some("#chat".into()),
+        });
+        self.feed([
+            Event::Connected {
+                server: "pc.local:6667".into(),
+                nick: "alice".into(),
+                room: "#chat".into(),
+            },
+            Event::Members {
+                room: "#chat".into(),
+                nicks: members.iter().map(|nick| (*nick).to_owned()).collect(),
+            },
+        ]);
+        self.sent();
+    }
+
     /// Sends `events` as the network thread would, then waits until the
     /// window has applied them all.
     pub fn feed(&self, events: impl IntoIterator<Item = Event>) {

@@ -70,6 +70,22 @@ impl RawClient {
         client
     }
 
+    /// Registers as `nick` after asking for the IRCv3 `caps` (which must
+    /// all be granted); returns once in the room.
+    pub async fn register_with_caps(addr: SocketAddr, nick: &str, caps: &str) -> Self {
+        let mut client = RawClient::connect(addr, nick).await;
+        client.send("CAP LS 302").await;
+        client.send(&format!("NICK {nick}")).await;
+        client.send(&format!("USER {nick} 0 * :{nick}")).await;
+        client.expect_command("CAP").await;
+        client.send(&format!("CAP REQ :{caps}")).await;
+        let ack = client.expect_command("CAP").await;
+        assert_eq!(ack.params[1], "ACK", "{ack}");
+        client.send("CAP END").await;
+        client.expect_command("366").await;
+        client
+    }
+
     pub async fn send(&mut self, line: &str) {
         self.send_raw(format!("{line}\r\n").as_bytes()).await;
     }
