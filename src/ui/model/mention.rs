@@ -26,9 +26,10 @@ pub fn names(text: &str, nick: &str) -> bool {
     false
 }
 
-/// Letters, digits and the characters IRC allows in nicks continue a word.
+/// What IRC allows in nicks continues a word. Nicks are ASCII, so any other
+/// letter is a boundary: Chinese writes "mei你好" without a space.
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || "_-[]\\`^{}|".contains(c)
+    c.is_ascii_alphanumeric() || "_-[]\\`^{}|".contains(c)
 }
 
 #[cfg(test)]
@@ -45,6 +46,8 @@ mod tests {
             "ask Mei.",
             "mei",
             "是 mei 吗",
+            "mei你好",
+            "你好mei！",
             "(mei)",
         ] {
             assert!(names(text, "mei"), "{text:?} names mei");

@@ -63,7 +63,13 @@ impl TcpChatWindow {
             let active = window.is_active();
             window.update(|room| room.set_window_active(active));
         });
-        self.imp().leaflet.connect_folded_notify(glib::clone!(
+        let leaflet = &self.imp().leaflet;
+        leaflet.connect_folded_notify(glib::clone!(
+            #[weak(rename_to = window)]
+            self,
+            move |_| window.show_back_button()
+        ));
+        leaflet.connect_visible_child_notify(glib::clone!(
             #[weak(rename_to = window)]
             self,
             move |_| window.show_back_button()
@@ -205,8 +211,10 @@ impl TcpChatWindow {
     /// The back-to-sidebar button, when the sidebar is folded away.
     fn show_back_button(&self) {
         let imp = self.imp();
+        let log_shown =
+            imp.leaflet.visible_child().as_ref() == Some(imp.conversation_pane.upcast_ref());
         imp.conversations_button
-            .set_visible(imp.sidebar.is_visible() && imp.leaflet.is_folded());
+            .set_visible(imp.sidebar.is_visible() && imp.leaflet.is_folded() && log_shown);
     }
 
     /// Shows `id`'s log, keeping what was typed in the one left.
