@@ -182,8 +182,43 @@ fn notifications_follow_what_is_meant_for_you() {
     wait_until("the chatter's notification", || bus.shown().len() > before);
     assert_eq!(bus.shown()[before].body, "nice weather");
     assert_eq!(bus.shown().len(), before + 1, "erin's line did not notify");
+    preferences.choose_notifications("mentions");
     preferences.destroy();
 
+    elsewhere.destroy();
+    fake.close();
+}
+
+fn a_crowd_of_strangers_is_not_a_crowd_of_notifications() {
+    let (bus, app) = desktop();
+    let fake = FakeNetwork::in_application(Some(app.upcast_ref()));
+    let elsewhere = gtk::Window::builder().title("Elsewhere").build();
+    joined(&fake);
+    come_back(&fake);
+    look_away(&fake, &elsewhere);
+    let before = bus.shown().len();
+    fake.feed((0..30).map(|n| said(&format!("guest{n}"), "hello", true)));
+    // guest0 again updates a notification already shown: it comes after
+    // every one the window let through, so its arrival ends the count.
+    fake.feed([said("guest0", "still there?", true)]);
+    wait_until("guest0's update", || {
+        bus.shown()
+            .iter()
+            .skip(before)
+            .any(|n| n.body == "still there?")
+    });
+    let shown: Vec<String> = bus.shown()[before..]
+        .iter()
+        .map(|n| n.summary.clone())
+        .collect();
+    assert_eq!(
+        shown.len(),
+        21,
+        "20 notifications and one update: {shown:?}"
+    );
+    assert!(!shown.contains(&"guest20 (private)".to_owned()));
+    // The sidebar still counts them all.
+    assert_eq!(fake.window.conversation_rows().len(), 31);
     elsewhere.destroy();
     fake.close();
 }
@@ -255,6 +290,10 @@ fn main() -> std::process::ExitCode {
         (
             "notifications_follow_what_is_meant_for_you",
             notifications_follow_what_is_meant_for_you,
+        ),
+        (
+            "a_crowd_of_strangers_is_not_a_crowd_of_notifications",
+            a_crowd_of_strangers_is_not_a_crowd_of_notifications,
         ),
         (
             "a_hosted_room_can_stay_open_in_the_background",

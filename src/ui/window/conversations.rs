@@ -13,6 +13,13 @@ use crate::ui::chat_log::TcpChatLog;
 use crate::ui::conversation_row::TcpChatConversationRow;
 use crate::ui::model::{Alert, ConversationId};
 
+/// Lines a private conversation's log keeps (the room's keeps more): up to
+/// a hundred of them may be open.
+const PRIVATE_LINE_LIMIT: usize = 10_000;
+/// Desktop notifications a window shows at once; a crowd of strangers
+/// writing from fresh nicks must not bury the desktop in them.
+const MAX_NOTIFICATIONS: usize = 20;
+
 impl TcpChatWindow {
     // ----- What the person does ----------------------------------------------
 
@@ -88,6 +95,7 @@ impl TcpChatWindow {
             return log.clone();
         }
         let log = TcpChatLog::new();
+        log.set_line_limit(PRIVATE_LINE_LIMIT);
         self.follow_matches(&log);
         imp.logs.add_named(&log, Some(&id.key()));
         imp.private_logs
@@ -272,11 +280,19 @@ impl TcpChatWindow {
         );
         // Per window: two windows may be in rooms with the same names.
         let id = format!("{}/{}", self.id(), alert.id());
-        app.send_notification(Some(&id), &notification);
         let mut notified = self.imp().notified.borrow_mut();
-        let shown = notified.entry(alert.conversation.clone()).or_default();
-        if !shown.contains(&id) {
-            shown.push(id);
+        let is_new = !notified.values().flatten().any(|shown| *shown == id);
+        if is_new && notified.values().map(Vec::len).sum::<usize>() >= MAX_NOTIFICATIONS {
+            // The sidebar and the title still count it.
+            log::debug!("too many notifications shown; not showing {id}");
+            return;
+        }
+        app.send_notification(Some(&id), &notification);
+        if is_new {
+            notified
+                .entry(alert.conversation.clone())
+                .or_default()
+                .push(id);
         }
     }
 
