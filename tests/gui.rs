@@ -1010,6 +1010,36 @@ fn private_conversations_have_their_own_log_and_badge() {
     fake.close();
 }
 
+/// A narrow window folds the sidebar away: the log alone, with a button
+/// back to the conversations.
+fn narrow_window_folds_the_sidebar() {
+    let fake = FakeNetwork::new();
+    fake.window.set_show_members(false);
+    connected(&fake);
+    fake.feed([private_from("bob", "psst")]);
+    let window = &fake.window;
+    // As narrow as the header bar allows.
+    window.set_default_size(360, 640);
+    fake_network::wait_until("the narrow window", || window.width() < 600);
+    window.conversation_rows()[1].emit_activate();
+    fake.settle();
+    let back = window.conversations_button();
+    fake_network::wait_until("the folded sidebar's back button", || back.is_visible());
+    back.emit_clicked();
+    fake_network::wait_until("the sidebar", || !back.is_visible());
+    assert!(
+        window.conversation_rows()[0].is_mapped(),
+        "the list is shown"
+    );
+    window.conversation_rows()[0].emit_activate();
+    fake.settle();
+    assert!(back.is_visible(), "back at a log");
+    assert_eq!(window.window_title().title(), "#chat");
+    // The choice is remembered: give the next windows their member list.
+    window.set_show_members(true);
+    fake.close();
+}
+
 fn mentions_are_highlighted() {
     let fake = FakeNetwork::new();
     connected(&fake);
@@ -1334,6 +1364,10 @@ fn main() -> std::process::ExitCode {
             private_conversations_have_their_own_log_and_badge,
         ),
         ("mentions_are_highlighted", mentions_are_highlighted),
+        (
+            "narrow_window_folds_the_sidebar",
+            narrow_window_folds_the_sidebar,
+        ),
         ("typing_and_away_show", typing_and_away_show),
         ("welcome_page_before_joining", welcome_page_before_joining),
         ("host_form_sends_host", host_form_sends_host),

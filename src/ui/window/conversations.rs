@@ -260,6 +260,11 @@ impl TcpChatWindow {
             .collect()
     }
 
+    /// The header's way back to the sidebar when it is folded away.
+    pub fn conversations_button(&self) -> gtk::Button {
+        self.imp().conversations_button.get()
+    }
+
     pub fn sidebar_shown(&self) -> bool {
         self.imp().sidebar.is_visible()
     }
