@@ -3,9 +3,10 @@
 //! a reconnect starts).
 
 use super::outbox::Outbox;
-use super::outgoing::{action_budget, chunks, ctcp_action, text_budget, typed_lines};
+use super::outgoing::{action_budget, chunks, text_budget, typed_lines};
 use super::state::{End, EventSink};
 use crate::api::{Event, LineMeta};
+use crate::protocol::ctcp;
 
 /// A point in the room's history, as the server names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +77,7 @@ impl Conversation {
             let pieces = chunks(line, budget)
                 .map(|chunk| {
                     if action {
-                        ctcp_action(chunk)
+                        ctcp::wrap_action(chunk)
                     } else {
                         chunk.to_owned()
                     }

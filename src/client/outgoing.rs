@@ -1,7 +1,7 @@
 //! Turning what a person typed into IRC lines that fit the 512-byte limit
 //! once the server has put our full `nick!user@host` prefix in front.
 
-use crate::protocol::{truncate_utf8, MAX_LINE_BYTES};
+use crate::protocol::{ctcp, truncate_utf8, MAX_LINE_BYTES};
 
 /// The longest `user` part of a prefix we plan for (USERLEN is 10 on most
 /// servers, plus the `~` of an unverified ident).
@@ -12,9 +12,6 @@ const WORST_CASE_HOST_LEN: usize = 63;
 /// Whatever the arithmetic says, a chunk carries at least this much text so
 /// splitting always makes progress.
 const MIN_CHUNK_BYTES: usize = 32;
-
-const ACTION_START: &str = "\u{1}ACTION ";
-const ACTION_END: &str = "\u{1}";
 
 /// How many bytes of text fit in one `command target :text` line relayed
 /// by the server with our prefix in front.
@@ -29,25 +26,8 @@ pub fn text_budget(command: &str, target: &str, nick_len: usize) -> usize {
 /// The budget for the text of a `/me` action, whose CTCP framing shares the line.
 pub fn action_budget(target: &str, nick_len: usize) -> usize {
     text_budget("PRIVMSG", target, nick_len)
-        .saturating_sub(ACTION_START.len() + ACTION_END.len())
+        .saturating_sub(ctcp::ACTION_FRAMING_BYTES)
         .max(MIN_CHUNK_BYTES)
-}
-
-/// Wraps action text in CTCP ACTION framing.
-pub fn ctcp_action(text: &str) -> String {
-    format!("{ACTION_START}{text}{ACTION_END}")
-}
-
-/// The text of a CTCP ACTION, if `text` is one.
-pub fn parse_ctcp_action(text: &str) -> Option<&str> {
-    let body = text.strip_prefix('\u{1}')?;
-    let body = body.strip_suffix('\u{1}').unwrap_or(body);
-    let rest = body.strip_prefix("ACTION")?;
-    match rest.strip_prefix(' ') {
-        Some(action) => Some(action),
-        None if rest.is_empty() => Some(""),
-        None => None,
-    }
 }
 
 /// The non-blank lines of what was typed (CRLF, LF or CR line breaks),
@@ -130,17 +110,7 @@ mod tests {
         let budget = text_budget("PRIVMSG", "#chat", 9);
         let prefix = 1 + 9 + 1 + WORST_CASE_USER_LEN + 1 + WORST_CASE_HOST_LEN + 1;
         assert_eq!(prefix + "PRIVMSG #chat :".len() + budget + 2, 512);
-        assert!(action_budget("#chat", 9) + ctcp_action("").len() == budget);
-    }
-
-    #[test]
-    fn ctcp_actions() {
-        assert_eq!(parse_ctcp_action(&ctcp_action("waves")), Some("waves"));
-        assert_eq!(parse_ctcp_action("\u{1}ACTION waves"), Some("waves"));
-        assert_eq!(parse_ctcp_action("\u{1}ACTION\u{1}"), Some(""));
-        assert_eq!(parse_ctcp_action("\u{1}VERSION\u{1}"), None);
-        assert_eq!(parse_ctcp_action("\u{1}ACTIONS x\u{1}"), None);
-        assert_eq!(parse_ctcp_action("ACTION waves"), None);
+        assert!(action_budget("#chat", 9) + ctcp::wrap_action("").len() == budget);
     }
 
     proptest! {

@@ -9,11 +9,10 @@ use super::conversation::{Conversation, Seen};
 use super::history::{self, Batches, MAX_BATCH_LINES};
 use super::nick::{alternative_nick, sanitize_nick, RFC_NICK_LEN};
 use super::outbox::TOKEN_TAG;
-use super::outgoing::parse_ctcp_action;
 use super::writer::WriteQueue;
 use crate::api::{Command, DisconnectReason, Event, HistoryKind, LineMeta, Presence, TypingState};
 use crate::protocol::{
-    fold_case, is_channel_name, numeric, tags, truncate_utf8, Message, MAX_LINE_BYTES,
+    ctcp, fold_case, is_channel_name, numeric, tags, truncate_utf8, Message, MAX_LINE_BYTES,
 };
 
 /// The session is over, for this reason.
@@ -934,7 +933,7 @@ fn chat_event(
     meta: LineMeta,
 ) -> Option<Event> {
     let private = !is_channel_name(&target);
-    if let Some(action) = parse_ctcp_action(&text) {
+    if let Some(action) = ctcp::action_text(&text) {
         let text = action.to_owned();
         return Some(Event::Action {
             from,

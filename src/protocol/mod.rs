@@ -1,9 +1,12 @@
 //! The IRC wire format: parsing and writing lines, bounded line reading, and
-//! the names and numbers both the host and the client session share.
+//! the names, numbers, CTCP actions and formatting codes both the host, the
+//! client session and the window share.
 //!
 //! Nothing here touches sockets or GTK; it is plain data in, data out.
 
 pub mod codec;
+pub mod ctcp;
+pub mod formatting;
 pub mod message;
 pub mod names;
 pub mod numeric;
@@ -11,5 +14,6 @@ pub mod tags;
 pub mod time;
 
 pub use codec::{Line, LineCodec, MAX_LINE_BYTES, MAX_TAGS_BYTES};
+pub use formatting::strip_formatting;
 pub use message::{Message, ParseError};
 pub use names::{fold_case, is_channel_name, is_valid_nick, truncate_utf8};

@@ -9,7 +9,7 @@ use super::hub::{Happening, Identity, MessageKind, Style};
 use super::input::{Ending, Input, Next};
 use crate::i18n::{gettext, gettext_f, ngettext_f};
 use crate::protocol::names::MAX_NICK_LEN;
-use crate::protocol::{fold_case, is_valid_nick, time, Line};
+use crate::protocol::{ctcp, fold_case, is_valid_nick, strip_formatting, time, Line};
 
 /// Earlier lines a plain-text user is shown on arrival.
 const CATCH_UP_LINES: usize = 20;
@@ -67,16 +67,20 @@ pub(super) fn render(nick: &str, happening: Happening, room: &str) -> Option<Vec
             if private && target.starts_with(['#', '&']) {
                 return None;
             }
-            match (action(text), kind, private) {
-                (Some(act), _, _) => format!("* {nick} {}", visible(act)),
-                (None, MessageKind::Notice, _) => format!("-{nick}- {}", visible(text)),
-                (None, MessageKind::Privmsg, true) => format!("*{nick}* {}", visible(text)),
-                (None, MessageKind::Privmsg, false) => format!("<{nick}> {}", visible(text)),
+            match (ctcp::action_text(text), kind, private) {
+                (Some(act), _, _) => format!("* {nick} {}", strip_formatting(act)),
+                (None, MessageKind::Notice, _) => format!("-{nick}- {}", strip_formatting(text)),
+                (None, MessageKind::Privmsg, true) => {
+                    format!("*{nick}* {}", strip_formatting(text))
+                }
+                (None, MessageKind::Privmsg, false) => {
+                    format!("<{nick}> {}", strip_formatting(text))
+                }
             }
         }
         Happening::TopicSet { channel, text } if in_room(channel) => gettext_f(
             "* {nick} changed the topic to: {topic}",
-            &[("nick", nick), ("topic", &visible(text))],
+            &[("nick", nick), ("topic", &strip_formatting(text))],
         ),
         _ => return None,
     };
@@ -86,42 +90,8 @@ pub(super) fn render(nick: &str, happening: Happening, room: &str) -> Option<Vec
 fn left(nick: &str, reason: &str) -> String {
     gettext_f(
         "* {nick} left ({reason})",
-        &[("nick", nick), ("reason", &visible(reason))],
+        &[("nick", nick), ("reason", &strip_formatting(reason))],
     )
-}
-
-/// The text of a CTCP ACTION (`/me`), if this is one.
-fn action(text: &str) -> Option<&str> {
-    let inner = text.strip_prefix("\u{1}ACTION")?;
-    let inner = inner.strip_suffix('\u{1}').unwrap_or(inner);
-    Some(inner.strip_prefix(' ').unwrap_or(inner))
-}
-
-/// IRC colour and formatting codes would show as junk in a terminal.
-fn visible(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{3}' {
-            // Colour: up to two digits, optionally ",NN" for the background.
-            skip_digits(&mut chars);
-            if chars.peek() == Some(&',') {
-                chars.next();
-                skip_digits(&mut chars);
-            }
-        } else if !c.is_control() {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn skip_digits(chars: &mut std::iter::Peekable<std::str::Chars>) {
-    for _ in 0..2 {
-        if chars.next_if(char::is_ascii_digit).is_none() {
-            break;
-        }
-    }
 }
 
 pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Line>) -> Ending {
@@ -365,7 +335,7 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
             "/quit" | "/exit" => return Ending::Quit((!rest.is_empty()).then(|| rest.to_owned())),
             "/help" => help().iter().for_each(|help| client.say(help)),
             "/who" | "/names" => client.say(&who_line(client)),
-            "/me" => say(&format!("\u{1}ACTION {rest}\u{1}")),
+            "/me" => say(&ctcp::wrap_action(rest)),
             "/nick" => rename(client, rest),
             "/away" => {
                 let reason = (!rest.is_empty()).then_some(rest);
@@ -378,7 +348,7 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
             "/topic" if rest.is_empty() => match hub.topic(client.id, room) {
                 Ok((_, Some(topic))) => client.say(&gettext_f(
                     "The topic is: {topic}",
-                    &[("topic", &visible(&topic.text))],
+                    &[("topic", &strip_formatting(&topic.text))],
                 )),
                 _ => client.say(&gettext("There is no topic.")),
             },
@@ -493,13 +463,5 @@ mod tests {
             text: "x",
         };
         assert_eq!(rendered(elsewhere), None);
-    }
-
-    #[test]
-    fn formatting_codes_are_removed() {
-        assert_eq!(
-            visible("\u{2}bold\u{2} \u{3}04,12red\u{3} \u{3}7x"),
-            "bold red x"
-        );
     }
 }

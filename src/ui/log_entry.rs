@@ -100,38 +100,10 @@ impl LogEntry {
     }
 }
 
-/// `text` without IRC formatting codes (bold, colours, …) and control
-/// characters, which would otherwise show as boxes or break the line.
+/// `text` as the log shows it: without IRC formatting codes and control
+/// characters.
 pub fn plain_text(text: &str) -> String {
-    const COLOUR: char = '\x03';
-    let mut plain = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == COLOUR {
-            // \x03 then up to two digits, optionally ",", up to two digits.
-            let has_foreground = skip_digits(&mut chars) > 0;
-            let mut ahead = chars.clone();
-            if has_foreground
-                && ahead.next() == Some(',')
-                && ahead.peek().is_some_and(char::is_ascii_digit)
-            {
-                chars.next();
-                skip_digits(&mut chars);
-            }
-        } else if c == '\t' || c == '\n' || c == '\r' {
-            plain.push(' ');
-        } else if !c.is_control() {
-            plain.push(c);
-        }
-    }
-    plain
-}
-
-/// Skips up to two digits; returns how many.
-fn skip_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> usize {
-    (0..2)
-        .take_while(|_| chars.next_if(char::is_ascii_digit).is_some())
-        .count()
+    crate::protocol::strip_formatting(text)
 }
 
 /// The one line that opens a room we host: who we are and where friends
@@ -314,17 +286,6 @@ mod tests {
                 .unwrap()
                 .own
         );
-    }
-
-    #[test]
-    fn formatting_codes_are_dropped() {
-        assert_eq!(
-            plain_text("\x02bold\x02 \x0304,12red\x03 \x031,2x\x0f"),
-            "bold red x"
-        );
-        assert_eq!(plain_text("\x03,5 a\tb\nc"), ",5 a b c");
-        assert_eq!(plain_text("2\x03 45"), "2 45");
-        assert_eq!(plain_text("你好"), "你好");
     }
 
     #[test]
