@@ -6,11 +6,7 @@ use std::net::Ipv6Addr;
 
 use percent_encoding::percent_decode_str;
 
-/// The room joined when neither the request nor the URL names one.
-pub const DEFAULT_ROOM: &str = "#chat";
-
-/// The IRC port when none is given (RFC 7194 keeps 6667 for plain text).
-pub const DEFAULT_PORT: u16 = 6667;
+pub use crate::protocol::{DEFAULT_PORT, DEFAULT_ROOM};
 
 /// A parsed address: where to connect, and the room if a URL named one.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,4 +16,6 @@ pub mod time;
 pub use codec::{Line, LineCodec, MAX_LINE_BYTES, MAX_TAGS_BYTES};
 pub use formatting::strip_formatting;
 pub use message::{Message, ParseError};
-pub use names::{fold_case, is_channel_name, is_valid_nick, truncate_utf8};
+pub use names::{
+    fold_case, is_channel_name, is_valid_nick, truncate_utf8, DEFAULT_PORT, DEFAULT_ROOM,
+};

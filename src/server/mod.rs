@@ -125,8 +125,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             bind: None,
-            port: 6667,
-            room: "#chat".to_owned(),
+            port: crate::protocol::DEFAULT_PORT,
+            room: crate::protocol::DEFAULT_ROOM.to_owned(),
             password: None,
             server_name: "tcp-chat".to_owned(),
             history: None,

@@ -2,9 +2,8 @@
 //! on the command line. GTK-free.
 
 use crate::protocol::{is_channel_name, is_valid_nick};
+pub use crate::protocol::{DEFAULT_PORT, DEFAULT_ROOM};
 
-pub const DEFAULT_PORT: u16 = 6667;
-pub const DEFAULT_ROOM: &str = "#chat";
 pub const FALLBACK_NICK: &str = "guest";
 
 /// A nickname as typed, without surrounding spaces, if IRC accepts it.
