@@ -26,7 +26,14 @@ const MAX_QUEUED_COMMANDS: usize = 256;
 /// Names collected from 353 replies before a 366 must come.
 const MAX_COLLECTED_NAMES: usize = 100_000;
 /// Join failures that leave us outside the room for good.
-const JOIN_FAILURES: [&str; 6] = ["403", "405", "471", "473", "474", "475"];
+const JOIN_FAILURES: [&str; 6] = [
+    numeric::ERR_NOSUCHCHANNEL,
+    numeric::ERR_TOOMANYCHANNELS,
+    numeric::ERR_CHANNELISFULL,
+    numeric::ERR_INVITEONLYCHAN,
+    numeric::ERR_BANNEDFROMCHAN,
+    numeric::ERR_BADCHANNELKEY,
+];
 /// The room's latest lines shown on joining.
 const EARLIER_LINES: usize = 100;
 /// The IRCv3 typing client tag, and the draft name older clients send.
@@ -297,7 +304,9 @@ impl<'c> State<'c> {
                     }
                 }
             }
-            numeric::ERR_NICKNAMEINUSE | numeric::ERR_ERRONEUSNICKNAME | "437"
+            numeric::ERR_NICKNAMEINUSE
+            | numeric::ERR_ERRONEUSNICKNAME
+            | numeric::ERR_UNAVAILRESOURCE
                 if matches!(self.phase, Phase::Registering { .. }) =>
             {
                 self.retry_nick(&command)?;

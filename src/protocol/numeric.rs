@@ -32,12 +32,15 @@ pub const ERR_NOMOTD: &str = "422";
 pub const ERR_NONICKNAMEGIVEN: &str = "431";
 pub const ERR_ERRONEUSNICKNAME: &str = "432";
 pub const ERR_NICKNAMEINUSE: &str = "433";
+/// The nick is held for a while (after a netsplit or a nick change).
+pub const ERR_UNAVAILRESOURCE: &str = "437";
 pub const ERR_NOTONCHANNEL: &str = "442";
 pub const ERR_NOTREGISTERED: &str = "451";
 pub const ERR_NEEDMOREPARAMS: &str = "461";
 pub const ERR_ALREADYREGISTERED: &str = "462";
 pub const ERR_PASSWDMISMATCH: &str = "464";
 pub const ERR_CHANNELISFULL: &str = "471";
+pub const ERR_INVITEONLYCHAN: &str = "473";
 pub const ERR_BANNEDFROMCHAN: &str = "474";
 pub const ERR_BADCHANNELKEY: &str = "475";
 pub const ERR_USERSDONTMATCH: &str = "502";
