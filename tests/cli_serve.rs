@@ -24,15 +24,14 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// `--serve` with `args`. Without a `--state-dir` it keeps no history, so
-/// that a test never writes into the home directory.
-fn serve(args: &[&str]) -> Command {
+/// `--serve` with `args`, keeping its state (TLS certificate, history) in
+/// `state_dir`, so that a test never writes into the home directory.
+fn serve(state_dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(BINARY);
-    command.arg("--serve");
-    if !args.contains(&"--state-dir") {
-        command.args(["--history", "0"]);
-    }
     command
+        .arg("--serve")
+        .arg("--state-dir")
+        .arg(state_dir)
         .args(args)
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
@@ -77,9 +76,9 @@ fn read_until(reader: &mut BufReader<TcpStream>, wanted: &str) -> Vec<String> {
 fn serves_without_a_display_and_closes_the_room_on_sigterm() {
     let port = free_port();
     let port_arg = port.to_string();
-    let mut host = serve(&["--bind", "127.0.0.1", "--port", &port_arg, "--room", "#lan"])
-        .spawn()
-        .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let args = ["--bind", "127.0.0.1", "--port", &port_arg, "--room", "#lan"];
+    let mut host = serve(state.path(), &args).spawn().unwrap();
     let _stderr = wait_until_listening(&mut host);
 
     let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -109,7 +108,8 @@ fn serves_without_a_display_and_closes_the_room_on_sigterm() {
 fn a_port_in_use_is_a_clear_error() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let output = serve(&["--bind", "127.0.0.1", "--port", &port])
+    let state = tempfile::tempdir().unwrap();
+    let output = serve(state.path(), &["--bind", "127.0.0.1", "--port", &port])
         .output()
         .unwrap();
     assert!(!output.status.success());
@@ -147,16 +147,10 @@ fn start_with_history(port: u16, state_dir: &Path) -> Child {
 
 fn history_host(port: u16, state_dir: &Path) -> Command {
     let port = port.to_string();
-    let state_dir = state_dir.to_str().unwrap();
-    serve(&[
-        "--bind",
-        "127.0.0.1",
-        "--no-flood-control",
-        "--port",
-        &port,
-        "--state-dir",
+    serve(
         state_dir,
-    ])
+        &["--bind", "127.0.0.1", "--no-flood-control", "--port", &port],
+    )
 }
 
 struct Client {
