@@ -148,7 +148,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
         }
         Hello::Other if tls.required => {
             log::info!("refusing plain-text connection from {peer}: TLS only");
-            tls::refuse_plain(stream).await;
+            tls::refuse_plain(stream, &shared.shutdown).await;
         }
         Hello::Other => {
             let (read, write) = stream::plain(stream);

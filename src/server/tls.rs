@@ -202,8 +202,9 @@ pub(super) fn tls_required_line() -> Vec<u8> {
 
 /// Tells a plain-text client it needs TLS and closes. What it sent is
 /// read and dropped until it closes too: closing a socket with unread
-/// bytes resets the connection, and the line could be lost.
-pub(super) async fn refuse_plain(mut stream: TcpStream) {
+/// bytes resets the connection, and the line could be lost. Not past
+/// [`REFUSAL_GRACE`] or the host closing, though.
+pub(super) async fn refuse_plain(mut stream: TcpStream, shutdown: &CancellationToken) {
     let goodbye = async {
         stream.write_all(&tls_required_line()).await?;
         stream.shutdown().await?;
@@ -211,7 +212,10 @@ pub(super) async fn refuse_plain(mut stream: TcpStream) {
         while stream.read(&mut sink).await? > 0 {}
         Ok::<(), io::Error>(())
     };
-    let _ = tokio::time::timeout(REFUSAL_GRACE, goodbye).await;
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        _ = tokio::time::timeout(REFUSAL_GRACE, goodbye) => {}
+    }
 }
 
 fn make_certificate(key: &KeyPair, path: &Path, how: Publish) -> Result<String, TlsError> {
