@@ -260,7 +260,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
     let tls = match &config.tls {
         Some(wanted) => {
             let tls = tls::Tls::load_or_create(wanted).map_err(StartError::Tls)?;
-            log::info!("TLS certificate {}", wanted.dir.join(CERT_FILE).display());
+            let plain = if wanted.required {
+                "TLS only"
+            } else {
+                "TLS and plain text"
+            };
+            log::info!(
+                "{plain} on the same port; certificate {}",
+                wanted.dir.join(CERT_FILE).display()
+            );
             Some(tls)
         }
         None => None,

@@ -67,7 +67,7 @@ impl std::fmt::Display for TlsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "cannot use the TLS certificate file {}: {}",
+            "cannot use the host's TLS key or certificate {}: {}",
             self.path.display(),
             self.reason
         )
