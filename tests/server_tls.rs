@@ -51,6 +51,21 @@ async fn tls_and_plain_clients_chat_on_one_port() {
     let heard = secure.expect_command("PRIVMSG").await;
     assert_eq!(heard.params, ["#chat", "hello in plain text"]);
 
+    // An `nc` user on the same port, silent at first, is greeted as ever,
+    // and so is one who types over TLS (`openssl s_client`).
+    let mut nc = RawClient::connect(addr, "nc").await;
+    nc.expect_containing("What's your name?").await;
+    nc.send("carol").await;
+    nc.expect_containing("* carol joined").await;
+    let mut typed = TlsRawClient::connect_tls(addr, "typed", &fingerprint).await;
+    typed.expect_containing("What's your name?").await;
+    typed.send("dave").await;
+    typed.expect_containing("* dave joined").await;
+    typed.send("hi all").await;
+    let heard = secure.expect_command("PRIVMSG").await;
+    assert_eq!(heard.params, ["#chat", "hi all"]);
+    nc.expect_containing("hi all").await;
+
     // Shown to guests as the same certificate, digits and all.
     let code = host.safety_code().unwrap();
     assert_eq!(code, fingerprint.safety_code());

@@ -9,6 +9,7 @@ use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
@@ -122,25 +123,23 @@ impl Tls {
         let key = KeyPair::from_pem(&key_pem)
             .map_err(|err| failed(&key_path, format!("not a usable private key: {err}")))?;
         let cert_pem = match fs::read_to_string(&cert_path) {
-            // A certificate left from an older key is of no use with this one.
-            Ok(text) if !new_key => text,
-            Ok(_) => make_certificate(&key, &cert_path, Publish::Replace)?,
+            Ok(text) => text,
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
                 make_certificate(&key, &cert_path, Publish::IfAbsent)?
             }
             Err(err) => return Err(failed(&cert_path, err)),
         };
-        let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes())
-            .map_err(|err| failed(&cert_path, format!("not a certificate in PEM form: {err}")))?;
-        let fingerprint = Fingerprint::of_certificate(&cert);
-        let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let server = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|err| failed(&cert_path, err))?
-            .with_no_client_auth()
-            .with_single_cert(vec![cert], private)
-            .map_err(|err| failed(&cert_path, format!("does not go with {KEY_FILE}: {err}")))?;
+        let (server, fingerprint) = match server_config(&cert_pem, &key, &cert_path) {
+            // A certificate of a key since lost (the key file was deleted):
+            // replaced, as the key is. Only one that does not fit: another
+            // host starting at the same moment may have made one already,
+            // from this key, and shown its fingerprint.
+            Err(_) if new_key => {
+                let cert_pem = make_certificate(&key, &cert_path, Publish::Replace)?;
+                server_config(&cert_pem, &key, &cert_path)?
+            }
+            made => made?,
+        };
         Ok(Tls {
             acceptor: TlsAcceptor::from(Arc::new(server)),
             fingerprint,
@@ -218,6 +217,27 @@ pub(super) async fn refuse_plain(mut stream: TcpStream, shutdown: &CancellationT
     }
 }
 
+/// The rustls configuration serving `cert_pem` with `key`, and the
+/// certificate's fingerprint.
+fn server_config(
+    cert_pem: &str,
+    key: &KeyPair,
+    cert_path: &Path,
+) -> Result<(rustls::ServerConfig, Fingerprint), TlsError> {
+    let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes())
+        .map_err(|err| failed(cert_path, format!("not a certificate in PEM form: {err}")))?;
+    let fingerprint = Fingerprint::of_certificate(&cert);
+    let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| failed(cert_path, err))?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], private)
+        .map_err(|err| failed(cert_path, format!("does not go with {KEY_FILE}: {err}")))?;
+    Ok((server, fingerprint))
+}
+
 fn make_certificate(key: &KeyPair, path: &Path, how: Publish) -> Result<String, TlsError> {
     let mut params = CertificateParams::new(vec!["tcp-chat".to_owned()])
         .map_err(|err| failed(path, format!("cannot make a certificate: {err}")))?;
@@ -245,7 +265,11 @@ enum Publish {
 /// holds afterwards and whether it is ours.
 fn publish(path: &Path, contents: &str, mode: u32, how: Publish) -> io::Result<(String, bool)> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let scratch = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    // Unique to this process and call: two hosts may start at once, also
+    // two in one process.
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let scratch = path.with_file_name(format!(".{name}.{}-{call}.tmp", std::process::id()));
     let _ = fs::remove_file(&scratch);
     let written = (|| {
         let mut file = OpenOptions::new()
@@ -321,6 +345,27 @@ mod tests {
         fs::remove_file(scratch.path().join(KEY_FILE)).unwrap();
         let second = Tls::load_or_create(&config(scratch.path())).unwrap();
         assert_ne!(first.fingerprint, second.fingerprint);
+    }
+
+    #[test]
+    fn hosts_starting_together_agree_on_one_certificate() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("fresh");
+        let starts: Vec<_> = (0..4)
+            .map(|_| {
+                let config = config(&dir);
+                std::thread::spawn(move || Tls::load_or_create(&config).map(|tls| tls.fingerprint))
+            })
+            .collect();
+        let seen: Vec<Fingerprint> = starts
+            .into_iter()
+            .map(|start| start.join().unwrap().unwrap())
+            .collect();
+        let kept = Tls::load_or_create(&config(&dir)).unwrap().fingerprint;
+        assert!(
+            seen.iter().all(|seen| *seen == kept),
+            "{seen:?} vs {kept:?}"
+        );
     }
 
     #[test]
