@@ -1,5 +1,7 @@
-//! One connection from accept to close: tell IRC from plain text, run the
-//! matching session, then say goodbye and let the others know.
+//! One connection from accept to close: tell TLS from plain text (when
+//! the host speaks TLS) and IRC from plain text, run the matching session
+//! over the plain or encrypted stream, then say goodbye and let the
+//! others know.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,8 +2,9 @@
 //! clients make), plus a plain-text mode for `nc`/`telnet` users. GTK-free.
 //!
 //! How it works: one task accepts connections; each connection gets a
-//! reading task (its session: `irc` or `plain`, chosen by its first
-//! line or its silence) and a writing task that drains a bounded byte
+//! reading task (with TLS on, its first byte says whether a TLS handshake
+//! comes first: `tls`; then its session: `irc` or `plain`, chosen by its
+//! first line or its silence) and a writing task that drains a bounded byte
 //! queue into the socket, whatever is queued in one write. The `hub` —
 //! nicknames, channels, members — sits behind one mutex that is only held
 //! for look-ups and non-blocking appends to queues, never across an await
