@@ -4,7 +4,7 @@
 //! is a clear error at start (path and reason), never a crash.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -24,15 +24,14 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// `--serve` with `args`. Without a `--state-dir` it keeps no history, so
-/// that a test never writes into the home directory.
-fn serve(args: &[&str]) -> Command {
+/// `--serve` with `args`, keeping its state (TLS certificate, history) in
+/// `state_dir`, so that a test never writes into the home directory.
+fn serve(state_dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(BINARY);
-    command.arg("--serve");
-    if !args.contains(&"--state-dir") {
-        command.args(["--history", "0"]);
-    }
     command
+        .arg("--serve")
+        .arg("--state-dir")
+        .arg(state_dir)
         .args(args)
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
@@ -44,14 +43,20 @@ fn serve(args: &[&str]) -> Command {
 
 /// Reads the host's stderr until it says it is listening.
 fn wait_until_listening(child: &mut Child) -> BufReader<std::process::ChildStderr> {
+    read_until_listening(child).0
+}
+
+/// [`wait_until_listening`], returning what the host said until then too.
+fn read_until_listening(child: &mut Child) -> (BufReader<std::process::ChildStderr>, String) {
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
+    let mut said = String::new();
     loop {
-        line.clear();
+        let mut line = String::new();
         let read = stderr.read_line(&mut line).unwrap();
-        assert!(read > 0, "the host exited before listening");
+        assert!(read > 0, "the host exited before listening: {said}");
+        said.push_str(&line);
         if line.contains("listening on") {
-            return stderr;
+            return (stderr, said);
         }
     }
 }
@@ -77,9 +82,9 @@ fn read_until(reader: &mut BufReader<TcpStream>, wanted: &str) -> Vec<String> {
 fn serves_without_a_display_and_closes_the_room_on_sigterm() {
     let port = free_port();
     let port_arg = port.to_string();
-    let mut host = serve(&["--bind", "127.0.0.1", "--port", &port_arg, "--room", "#lan"])
-        .spawn()
-        .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let args = ["--bind", "127.0.0.1", "--port", &port_arg, "--room", "#lan"];
+    let mut host = serve(state.path(), &args).spawn().unwrap();
     let _stderr = wait_until_listening(&mut host);
 
     let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -106,10 +111,55 @@ fn serves_without_a_display_and_closes_the_room_on_sigterm() {
 }
 
 #[test]
+fn tls_only_logs_the_fingerprint_and_safety_code_and_refuses_plain_text() {
+    let state = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let args = ["--bind", "127.0.0.1", "--port", &port, "--tls-only"];
+    let mut host = serve(state.path(), &args).spawn().unwrap();
+    let (_stderr, said) = read_until_listening(&mut host);
+
+    // The fingerprint logged is the one OpenSSL reads from the certificate file.
+    let cert = state.path().join(tcp_chat::server::CERT_FILE);
+    let openssl = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(&cert)
+        .output()
+        .expect("openssl is installed (make deps-test)");
+    let openssl = String::from_utf8_lossy(&openssl.stdout);
+    let fingerprint = openssl.trim().rsplit('=').next().unwrap();
+    assert_eq!(fingerprint.len(), 32 * 3 - 1, "{openssl}");
+    assert!(
+        said.contains(&format!("(SHA-256): {fingerprint}")),
+        "{said}"
+    );
+    let code = said
+        .lines()
+        .find_map(|line| line.split("Safety code: ").nth(1))
+        .unwrap_or_else(|| panic!("no safety code in {said}"));
+    let groups: Vec<&str> = code.split(' ').collect();
+    assert_eq!(groups.len(), 5, "{code}");
+    assert!(groups.iter().all(|g| g.len() == 4), "{code}");
+
+    let stream = TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    writer
+        .write_all(b"NICK plain\r\nUSER plain 0 * :P\r\n")
+        .unwrap();
+    let mut refusal = String::new();
+    BufReader::new(stream).read_to_string(&mut refusal).unwrap();
+    assert!(refusal.starts_with("ERROR :"), "{refusal}");
+    assert_eq!(refusal.lines().count(), 1, "{refusal}");
+    host.kill().unwrap();
+    host.wait().unwrap();
+}
+
+#[test]
 fn a_port_in_use_is_a_clear_error() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let output = serve(&["--bind", "127.0.0.1", "--port", &port])
+    let state = tempfile::tempdir().unwrap();
+    let output = serve(state.path(), &["--bind", "127.0.0.1", "--port", &port])
         .output()
         .unwrap();
     assert!(!output.status.success());
@@ -147,16 +197,10 @@ fn start_with_history(port: u16, state_dir: &Path) -> Child {
 
 fn history_host(port: u16, state_dir: &Path) -> Command {
     let port = port.to_string();
-    let state_dir = state_dir.to_str().unwrap();
-    serve(&[
-        "--bind",
-        "127.0.0.1",
-        "--no-flood-control",
-        "--port",
-        &port,
-        "--state-dir",
+    serve(
         state_dir,
-    ])
+        &["--bind", "127.0.0.1", "--no-flood-control", "--port", &port],
+    )
 }
 
 struct Client {
@@ -305,5 +349,20 @@ fn an_unusable_state_directory_is_a_clear_error() {
         stderr.contains(&not_a_dir.display().to_string()),
         "{stderr}"
     );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_corrupt_tls_key_is_a_clear_error() {
+    let state = tempfile::tempdir().unwrap();
+    let key = state.path().join(tcp_chat::server::KEY_FILE);
+    std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\nbroken\n").unwrap();
+    let port = free_port().to_string();
+    let output = serve(state.path(), &["--bind", "127.0.0.1", "--port", &port])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&key.display().to_string()), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -8,7 +8,7 @@ use super::Settings;
 use crate::api::{Command, ConnectRequest, Event, HostError, HostRequest};
 use crate::client::{room_or_default, Session, SessionConfig, Timing};
 use crate::server::{
-    self, HistoryConfig, RunningHost, ServerConfig, StartError, DEFAULT_HISTORY_LINES,
+    self, HistoryConfig, RunningHost, ServerConfig, StartError, TlsConfig, DEFAULT_HISTORY_LINES,
 };
 
 /// The window has gone away: nobody is left to serve.
@@ -91,6 +91,9 @@ impl Dispatcher {
                 request.port,
                 DEFAULT_HISTORY_LINES,
             )),
+            // Guests may come over TLS too (same port), to a certificate
+            // kept beside the history.
+            tls: Some(TlsConfig::in_state_dir(Some(&self.settings.state_dir))),
             ..ServerConfig::default()
         };
         let host = match server::start(config).await {
@@ -202,5 +205,6 @@ fn host_error(err: StartError) -> HostError {
         StartError::PermissionDenied(addr) => HostError::PermissionDenied { port: addr.port() },
         StartError::Io(_, err) => HostError::Other(err.to_string()),
         StartError::History(err) => HostError::Other(err.to_string()),
+        StartError::Tls(err) => HostError::Other(err.to_string()),
     }
 }

@@ -12,6 +12,7 @@ pub mod names;
 pub mod numeric;
 pub mod tags;
 pub mod time;
+pub mod trust;
 
 pub use codec::{Line, LineCodec, MAX_LINE_BYTES, MAX_TAGS_BYTES};
 pub use formatting::strip_formatting;

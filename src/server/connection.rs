@@ -1,5 +1,7 @@
-//! One connection from accept to close: tell IRC from plain text, run the
-//! matching session, then say goodbye and let the others know.
+//! One connection from accept to close: tell TLS from plain text (when
+//! the host speaks TLS) and IRC from plain text, run the matching session
+//! over the plain or encrypted stream, then say goodbye and let the
+//! others know.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,11 +10,14 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::hub::{ClientId, Hub, Style};
 use super::input::{Ending, Input, Next};
 use super::send_queue::{self, SendQueue};
+use super::stream::{self, ReadHalf, WriteHalf};
+use super::tls::{self, Hello, Tls};
 use super::{irc, listen, plain, ServerConfig};
 use crate::protocol::{Line, Message};
 
@@ -22,6 +27,8 @@ const FLUSH_GRACE: Duration = Duration::from_secs(5);
 /// What every connection task shares.
 pub(super) struct Shared {
     pub config: ServerConfig,
+    /// `None`: plain text only.
+    pub tls: Option<Tls>,
     pub hub: Hub,
     pub shutdown: CancellationToken,
     /// Open connections, for `max_clients`.
@@ -116,12 +123,53 @@ pub(super) async fn refuse(mut stream: TcpStream) {
     let _ = tokio::time::timeout(FLUSH_GRACE, goodbye).await;
 }
 
+/// Tells TLS from plain text by the first byte (when the host speaks
+/// TLS), then runs the session over whichever it is.
 pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let limits = &shared.config.limits;
-    let host = host_name(listen::canonical_peer(peer));
+    let accepted = Instant::now();
+    // A handshake that stalls is a client that never registers.
+    let registration_deadline = accepted + limits.registration_timeout;
+    let greet_at = accepted + limits.plain_text_wait;
     // Chat lines are small and latency matters; the writer batches anyway.
     let _ = stream.set_nodelay(true);
-    let (read, write) = stream.into_split();
+    let Some(tls) = &shared.tls else {
+        let (read, write) = stream::plain(stream);
+        return session(read, write, peer, &shared, registration_deadline, greet_at).await;
+    };
+    match tls::sniff(&stream, greet_at, &shared.shutdown).await {
+        Hello::Tls => {
+            let handshake = tls.handshake(stream, peer, registration_deadline, &shared.shutdown);
+            if let Some(encrypted) = handshake.await {
+                log::debug!("TLS connection from {peer}");
+                // Its first line is awaited afresh: the handshake took time.
+                let greet_at = Instant::now() + limits.plain_text_wait;
+                let (read, write) = stream::tls(encrypted);
+                session(read, write, peer, &shared, registration_deadline, greet_at).await;
+            }
+        }
+        Hello::Other if tls.required => {
+            log::info!("refusing plain-text connection from {peer}: TLS only");
+            tls::refuse_plain(stream, &shared.shutdown).await;
+        }
+        Hello::Other => {
+            let (read, write) = stream::plain(stream);
+            session(read, write, peer, &shared, registration_deadline, greet_at).await;
+        }
+    }
+}
+
+/// One connection's session, plain or encrypted, from its first line to close.
+async fn session(
+    read: ReadHalf,
+    write: WriteHalf,
+    peer: SocketAddr,
+    shared: &Shared,
+    registration_deadline: Instant,
+    greet_at: Instant,
+) {
+    let limits = &shared.config.limits;
+    let host = host_name(listen::canonical_peer(peer));
     let (queue, writer) = send_queue::spawn(
         write,
         limits.send_queue_lines,
@@ -132,17 +180,17 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
         read,
         queue.clone(),
         shared.shutdown.clone(),
-        limits.registration_timeout,
+        registration_deadline,
     );
     let client = Client {
-        shared: &shared,
+        shared,
         id: shared.hub.new_id(),
         host,
         queue,
         replies: Mutex::default(),
     };
     log::debug!("connection from {peer}");
-    let (style, ending) = match input.first(limits.plain_text_wait).await {
+    let (style, ending) = match input.first(greet_at).await {
         Err(ending) => (Style::Irc, ending),
         Ok(Some(Line::Text(first))) if irc::is_registration(&first) => {
             (Style::Irc, irc::run(&client, &mut input, first).await)

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::Instant;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 
 use super::flood::TokenBucket;
 use super::send_queue::SendQueue;
+use super::stream::ReadHalf;
 use crate::protocol::{Line, LineCodec, Message};
 
 /// Read size; the buffer starts empty and grows only while a line needs it.
@@ -49,10 +49,10 @@ pub(super) struct Input {
 
 impl Input {
     pub fn new(
-        socket: OwnedReadHalf,
+        socket: ReadHalf,
         queue: SendQueue,
         shutdown: CancellationToken,
-        registration_timeout: Duration,
+        registration_deadline: Instant,
     ) -> Self {
         Input {
             lines: LineReader {
@@ -62,7 +62,7 @@ impl Input {
             },
             queue,
             shutdown,
-            registration_deadline: Some(Instant::now() + registration_timeout),
+            registration_deadline: Some(registration_deadline),
             keepalive: None,
             flood: None,
         }
@@ -105,9 +105,8 @@ impl Input {
         }
     }
 
-    /// The first line, if one comes within `wait`; `Ok(None)` on silence.
-    pub async fn first(&mut self, wait: Duration) -> Result<Option<Line>, Ending> {
-        let deadline = Instant::now() + wait;
+    /// The first line, if one comes before `deadline`; `Ok(None)` on silence.
+    pub async fn first(&mut self, deadline: Instant) -> Result<Option<Line>, Ending> {
         tokio::select! {
             biased;
             () = self.shutdown.cancelled() => Err(Ending::HostClosing),
@@ -181,7 +180,7 @@ impl Input {
 /// Lines from the socket through [`LineCodec`]; the buffer grows only as a
 /// line needs it. Cancel-safe: bytes are only ever added by a finished read.
 struct LineReader {
-    socket: OwnedReadHalf,
+    socket: ReadHalf,
     codec: LineCodec,
     buffer: BytesMut,
 }

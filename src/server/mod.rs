@@ -2,8 +2,9 @@
 //! clients make), plus a plain-text mode for `nc`/`telnet` users. GTK-free.
 //!
 //! How it works: one task accepts connections; each connection gets a
-//! reading task (its session: `irc` or `plain`, chosen by its first
-//! line or its silence) and a writing task that drains a bounded byte
+//! reading task (with TLS on, its first byte says whether a TLS handshake
+//! comes first: `tls`; then its session: `irc` or `plain`, chosen by its
+//! first line or its silence) and a writing task that drains a bounded byte
 //! queue into the socket, whatever is queued in one write. The `hub` —
 //! nicknames, channels, members — sits behind one mutex that is only held
 //! for look-ups and non-blocking appends to queues, never across an await
@@ -24,6 +25,8 @@ mod irc;
 mod listen;
 mod plain;
 mod send_queue;
+mod stream;
+mod tls;
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -38,6 +41,9 @@ use tokio_util::sync::CancellationToken;
 use connection::{Shared, Slot};
 use history::{History, HistoryError};
 use hub::Hub;
+pub use tls::{TlsConfig, TlsError, CERT_FILE, KEY_FILE};
+
+use crate::protocol::trust::Fingerprint;
 
 /// Lines kept per room unless told otherwise (`--history N`).
 pub const DEFAULT_HISTORY_LINES: usize = 10_000;
@@ -118,6 +124,8 @@ pub struct ServerConfig {
     pub server_name: String,
     /// `None`: the host keeps no history (nothing is written to disk).
     pub history: Option<HistoryConfig>,
+    /// `None`: plain text only (no certificate is read or made).
+    pub tls: Option<TlsConfig>,
     pub limits: Limits,
 }
 
@@ -130,6 +138,7 @@ impl Default for ServerConfig {
             password: None,
             server_name: "tcp-chat".to_owned(),
             history: None,
+            tls: None,
             limits: Limits::default(),
         }
     }
@@ -143,6 +152,8 @@ pub enum StartError {
     Io(SocketAddr, std::io::Error),
     /// The history database cannot be used (its text names the file).
     History(HistoryError),
+    /// The TLS certificate or key cannot be used (its text names the file).
+    Tls(TlsError),
 }
 
 impl std::fmt::Display for StartError {
@@ -152,6 +163,7 @@ impl std::fmt::Display for StartError {
             StartError::PermissionDenied(addr) => write!(f, "not allowed to listen on {addr}"),
             StartError::Io(addr, err) => write!(f, "cannot listen on {addr}: {err}"),
             StartError::History(err) => write!(f, "{err}"),
+            StartError::Tls(err) => write!(f, "{err}"),
         }
     }
 }
@@ -162,6 +174,7 @@ impl std::error::Error for StartError {}
 pub struct RunningHost {
     local_addrs: Vec<SocketAddr>,
     history: Option<History>,
+    fingerprint: Option<Fingerprint>,
     shutdown: CancellationToken,
     /// Ends (yields `None`) once every task holding a sender is gone.
     tasks_done: mpsc::Receiver<()>,
@@ -171,6 +184,18 @@ impl RunningHost {
     /// The addresses actually bound (with the real port when 0 was asked).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.local_addrs
+    }
+
+    /// The SHA-256 fingerprint of the host's TLS certificate; `None`
+    /// without TLS.
+    pub fn fingerprint(&self) -> Option<&Fingerprint> {
+        self.fingerprint.as_ref()
+    }
+
+    /// The certificate's safety code (five groups of four digits) for
+    /// guests to compare; `None` without TLS.
+    pub fn safety_code(&self) -> Option<String> {
+        self.fingerprint.as_ref().map(Fingerprint::safety_code)
     }
 
     /// Tells every client the host is closing, closes the listeners and
@@ -233,11 +258,29 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
         }
         None => None,
     };
+    let tls = match &config.tls {
+        Some(wanted) => {
+            let tls = tls::Tls::load_or_create(wanted).map_err(StartError::Tls)?;
+            let plain = if wanted.required {
+                "TLS only"
+            } else {
+                "TLS and plain text"
+            };
+            log::info!(
+                "{plain} on the same port; certificate {}",
+                wanted.dir.join(CERT_FILE).display()
+            );
+            Some(tls)
+        }
+        None => None,
+    };
+    let fingerprint = tls.as_ref().map(|tls| tls.fingerprint);
     log::info!("hosting {} on {local_addr}", config.room);
     let shutdown = CancellationToken::new();
     let shared = Arc::new(Shared {
         hub: Hub::new(&config.room, history),
         config,
+        tls,
         shutdown: shutdown.clone(),
         connections: Arc::default(),
     });
@@ -248,6 +291,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
     Ok(RunningHost {
         local_addrs: vec![local_addr],
         history,
+        fingerprint,
         shutdown,
         tasks_done,
     })
@@ -303,8 +347,18 @@ pub fn run_headless(config: ServerConfig) -> anyhow::Result<()> {
                      --history 0 to host without history)"
                 ));
             }
+            Err(err @ StartError::Tls(_)) => {
+                return Err(anyhow::anyhow!(
+                    "cannot host the room: {err} (move the file away and a new certificate \
+                     is made; guests will then see a new safety code)"
+                ));
+            }
             Err(err) => return Err(err).context("cannot host the room"),
         };
+        if let Some(fingerprint) = host.fingerprint() {
+            log::info!("TLS certificate fingerprint (SHA-256): {fingerprint}");
+            log::info!("Safety code: {}", fingerprint.safety_code());
+        }
         for addr in host.local_addrs() {
             log::info!("listening on {addr}; stop with Ctrl+C");
         }

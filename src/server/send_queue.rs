@@ -18,10 +18,11 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+use super::stream::WriteHalf;
 
 /// A first line into an empty queue reserves this much, so the next few
 /// lines of a burst do not each grow the buffer.
@@ -315,7 +316,7 @@ impl Writer {
 /// spawns its writer task, which drops the client if a write makes no
 /// progress for `stall`.
 pub(super) fn spawn(
-    socket: OwnedWriteHalf,
+    socket: WriteHalf,
     capacity: usize,
     backlog: Arc<Backlog>,
     stall: Duration,
@@ -333,7 +334,7 @@ pub(super) fn spawn(
     (SendQueue { shared }, Writer { task, dropped })
 }
 
-async fn drain(mut socket: OwnedWriteHalf, shared: Arc<Shared>, stall: Duration) {
+async fn drain(mut socket: WriteHalf, shared: Arc<Shared>, stall: Duration) {
     let written = async {
         let mut batch = Vec::new();
         loop {
@@ -387,7 +388,7 @@ async fn drain(mut socket: OwnedWriteHalf, shared: Arc<Shared>, stall: Duration)
 /// stopped reading and the socket buffers are full) is an error: else the
 /// writer, and everyone waiting on it, would wait forever.
 async fn write_unless_stalled(
-    socket: &mut OwnedWriteHalf,
+    socket: &mut WriteHalf,
     mut bytes: &[u8],
     stall: Duration,
 ) -> std::io::Result<()> {

@@ -135,7 +135,7 @@ impl TcpChatApplication {
 
     fn add_options(&self) {
         use glib::{OptionArg as Arg, OptionFlags as Flags};
-        let options: [(&str, Arg, String, Option<&str>); 14] = [
+        let options: [(&str, Arg, String, Option<&str>); 15] = [
             (
                 "host",
                 Arg::None,
@@ -205,8 +205,14 @@ impl TcpChatApplication {
             (
                 "state-dir",
                 Arg::String,
-                gettext("With --serve: keep the history in DIR (default ~/.local/share/tcp-chat)"),
+                gettext("With --serve: keep the history and the TLS certificate in DIR (default ~/.local/share/tcp-chat)"),
                 Some("DIR"),
+            ),
+            (
+                "tls-only",
+                Arg::None,
+                launch::tls_only_help(),
+                None,
             ),
             (
                 "version",
@@ -404,6 +410,7 @@ fn read_options(dict: &glib::VariantDict) -> Options {
         no_flood_control: dict.contains("no-flood-control"),
         history: string("history"),
         state_dir: string("state-dir"),
+        tls_only: dict.contains("tls-only"),
         host: dict.contains("host"),
         connect: string("connect"),
         nick: string("nick"),

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::validate;
 use crate::i18n::{gettext, gettext_f};
-use crate::server::{HistoryConfig, ServerConfig, DEFAULT_HISTORY_LINES};
+use crate::server::{HistoryConfig, ServerConfig, TlsConfig, DEFAULT_HISTORY_LINES};
 
 /// The options as parsed, before any checking.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub struct Options {
     /// Lines of history kept per room (`0`: none), as text.
     pub history: Option<String>,
     pub state_dir: Option<String>,
+    /// `--tls-only`: plain-text clients are refused.
+    pub tls_only: bool,
     pub host: bool,
     pub connect: Option<String>,
     pub nick: Option<String>,
@@ -43,6 +45,13 @@ pub enum Launch {
         nick: Option<String>,
         room: Option<String>,
     },
+}
+
+/// The help text of `--tls-only`.
+pub fn tls_only_help() -> String {
+    gettext(
+        "With --serve: accept only encrypted (TLS) connections; plain-text clients are told so and closed",
+    )
 }
 
 /// The headless host's configuration for `--serve`.
@@ -87,6 +96,12 @@ pub fn serve_config(options: &Options) -> Result<ServerConfig, String> {
         room: checked_room(options.room.as_deref())?.unwrap_or(defaults.room),
         password: options.password.as_deref().and_then(validate::password),
         history,
+        // TLS on the same port as plain text, with a certificate kept in
+        // the state directory (made the first time).
+        tls: Some(TlsConfig {
+            required: options.tls_only,
+            ..TlsConfig::in_state_dir(state_dir)
+        }),
         limits,
         ..defaults
     })
@@ -266,9 +281,12 @@ mod tests {
         let history = plain.history.clone().unwrap();
         assert_eq!(history.keep_per_room, DEFAULT_HISTORY_LINES);
         assert!(history.path.ends_with("tcp-chat/history-6667.sqlite3"));
+        let tls = plain.tls.clone().unwrap();
+        assert!(tls.dir.ends_with("tcp-chat") && !tls.required);
         assert_eq!(
             ServerConfig {
                 history: None,
+                tls: None,
                 ..plain
             },
             ServerConfig::default()
@@ -284,6 +302,18 @@ mod tests {
             std::path::Path::new("/srv/chat/history-6667.sqlite3")
         );
         assert_eq!(history.keep_per_room, 50);
+        let tls_only = Options {
+            tls_only: true,
+            state_dir: Some("/srv/chat".into()),
+            ..Options::default()
+        };
+        assert_eq!(
+            serve_config(&tls_only).unwrap().tls,
+            Some(TlsConfig {
+                dir: "/srv/chat".into(),
+                required: true,
+            })
+        );
         let none = Options {
             history: Some("0".into()),
             ..Options::default()

@@ -1,9 +1,10 @@
 //! Our host, started in-process on an ephemeral loopback port.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::time::Duration;
 
-use tcp_chat::server::{self, Limits, RunningHost, ServerConfig};
+use tcp_chat::server::{self, Limits, RunningHost, ServerConfig, TlsConfig};
 
 /// Loopback, a free port, no flood control (tests send bursts), and a short
 /// wait before a silent client counts as a plain-text user.
@@ -25,6 +26,18 @@ pub fn test_config_with(change: impl FnOnce(&mut Limits)) -> ServerConfig {
     let mut config = test_config();
     change(&mut config.limits);
     config
+}
+
+/// [`test_config`] speaking TLS too, its certificate in `dir`;
+/// `required`: TLS only.
+pub fn tls_config(dir: &Path, required: bool) -> ServerConfig {
+    ServerConfig {
+        tls: Some(TlsConfig {
+            dir: dir.to_path_buf(),
+            required,
+        }),
+        ..test_config()
+    }
 }
 
 pub async fn start_host(config: ServerConfig) -> (RunningHost, SocketAddr) {

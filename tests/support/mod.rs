@@ -2,7 +2,8 @@
 //! limit, [`TIMEOUT`], so a bug fails a test instead of hanging it.
 //!
 //! - [`host`]: our host on an ephemeral loopback port.
-//! - [`raw_client`]: a line-by-line TCP connection, for either end.
+//! - [`raw_client`]: a line-by-line TCP connection, for either end (or TLS).
+//! - [`tls`]: a TLS connection trusting one certificate fingerprint.
 //! - [`relay`]: a TCP relay a test cuts and restores.
 //! - [`fake_server`]: a scripted IRC server for client-side tests.
 //! - [`events`]: client sessions and the events they report.
@@ -20,6 +21,7 @@ pub mod ii;
 pub mod programs;
 pub mod raw_client;
 pub mod relay;
+pub mod tls;
 
 use std::future::Future;
 use std::time::Duration;
@@ -29,9 +31,9 @@ pub use events::{
     wait_disconnected, wait_for, wait_reconnecting, Connected,
 };
 pub use fake_server::{FakeServer, Peer};
-pub use host::{start_host, test_config, test_config_with};
+pub use host::{start_host, test_config, test_config_with, tls_config};
 pub use programs::require_program;
-pub use raw_client::RawClient;
+pub use raw_client::{RawClient, TlsRawClient};
 pub use relay::Relay;
 
 /// The network thread with its state (hosted rooms' history) in a scratch

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Instant;
 
@@ -47,10 +47,20 @@ impl ChildProcess {
     /// Starts `command` with stdin closed and stdout captured (see
     /// [`Self::wait_for_output`]); `package` is named if the program is missing.
     pub fn spawn(command: &mut Command, package: &str) -> ChildProcess {
+        Self::start(command.stdin(Stdio::null()), package)
+    }
+
+    /// [`Self::spawn`], with a pipe to the program's stdin.
+    pub fn spawn_with_input(command: &mut Command, package: &str) -> (ChildProcess, ChildStdin) {
+        let mut process = Self::start(command.stdin(Stdio::piped()), package);
+        let stdin = process.child.stdin.take().unwrap();
+        (process, stdin)
+    }
+
+    fn start(command: &mut Command, package: &str) -> ChildProcess {
         let program = command.get_program().to_string_lossy().into_owned();
         require_program(&program, package);
         let mut child = command
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap_or_else(|err| panic!("cannot run {program}: {err}"));

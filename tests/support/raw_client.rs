@@ -1,24 +1,62 @@
 //! A raw line-by-line TCP connection: the test's client of our host, and
-//! the fake server's end of a client session's connection.
+//! the fake server's end of a client session's connection. Over TLS too
+//! ([`TlsRawClient`]), trusting exactly one certificate fingerprint.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use tcp_chat::protocol::Message;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, TcpStream};
 
+use super::tls::{self, TlsStream};
 use super::{within, TIMEOUT};
 
 /// Sends lines, awaits lines (each within [`TIMEOUT`]).
-pub struct RawClient {
+pub struct RawClient<R = OwnedReadHalf, W = OwnedWriteHalf> {
     /// Who this is, in failure messages.
     pub name: String,
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: BufReader<R>,
+    writer: W,
     /// Every line received so far, for failure messages.
     pub seen: Vec<String>,
+}
+
+/// A [`RawClient`] over TLS.
+pub type TlsRawClient = RawClient<tokio::io::ReadHalf<TlsStream>, tokio::io::WriteHalf<TlsStream>>;
+
+impl TlsRawClient {
+    /// Connects over TLS, trusting only the certificate with `fingerprint`.
+    pub async fn connect_tls(
+        addr: SocketAddr,
+        name: &str,
+        fingerprint: &tcp_chat::protocol::trust::Fingerprint,
+    ) -> Self {
+        let stream = within("TLS handshake", tls::connect(addr, fingerprint))
+            .await
+            .expect("TLS handshake");
+        let (read, write) = tokio::io::split(stream);
+        RawClient {
+            name: name.to_owned(),
+            reader: BufReader::new(read),
+            writer: write,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Connects over TLS and registers as `nick`, returning once in the room.
+    pub async fn register_tls(
+        addr: SocketAddr,
+        nick: &str,
+        fingerprint: &tcp_chat::protocol::trust::Fingerprint,
+    ) -> Self {
+        let mut client = Self::connect_tls(addr, nick, fingerprint).await;
+        client.send(&format!("NICK {nick}")).await;
+        client.send(&format!("USER {nick} 0 * :Test {nick}")).await;
+        client.expect_command("366").await;
+        client
+    }
 }
 
 impl RawClient {
@@ -86,6 +124,17 @@ impl RawClient {
         client
     }
 
+    /// Drops the connection with a reset, like a peer that vanished.
+    pub fn vanish(self) {
+        let stream = self.reader.into_inner().reunite(self.writer).unwrap();
+        // A zero linger resets at once instead of blocking the drop.
+        #[allow(deprecated)]
+        stream.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(stream);
+    }
+}
+
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> RawClient<R, W> {
     pub async fn send(&mut self, line: &str) {
         self.send_raw(format!("{line}\r\n").as_bytes()).await;
     }
@@ -201,15 +250,6 @@ impl RawClient {
             rest.push(line);
         }
         rest
-    }
-
-    /// Drops the connection with a reset, like a peer that vanished.
-    pub fn vanish(self) {
-        let stream = self.reader.into_inner().reunite(self.writer).unwrap();
-        // A zero linger resets at once instead of blocking the drop.
-        #[allow(deprecated)]
-        stream.set_linger(Some(Duration::ZERO)).unwrap();
-        drop(stream);
     }
 }
 
