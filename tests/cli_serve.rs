@@ -25,10 +25,12 @@ fn free_port() -> u16 {
 }
 
 /// `--serve` with `args`. Without a `--state-dir` it keeps no history, so
-/// that a test never writes into the home directory.
+/// that a test never writes into the home directory; it never announces
+/// its room on the machine's network (`tests/discovery_netns.rs` does, in
+/// network namespaces of its own).
 fn serve(args: &[&str]) -> Command {
     let mut command = Command::new(BINARY);
-    command.arg("--serve");
+    command.args(["--serve", "--no-announce"]);
     if !args.contains(&"--state-dir") {
         command.args(["--history", "0"]);
     }

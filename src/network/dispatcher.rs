@@ -8,7 +8,7 @@ use super::Settings;
 use crate::api::{Command, ConnectRequest, Event, HostError, HostRequest};
 use crate::client::{room_or_default, Session, SessionConfig, Timing};
 use crate::server::{
-    self, HistoryConfig, RunningHost, ServerConfig, StartError, DEFAULT_HISTORY_LINES,
+    self, Announce, HistoryConfig, RunningHost, ServerConfig, StartError, DEFAULT_HISTORY_LINES,
 };
 
 /// The window has gone away: nobody is left to serve.
@@ -91,6 +91,9 @@ impl Dispatcher {
                 request.port,
                 DEFAULT_HISTORY_LINES,
             )),
+            announce: self.settings.announce.then(|| Announce {
+                nick: Some(request.nick.clone()),
+            }),
             ..ServerConfig::default()
         };
         let host = match server::start(config).await {

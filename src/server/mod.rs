@@ -35,6 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::discovery::{machine_name, Announcement, Announcer};
 use connection::{Shared, Slot};
 use history::{History, HistoryError};
 use hub::Hub;
@@ -119,6 +120,16 @@ pub struct ServerConfig {
     /// `None`: the host keeps no history (nothing is written to disk).
     pub history: Option<HistoryConfig>,
     pub limits: Limits,
+    /// `Some`: the room is announced on the local network while the host
+    /// runs (DNS-SD over mDNS, see [`crate::discovery`]).
+    pub announce: Option<Announce>,
+}
+
+/// How the host announces its room on the local network.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Announce {
+    /// Who hosts the room, for the instance name and the `nick` TXT entry.
+    pub nick: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -131,6 +142,7 @@ impl Default for ServerConfig {
             server_name: "tcp-chat".to_owned(),
             history: None,
             limits: Limits::default(),
+            announce: None,
         }
     }
 }
@@ -161,6 +173,8 @@ impl std::error::Error for StartError {}
 /// A host that is accepting clients on the current tokio runtime.
 pub struct RunningHost {
     local_addrs: Vec<SocketAddr>,
+    /// Withdrawn first on shutdown; dropping it withdraws it too.
+    announcer: Option<Announcer>,
     history: Option<History>,
     shutdown: CancellationToken,
     /// Ends (yields `None`) once every task holding a sender is gone.
@@ -176,6 +190,12 @@ impl RunningHost {
     /// Tells every client the host is closing, closes the listeners and
     /// waits until every connection task has ended and the history is on disk.
     pub async fn shutdown(mut self) {
+        if let Some(announcer) = self.announcer.take() {
+            // Blocks for a moment while mDNS says goodbye.
+            if let Err(err) = tokio::task::spawn_blocking(move || announcer.withdraw()).await {
+                log::warn!("could not withdraw the announcement: {err}");
+            }
+        }
         self.shutdown.cancel();
         while self.tasks_done.recv().await.is_some() {}
         if let Some(history) = self.history.take() {
@@ -234,6 +254,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
         None => None,
     };
     log::info!("hosting {} on {local_addr}", config.room);
+    let announcer = config
+        .announce
+        .as_ref()
+        .and_then(|announce| announce_room(&config, announce, local_addr.port()));
     let shutdown = CancellationToken::new();
     let shared = Arc::new(Shared {
         hub: Hub::new(&config.room, history),
@@ -247,10 +271,32 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
     tokio::spawn(accept_loop(listener, shared, alive));
     Ok(RunningHost {
         local_addrs: vec![local_addr],
+        announcer,
         history,
         shutdown,
         tasks_done,
     })
+}
+
+/// Starts announcing the room, unless nobody else could reach it. A room
+/// that cannot be announced is still hosted: people can type its address.
+fn announce_room(config: &ServerConfig, announce: &Announce, port: u16) -> Option<Announcer> {
+    if let Some(ip) = config.bind.filter(IpAddr::is_loopback) {
+        log::info!("not announcing the room: {ip} is reachable from this computer only");
+        return None;
+    }
+    let announcement = Announcement {
+        room: config.room.clone(),
+        nick: announce.nick.clone(),
+        hostname: machine_name(),
+        port,
+        address: config.bind.filter(|ip| !ip.is_unspecified()),
+        tls: false,
+        fingerprint: None,
+    };
+    Announcer::start(&announcement)
+        .map_err(|err| log::warn!("cannot announce the room on the local network: {err}"))
+        .ok()
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, alive: mpsc::Sender<()>) {

@@ -135,7 +135,7 @@ impl TcpChatApplication {
 
     fn add_options(&self) {
         use glib::{OptionArg as Arg, OptionFlags as Flags};
-        let options: [(&str, Arg, String, Option<&str>); 14] = [
+        let options: [(&str, Arg, String, Option<&str>); 15] = [
             (
                 "host",
                 Arg::None,
@@ -207,6 +207,12 @@ impl TcpChatApplication {
                 Arg::String,
                 gettext("With --serve: keep the history in DIR (default ~/.local/share/tcp-chat)"),
                 Some("DIR"),
+            ),
+            (
+                "no-announce",
+                Arg::None,
+                gettext("With --serve: do not list the room on the local network"),
+                None,
             ),
             (
                 "version",
@@ -404,6 +410,7 @@ fn read_options(dict: &glib::VariantDict) -> Options {
         no_flood_control: dict.contains("no-flood-control"),
         history: string("history"),
         state_dir: string("state-dir"),
+        no_announce: dict.contains("no-announce"),
         host: dict.contains("host"),
         connect: string("connect"),
         nick: string("nick"),

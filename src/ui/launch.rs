@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::validate;
 use crate::i18n::{gettext, gettext_f};
-use crate::server::{HistoryConfig, ServerConfig, DEFAULT_HISTORY_LINES};
+use crate::server::{Announce, HistoryConfig, ServerConfig, DEFAULT_HISTORY_LINES};
 
 /// The options as parsed, before any checking.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub struct Options {
     /// Lines of history kept per room (`0`: none), as text.
     pub history: Option<String>,
     pub state_dir: Option<String>,
+    /// `--no-announce`: keep the `--serve` room off the local network's lists.
+    pub no_announce: bool,
     pub host: bool,
     pub connect: Option<String>,
     pub nick: Option<String>,
@@ -81,6 +83,9 @@ pub fn serve_config(options: &Options) -> Result<ServerConfig, String> {
     };
     let state_dir = options.state_dir.as_deref().map(std::path::Path::new);
     let history = (keep > 0).then(|| HistoryConfig::in_state_dir(state_dir, port, keep));
+    // `--nick` names who hosts the room in its announcement.
+    let nick = checked_nick(options.nick.as_deref())?;
+    let announce = (!options.no_announce).then_some(Announce { nick });
     Ok(ServerConfig {
         bind,
         port,
@@ -88,19 +93,14 @@ pub fn serve_config(options: &Options) -> Result<ServerConfig, String> {
         password: options.password.as_deref().and_then(validate::password),
         history,
         limits,
+        announce,
         ..defaults
     })
 }
 
 /// What a GUI launch asks for.
 pub fn plan(options: &Options) -> Result<Launch, String> {
-    let nick = match options.nick.as_deref() {
-        None => None,
-        Some(text) => Some(
-            validate::nick(text)
-                .ok_or_else(|| gettext_f("“{text}” cannot be a nickname", &[("text", text)]))?,
-        ),
-    };
+    let nick = checked_nick(options.nick.as_deref())?;
     let room = checked_room(options.room.as_deref())?;
     if let Some(link) = options.links.iter().find(|link| !is_irc_link(link)) {
         return Err(gettext_f(
@@ -130,6 +130,14 @@ pub fn plan(options: &Options) -> Result<Launch, String> {
         return Ok(Launch::Host { port, nick, room });
     }
     Ok(Launch::Window)
+}
+
+fn checked_nick(nick: Option<&str>) -> Result<Option<String>, String> {
+    nick.map(|text| {
+        validate::nick(text)
+            .ok_or_else(|| gettext_f("“{text}” cannot be a nickname", &[("text", text)]))
+    })
+    .transpose()
 }
 
 fn checked_room(room: Option<&str>) -> Result<Option<String>, String> {
@@ -266,13 +274,30 @@ mod tests {
         let history = plain.history.clone().unwrap();
         assert_eq!(history.keep_per_room, DEFAULT_HISTORY_LINES);
         assert!(history.path.ends_with("tcp-chat/history-6667.sqlite3"));
+        assert_eq!(plain.announce, Some(Announce { nick: None }));
         assert_eq!(
             ServerConfig {
                 history: None,
+                announce: None,
                 ..plain
             },
             ServerConfig::default()
         );
+        let announced = Options {
+            nick: Some("mei".into()),
+            ..Options::default()
+        };
+        assert_eq!(
+            serve_config(&announced).unwrap().announce,
+            Some(Announce {
+                nick: Some("mei".into())
+            })
+        );
+        let quiet = Options {
+            no_announce: true,
+            ..Options::default()
+        };
+        assert_eq!(serve_config(&quiet).unwrap().announce, None);
         let chosen = Options {
             history: Some("50".into()),
             state_dir: Some("/srv/chat".into()),
@@ -308,6 +333,10 @@ mod tests {
             },
             Options {
                 room: Some("a b".into()),
+                ..Options::default()
+            },
+            Options {
+                nick: Some("1x".into()),
                 ..Options::default()
             },
         ] {
