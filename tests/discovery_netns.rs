@@ -1,9 +1,10 @@
 //! Rooms found across a network: two network namespaces joined by a veth
-//! pair that this test makes (and removes, also when it fails). The real
-//! `tcp-chat --serve` runs in namespace A; in namespace B this very test
-//! binary runs again as a browser (`browse_child`, selected by an
-//! environment variable) and prints one line per event, which the test
-//! reads with a deadline. Nothing is sent on the machine's own interfaces:
+//! pair that each test makes (and removes, also when it fails). A host runs
+//! in namespace A: the real `tcp-chat --serve`, or the window's network
+//! thread hosting a room (this test binary run again as `host_child`); in
+//! namespace B this test binary runs again as a browser (`browse_child`)
+//! and prints one line per event, which the test reads with a deadline.
+//! The children are selected by environment variables. Nothing is sent on the machine's own interfaces:
 //! host and browser run only inside the namespaces, on 192.0.2.0/24
 //! (TEST-NET-1, never routed). Needs root and `ip`; without them it says it
 //! skipped and passes.
@@ -22,6 +23,8 @@ use tcp_chat::discovery::{BrowseEvent, Browser};
 
 /// Set (to anything) in the browser's environment: `browse_child` browses.
 const CHILD_ENV: &str = "TCP_CHAT_BROWSE_CHILD";
+/// Set in the window host's environment: `host_child` hosts.
+const HOST_CHILD_ENV: &str = "TCP_CHAT_HOST_CHILD";
 /// Only a bug should ever reach it.
 const DEADLINE: Duration = Duration::from_secs(60);
 const HOST_IP: &str = "192.0.2.1";
@@ -59,15 +62,102 @@ fn browse_child() {
     }
 }
 
+/// The window's side of hosting, when run by the test below inside
+/// namespace A: the network thread hosts `#lab` as `li` (announcing it, as
+/// the application's default settings do) until a line on stdin says
+/// `leave`; then it leaves, which stops the host.
 #[test]
-fn a_room_is_found_in_another_namespace_and_lost_when_its_host_stops() {
-    if let Some(why) = missing_privileges() {
-        println!("skipped: needs root for network namespaces ({why})");
+fn host_child() {
+    if std::env::var_os(HOST_CHILD_ENV).is_none() {
         return;
     }
-    let net = Veth::create();
+    use tcp_chat::network::{Command, Event, HostRequest, Settings};
     let state = tempfile::tempdir().expect("a scratch directory");
+    let network = tcp_chat::network::spawn_with(Settings {
+        state_dir: state.path().to_path_buf(),
+        announce: true,
+    })
+    .expect("the network thread starts");
+    network
+        .commands
+        .send_blocking(Command::Host(HostRequest {
+            nick: "li".to_owned(),
+            port: PORT,
+            room: "#lab".to_owned(),
+            password: None,
+        }))
+        .expect("the network thread listens");
+    loop {
+        match network.events.recv_blocking().expect("events") {
+            Event::Hosting { .. } => break,
+            Event::HostFailed(err) => panic!("cannot host: {err:?}"),
+            _ => {}
+        }
+    }
+    let mut line = String::new();
+    while std::io::stdin().read_line(&mut line).expect("stdin") > 0 {
+        if line.trim() == "leave" {
+            network
+                .commands
+                .send_blocking(Command::Leave { message: None })
+                .expect("the network thread listens");
+        }
+        line.clear();
+    }
+    let _ = network.commands.send_blocking(Command::Shutdown);
+}
 
+#[test]
+fn the_windows_room_is_found_and_lost_when_it_leaves() {
+    let Some((net, browser, lines)) = namespaces_with_a_browser() else {
+        return;
+    };
+    let mut host = Killed(
+        Command::new("ip")
+            .args(["netns", "exec", &net.a])
+            .arg(std::env::current_exe().expect("the test binary"))
+            .args(["host_child", "--exact", "--nocapture", "--test-threads=1"])
+            .env(HOST_CHILD_ENV, "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the window's host starts"),
+    );
+    let found = next_line(&lines, "FOUND for #lab at A's address", |line| {
+        found_at(line, "#lab")
+    });
+    println!("{found}");
+    let fields: Vec<&str> = found.split('\t').collect();
+    let [_, instance, _, nick, tls, addresses] = fields[..] else {
+        panic!("a FOUND line has six fields: {found}");
+    };
+    assert!(instance.starts_with("#lab by li on "), "{instance}");
+    assert_eq!((nick, tls), ("li", "false"));
+    assert!(
+        addresses.contains(&format!("{HOST_IP}:{PORT}")),
+        "{addresses}"
+    );
+
+    let mut stdin = host.0.stdin.take().expect("piped stdin");
+    writeln!(stdin, "leave").expect("the host reads");
+    let lost = next_line(&lines, "LOST", |line| line.starts_with("LOST\t"));
+    println!("{lost}");
+    assert_eq!(lost, format!("LOST\t{instance}"));
+    drop(stdin);
+    let exit = host.0.wait().expect("the host is waited for");
+    assert!(exit.success(), "{exit}");
+    drop(browser);
+}
+
+/// Two namespaces joined by a veth pair, with the browser running in B;
+/// `None` (after saying so) where this test cannot make namespaces.
+fn namespaces_with_a_browser() -> Option<(Veth, Killed, mpsc::Receiver<String>)> {
+    if let Some(why) = missing_privileges() {
+        println!("skipped: needs root for network namespaces ({why})");
+        return None;
+    }
+    let net = Veth::create();
     let mut browser = Killed(
         Command::new("ip")
             .args(["netns", "exec", &net.b])
@@ -82,6 +172,15 @@ fn a_room_is_found_in_another_namespace_and_lost_when_its_host_stops() {
     );
     let lines = read_lines(browser.0.stdout.take().expect("piped stdout"));
     next_line(&lines, "READY", |line| line == "READY");
+    Some((net, browser, lines))
+}
+
+#[test]
+fn a_served_room_is_found_in_another_namespace_and_lost_when_its_host_stops() {
+    let Some((net, browser, lines)) = namespaces_with_a_browser() else {
+        return;
+    };
+    let state = tempfile::tempdir().expect("a scratch directory");
 
     let log_path = state.path().join("host.log");
     let mut host = Killed(
@@ -100,8 +199,8 @@ fn a_room_is_found_in_another_namespace_and_lost_when_its_host_stops() {
             .expect("the host starts"),
     );
 
-    let found = next_line(&lines, "FOUND for #chat", |line| {
-        line.starts_with("FOUND\t") && line.split('\t').nth(2) == Some("#chat")
+    let found = next_line(&lines, "FOUND for #chat at A's address", |line| {
+        found_at(line, "#chat")
     });
     println!("{found}");
     let fields: Vec<&str> = found.split('\t').collect();
@@ -134,6 +233,19 @@ fn a_room_is_found_in_another_namespace_and_lost_when_its_host_stops() {
     let log = host_log(&log_path);
     assert!(log.contains("announcing “#chat by mei on "), "{log}");
     drop(browser);
+}
+
+/// A FOUND line for `room` that lists the host's IPv4 address. The
+/// first FOUND may come with its IPv6 link-local address alone: the same
+/// room is found again (updated) once its IPv4 address is heard.
+fn found_at(line: &str, room: &str) -> bool {
+    let fields: Vec<&str> = line.split('\t').collect();
+    let wanted = format!("{HOST_IP}:{PORT}");
+    fields.first() == Some(&"FOUND")
+        && fields.get(2) == Some(&room)
+        && fields
+            .get(5)
+            .is_some_and(|addresses| addresses.split(',').any(|addr| addr == wanted))
 }
 
 /// Why this test cannot make namespaces here, if it cannot.
