@@ -4,12 +4,14 @@
 //! - [`protocol`]: the IRC wire format (GTK-free).
 //! - [`server`]: the host that relays a room (GTK-free, runs headless).
 //! - [`client`]: the client session the window drives (GTK-free).
+//! - [`discovery`]: rooms announced and found on the LAN over mDNS (GTK-free).
 //! - [`network`]: the network thread and the two channel enums (GTK-free).
 //! - [`i18n`]: translations through gettext (GTK-free).
 //! - [`ui`]: the GTK application and window.
 
 pub mod api;
 pub mod client;
+pub mod discovery;
 pub mod i18n;
 pub mod network;
 pub mod protocol;

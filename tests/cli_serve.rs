@@ -25,9 +25,12 @@ fn free_port() -> u16 {
 }
 
 /// `--serve` with `args`, keeping its state (TLS certificate, history) in
-/// `state_dir`, so that a test never writes into the home directory.
+/// `state_dir`, so that a test never writes into the home directory; it
+/// never announces its room on the machine's network
+/// (`tests/discovery_netns.rs` does, in network namespaces of its own).
 fn serve(state_dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(BINARY);
+    command.arg("--no-announce");
     command
         .arg("--serve")
         .arg("--state-dir")

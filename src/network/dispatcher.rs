@@ -8,7 +8,8 @@ use super::Settings;
 use crate::api::{Command, ConnectRequest, Event, HostError, HostRequest};
 use crate::client::{room_or_default, Session, SessionConfig, Timing};
 use crate::server::{
-    self, HistoryConfig, RunningHost, ServerConfig, StartError, TlsConfig, DEFAULT_HISTORY_LINES,
+    self, Announce, HistoryConfig, RunningHost, ServerConfig, StartError, TlsConfig,
+    DEFAULT_HISTORY_LINES,
 };
 
 /// The window has gone away: nobody is left to serve.
@@ -94,6 +95,9 @@ impl Dispatcher {
             // Guests may come over TLS too (same port), to a certificate
             // kept beside the history.
             tls: Some(TlsConfig::in_state_dir(Some(&self.settings.state_dir))),
+            announce: self.settings.announce.then(|| Announce {
+                nick: Some(request.nick.clone()),
+            }),
             ..ServerConfig::default()
         };
         let host = match server::start(config).await {

@@ -19,16 +19,21 @@ pub struct NetworkHandle {
 /// Worker threads for the runtime: chat traffic for one window needs few.
 const WORKER_THREADS: usize = 2;
 
-/// Where the network thread keeps what lasts: the history of rooms we host.
+/// Where the network thread keeps what lasts (the history of rooms we
+/// host), and whether the rooms we host are announced on the local network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub state_dir: std::path::PathBuf,
+    /// Announce hosted rooms over mDNS (see [`crate::discovery`]). Tests
+    /// turn it off: their rooms are no business of the machine's network.
+    pub announce: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             state_dir: crate::server::default_state_dir(),
+            announce: true,
         }
     }
 }

@@ -38,6 +38,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::discovery::{machine_name, Announcement, Announcer};
 use connection::{Shared, Slot};
 use history::{History, HistoryError};
 use hub::Hub;
@@ -127,6 +128,16 @@ pub struct ServerConfig {
     /// `None`: plain text only (no certificate is read or made).
     pub tls: Option<TlsConfig>,
     pub limits: Limits,
+    /// `Some`: the room is announced on the local network while the host
+    /// runs (DNS-SD over mDNS, see [`crate::discovery`]).
+    pub announce: Option<Announce>,
+}
+
+/// How the host announces its room on the local network.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Announce {
+    /// Who hosts the room, for the instance name and the `nick` TXT entry.
+    pub nick: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -140,6 +151,7 @@ impl Default for ServerConfig {
             history: None,
             tls: None,
             limits: Limits::default(),
+            announce: None,
         }
     }
 }
@@ -173,6 +185,8 @@ impl std::error::Error for StartError {}
 /// A host that is accepting clients on the current tokio runtime.
 pub struct RunningHost {
     local_addrs: Vec<SocketAddr>,
+    /// Withdrawn first on shutdown; dropping it withdraws it too.
+    announcer: Option<Announcer>,
     history: Option<History>,
     fingerprint: Option<Fingerprint>,
     shutdown: CancellationToken,
@@ -201,6 +215,12 @@ impl RunningHost {
     /// Tells every client the host is closing, closes the listeners and
     /// waits until every connection task has ended and the history is on disk.
     pub async fn shutdown(mut self) {
+        if let Some(announcer) = self.announcer.take() {
+            // Blocks for a moment while mDNS says goodbye.
+            if let Err(err) = tokio::task::spawn_blocking(move || announcer.withdraw()).await {
+                log::warn!("could not withdraw the announcement: {err}");
+            }
+        }
         self.shutdown.cancel();
         while self.tasks_done.recv().await.is_some() {}
         if let Some(history) = self.history.take() {
@@ -276,6 +296,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
     };
     let fingerprint = tls.as_ref().map(|tls| tls.fingerprint);
     log::info!("hosting {} on {local_addr}", config.room);
+    let announcer = config
+        .announce
+        .as_ref()
+        .and_then(|announce| announce_room(&config, announce, local_addr.port(), fingerprint));
     let shutdown = CancellationToken::new();
     let shared = Arc::new(Shared {
         hub: Hub::new(&config.room, history),
@@ -290,11 +314,40 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
     tokio::spawn(accept_loop(listener, shared, alive));
     Ok(RunningHost {
         local_addrs: vec![local_addr],
+        announcer,
         history,
         fingerprint,
         shutdown,
         tasks_done,
     })
+}
+
+/// Starts announcing the room, unless nobody else could reach it. A room
+/// that cannot be announced is still hosted: people can type its address.
+fn announce_room(
+    config: &ServerConfig,
+    announce: &Announce,
+    port: u16,
+    fingerprint: Option<Fingerprint>,
+) -> Option<Announcer> {
+    if let Some(ip) = config.bind.filter(IpAddr::is_loopback) {
+        log::info!("not announcing the room: {ip} is reachable from this computer only");
+        return None;
+    }
+    let announcement = Announcement {
+        room: config.room.clone(),
+        nick: announce.nick.clone(),
+        hostname: machine_name(),
+        port,
+        address: config.bind.filter(|ip| !ip.is_unspecified()),
+        // Browsers see that the room speaks TLS, and which certificate to
+        // expect (so a guest can pin it before the first handshake).
+        tls: fingerprint.is_some(),
+        fingerprint: fingerprint.map(|fingerprint| fingerprint.hex()),
+    };
+    Announcer::start(&announcement)
+        .map_err(|err| log::warn!("cannot announce the room on the local network: {err}"))
+        .ok()
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, alive: mpsc::Sender<()>) {

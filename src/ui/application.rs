@@ -135,7 +135,7 @@ impl TcpChatApplication {
 
     fn add_options(&self) {
         use glib::{OptionArg as Arg, OptionFlags as Flags};
-        let options: [(&str, Arg, String, Option<&str>); 15] = [
+        let options: [(&str, Arg, String, Option<&str>); 16] = [
             (
                 "host",
                 Arg::None,
@@ -212,6 +212,12 @@ impl TcpChatApplication {
                 "tls-only",
                 Arg::None,
                 launch::tls_only_help(),
+                None,
+            ),
+            (
+                "no-announce",
+                Arg::None,
+                gettext("With --serve: do not list the room on the local network"),
                 None,
             ),
             (
@@ -411,6 +417,7 @@ fn read_options(dict: &glib::VariantDict) -> Options {
         history: string("history"),
         state_dir: string("state-dir"),
         tls_only: dict.contains("tls-only"),
+        no_announce: dict.contains("no-announce"),
         host: dict.contains("host"),
         connect: string("connect"),
         nick: string("nick"),

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::validate;
 use crate::i18n::{gettext, gettext_f};
-use crate::server::{HistoryConfig, ServerConfig, TlsConfig, DEFAULT_HISTORY_LINES};
+use crate::server::{Announce, HistoryConfig, ServerConfig, TlsConfig, DEFAULT_HISTORY_LINES};
 
 /// The options as parsed, before any checking.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,6 +23,8 @@ pub struct Options {
     pub state_dir: Option<String>,
     /// `--tls-only`: plain-text clients are refused.
     pub tls_only: bool,
+    /// `--no-announce`: keep the `--serve` room off the local network's lists.
+    pub no_announce: bool,
     pub host: bool,
     pub connect: Option<String>,
     pub nick: Option<String>,
@@ -90,6 +92,9 @@ pub fn serve_config(options: &Options) -> Result<ServerConfig, String> {
     };
     let state_dir = options.state_dir.as_deref().map(std::path::Path::new);
     let history = (keep > 0).then(|| HistoryConfig::in_state_dir(state_dir, port, keep));
+    // `--nick` names who hosts the room in its announcement.
+    let nick = checked_nick(options.nick.as_deref())?;
+    let announce = (!options.no_announce).then_some(Announce { nick });
     Ok(ServerConfig {
         bind,
         port,
@@ -103,19 +108,14 @@ pub fn serve_config(options: &Options) -> Result<ServerConfig, String> {
             ..TlsConfig::in_state_dir(state_dir)
         }),
         limits,
+        announce,
         ..defaults
     })
 }
 
 /// What a GUI launch asks for.
 pub fn plan(options: &Options) -> Result<Launch, String> {
-    let nick = match options.nick.as_deref() {
-        None => None,
-        Some(text) => Some(
-            validate::nick(text)
-                .ok_or_else(|| gettext_f("“{text}” cannot be a nickname", &[("text", text)]))?,
-        ),
-    };
+    let nick = checked_nick(options.nick.as_deref())?;
     let room = checked_room(options.room.as_deref())?;
     if let Some(link) = options.links.iter().find(|link| !is_irc_link(link)) {
         return Err(gettext_f(
@@ -145,6 +145,14 @@ pub fn plan(options: &Options) -> Result<Launch, String> {
         return Ok(Launch::Host { port, nick, room });
     }
     Ok(Launch::Window)
+}
+
+fn checked_nick(nick: Option<&str>) -> Result<Option<String>, String> {
+    nick.map(|text| {
+        validate::nick(text)
+            .ok_or_else(|| gettext_f("“{text}” cannot be a nickname", &[("text", text)]))
+    })
+    .transpose()
 }
 
 fn checked_room(room: Option<&str>) -> Result<Option<String>, String> {
@@ -283,14 +291,31 @@ mod tests {
         assert!(history.path.ends_with("tcp-chat/history-6667.sqlite3"));
         let tls = plain.tls.clone().unwrap();
         assert!(tls.dir.ends_with("tcp-chat") && !tls.required);
+        assert_eq!(plain.announce, Some(Announce { nick: None }));
         assert_eq!(
             ServerConfig {
                 history: None,
                 tls: None,
+                announce: None,
                 ..plain
             },
             ServerConfig::default()
         );
+        let announced = Options {
+            nick: Some("mei".into()),
+            ..Options::default()
+        };
+        assert_eq!(
+            serve_config(&announced).unwrap().announce,
+            Some(Announce {
+                nick: Some("mei".into())
+            })
+        );
+        let quiet = Options {
+            no_announce: true,
+            ..Options::default()
+        };
+        assert_eq!(serve_config(&quiet).unwrap().announce, None);
         let chosen = Options {
             history: Some("50".into()),
             state_dir: Some("/srv/chat".into()),
@@ -338,6 +363,10 @@ mod tests {
             },
             Options {
                 room: Some("a b".into()),
+                ..Options::default()
+            },
+            Options {
+                nick: Some("1x".into()),
                 ..Options::default()
             },
         ] {

@@ -42,6 +42,7 @@ pub fn spawn_network() -> (tcp_chat::network::NetworkHandle, tempfile::TempDir) 
     let state = tempfile::tempdir().expect("a scratch directory");
     let settings = tcp_chat::network::Settings {
         state_dir: state.path().to_path_buf(),
+        announce: false,
     };
     let network = tcp_chat::network::spawn_with(settings).expect("the network thread starts");
     (network, state)
