@@ -4,6 +4,8 @@
 
 use std::net::SocketAddr;
 
+pub use crate::discovery::NearbyRoom;
+
 /// Start a host on this machine, then join its room as `nick`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostRequest {
@@ -275,5 +277,11 @@ pub enum Event {
     /// The session is over for good (no reconnect follows).
     Disconnected {
         reason: DisconnectReason,
+    },
+    /// A room announced on the local network (new, or changed).
+    NearbyRoom(NearbyRoom),
+    /// The room announced as `instance` is gone.
+    NearbyRoomGone {
+        instance: String,
     },
 }

@@ -77,6 +77,7 @@ fn host_child() {
     let network = tcp_chat::network::spawn_with(Settings {
         state_dir: state.path().to_path_buf(),
         announce: true,
+        browse: false,
     })
     .expect("the network thread starts");
     network

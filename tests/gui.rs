@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use adw::prelude::*;
 use fake_network::FakeNetwork;
-use tcp_chat::api::{HistoryKind, LineMeta, Presence, TypingState};
+use tcp_chat::api::{HistoryKind, LineMeta, NearbyRoom, Presence, TypingState};
 use tcp_chat::network::{
     Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest, NetworkHandle,
 };
@@ -1040,6 +1040,54 @@ fn narrow_window_folds_the_sidebar() {
     fake.close();
 }
 
+/// Rooms announced on the local network show on the welcome page; one
+/// click joins.
+fn nearby_rooms_are_listed_and_joined() {
+    let fake = FakeNetwork::new();
+    let window = &fake.window;
+    assert!(window.nearby_rooms_shown().is_empty());
+    let room = NearbyRoom {
+        instance: "#lab by li on pc".into(),
+        room: "#lab".into(),
+        nick: Some("li".into()),
+        addresses: vec!["192.0.2.7:6667".parse().unwrap()],
+        port: 6667,
+        tls: true,
+        fingerprint: None,
+    };
+    fake.feed([
+        Event::NearbyRoom(room.clone()),
+        Event::NearbyRoom(NearbyRoom {
+            instance: "#art by bob on box".into(),
+            room: "#art".into(),
+            ..room.clone()
+        }),
+    ]);
+    assert_eq!(window.nearby_rooms_shown(), ["#art", "#lab"]);
+    assert!(window.nearby_list().is_visible());
+    shot("17-nearby");
+    fake.feed([Event::NearbyRoomGone {
+        instance: "#art by bob on box".into(),
+    }]);
+    assert_eq!(window.nearby_rooms_shown(), ["#lab"]);
+    window
+        .nearby_list()
+        .row_at_index(0)
+        .expect("the #lab row")
+        .emit_activate();
+    fake.settle();
+    let sent = fake.sent();
+    let [Command::Connect(request)] = sent.as_slice() else {
+        panic!("a Connect: {sent:?}");
+    };
+    assert_eq!(
+        (request.address.as_str(), request.room.as_str()),
+        ("192.0.2.7:6667", "#lab")
+    );
+    assert_eq!(window.visible_page().as_deref(), Some("connecting"));
+    fake.close();
+}
+
 fn mentions_are_highlighted() {
     let fake = FakeNetwork::new();
     connected(&fake);
@@ -1364,6 +1412,10 @@ fn main() -> std::process::ExitCode {
             private_conversations_have_their_own_log_and_badge,
         ),
         ("mentions_are_highlighted", mentions_are_highlighted),
+        (
+            "nearby_rooms_are_listed_and_joined",
+            nearby_rooms_are_listed_and_joined,
+        ),
         (
             "narrow_window_folds_the_sidebar",
             narrow_window_folds_the_sidebar,

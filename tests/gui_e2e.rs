@@ -151,6 +151,7 @@ fn open_window(width: i32, height: i32) -> TcpChatWindow {
     let settings = tcp_chat::network::Settings {
         state_dir: state.path().to_path_buf(),
         announce: false,
+        browse: false,
     };
     let network = tcp_chat::network::spawn_with(settings).expect("the network thread starts");
     let window = fake_network::open_window(network, width, height);

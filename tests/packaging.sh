@@ -371,6 +371,8 @@ check_launch() {
     export HOME=$scratch/home XDG_CONFIG_HOME=$scratch/config XDG_DATA_HOME=$scratch/data \
         XDG_CACHE_HOME=$scratch/cache XDG_STATE_HOME=$scratch/state GSETTINGS_BACKEND=memory
     mkdir -p "$HOME"
+    # Nor may it look for rooms on (or announce to) the machine's real network.
+    export TCP_CHAT_NO_DISCOVERY=1
     export XDG_DATA_DIRS=$prefix/share:${XDG_DATA_DIRS:-/usr/local/share:/usr/share}
     export PATH=$prefix/bin:$PATH
 

@@ -29,6 +29,9 @@ pub async fn run(
     commands: async_channel::Receiver<Command>,
     events: async_channel::Sender<Event>,
 ) {
+    if settings.browse {
+        browse_nearby_rooms(events.clone());
+    }
     let mut dispatcher = Dispatcher {
         settings,
         events,
@@ -51,6 +54,29 @@ pub async fn run(
     // Commands sent from now on fail instead of waiting unanswered.
     commands.close();
     dispatcher.leave(None).await;
+}
+
+/// Tells the window about rooms announced on the local network, for as
+/// long as it listens. A network without multicast only means an empty list.
+fn browse_nearby_rooms(events: async_channel::Sender<Event>) {
+    let browser = match crate::discovery::Browser::start() {
+        Ok(browser) => browser,
+        Err(err) => {
+            log::info!("not looking for rooms on the local network: {err}");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while let Ok(heard) = browser.events().recv().await {
+            let event = match heard {
+                crate::discovery::BrowseEvent::Found(room) => Event::NearbyRoom(room),
+                crate::discovery::BrowseEvent::Lost(instance) => Event::NearbyRoomGone { instance },
+            };
+            if events.send(event).await.is_err() {
+                return;
+            }
+        }
+    });
 }
 
 impl Dispatcher {

@@ -27,13 +27,25 @@ pub struct Settings {
     /// Announce hosted rooms over mDNS (see [`crate::discovery`]). Tests
     /// turn it off: their rooms are no business of the machine's network.
     pub announce: bool,
+    /// Listen for rooms others announce (and tell the window, as
+    /// [`Event::NearbyRoom`]). Tests turn it off: browsing sends queries.
+    ///
+    /// [`Event::NearbyRoom`]: crate::api::Event::NearbyRoom
+    pub browse: bool,
 }
+
+/// Set (to anything) in the environment, the app neither announces nor
+/// browses: for checks that run the installed app on a machine whose
+/// network is not theirs to use.
+pub const NO_DISCOVERY_ENV: &str = "TCP_CHAT_NO_DISCOVERY";
 
 impl Default for Settings {
     fn default() -> Self {
+        let discovery = std::env::var_os(NO_DISCOVERY_ENV).is_none();
         Settings {
             state_dir: crate::server::default_state_dir(),
-            announce: true,
+            announce: discovery,
+            browse: discovery,
         }
     }
 }

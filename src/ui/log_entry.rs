@@ -188,7 +188,9 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
         | Event::Reconnecting { .. }
         | Event::HistoryCleared { .. }
         | Event::Away { .. }
-        | Event::Typing { .. } => return None,
+        | Event::Typing { .. }
+        | Event::NearbyRoom(_)
+        | Event::NearbyRoomGone { .. } => return None,
         Event::Joined {
             nick,
             room,

@@ -43,6 +43,7 @@ pub fn spawn_network() -> (tcp_chat::network::NetworkHandle, tempfile::TempDir) 
     let settings = tcp_chat::network::Settings {
         state_dir: state.path().to_path_buf(),
         announce: false,
+        browse: false,
     };
     let network = tcp_chat::network::spawn_with(settings).expect("the network thread starts");
     (network, state)

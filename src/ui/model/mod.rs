@@ -14,6 +14,7 @@ mod header;
 mod history;
 mod members;
 mod mention;
+mod nearby;
 mod pending;
 mod phase;
 mod room;
@@ -28,6 +29,7 @@ pub use conversations::{Conversation, ConversationId, Conversations, MAX_CONVERS
 pub use effect::Effect;
 pub use header::Header;
 pub use members::Members;
+pub use nearby::NearbyRooms;
 pub use pending::PendingLines;
 pub use phase::Phase;
 pub use room::Room;

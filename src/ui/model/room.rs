@@ -7,8 +7,8 @@ use std::time::Instant;
 use super::conversations::Arrival;
 use super::header::{self, Header};
 use super::{
-    history, mention, Alert, ConversationId, Conversations, Effect, Members, NotifyLevel,
-    PendingLines, Phase, SeenIds, Typing, Visit,
+    history, mention, Alert, ConversationId, Conversations, Effect, Members, NearbyRooms,
+    NotifyLevel, PendingLines, Phase, SeenIds, Typing, Visit,
 };
 use crate::api::{Command, DisconnectReason, Event, HistoryKind, Presence};
 use crate::i18n::{gettext, gettext_f};
@@ -33,6 +33,8 @@ pub struct Room {
     conversations: Conversations,
     notify_level: NotifyLevel,
     typing: Typing,
+    /// Rooms on the local network, whatever the phase.
+    nearby: NearbyRooms,
     /// The person shares typing (and so sees others'): the `share-typing`
     /// setting.
     share_typing: bool,
@@ -52,6 +54,7 @@ impl Default for Room {
             conversations: Conversations::default(),
             notify_level: NotifyLevel::default(),
             typing: Typing::default(),
+            nearby: NearbyRooms::default(),
             share_typing: true,
         }
     }
@@ -87,6 +90,10 @@ impl Room {
 
     pub fn conversations(&self) -> &Conversations {
         &self.conversations
+    }
+
+    pub fn nearby(&self) -> &NearbyRooms {
+        &self.nearby
     }
 
     /// "li is typing…" in the conversation shown, if anyone is.
@@ -303,6 +310,12 @@ impl Room {
     }
 
     fn apply_into(&mut self, event: Event, effects: &mut Vec<Effect>) {
+        // The local network's rooms matter in every phase.
+        let event = match event {
+            Event::NearbyRoom(room) => return self.nearby.found(room),
+            Event::NearbyRoomGone { instance } => return self.nearby.lost(&instance),
+            event => event,
+        };
         // After Leave, what the old session still says is of no interest.
         let listening = match self.phase {
             Phase::Welcome => false,
@@ -448,6 +461,7 @@ impl Room {
                 presence,
                 own,
             } => self.presence(&nick, &presence, own, effects),
+            Event::NearbyRoom(_) | Event::NearbyRoomGone { .. } => {}
         }
     }
 

@@ -69,6 +69,10 @@ pub struct TcpChatWindow {
     #[template_child]
     pub(super) pages: TemplateChild<gtk::Stack>,
     #[template_child]
+    pub(super) nearby_box: TemplateChild<gtk::Box>,
+    #[template_child]
+    pub(super) nearby_list: TemplateChild<gtk::ListBox>,
+    #[template_child]
     pub(super) connecting_page: TemplateChild<adw::StatusPage>,
     #[template_child]
     pub(super) spinner: TemplateChild<gtk::Spinner>,
@@ -116,6 +120,8 @@ pub struct TcpChatWindow {
     pub(super) countdown: Countdown,
     /// The logs of private conversations, each a page of `logs`.
     pub(super) private_logs: RefCell<HashMap<ConversationId, TcpChatLog>>,
+    /// The model's nearby-rooms revision the welcome page shows.
+    pub(super) nearby_shown: Cell<u64>,
     /// The model's conversation revision the sidebar shows.
     pub(super) conversations_shown: Cell<u64>,
     /// The conversation the log and entry show, and what was typed but not
@@ -249,6 +255,11 @@ impl TcpChatWindow {
         if let Some(row) = row.downcast_ref::<TcpChatConversationRow>() {
             self.obj().show_conversation(&row.conversation());
         }
+    }
+
+    #[template_callback]
+    fn on_nearby_activated(&self, row: &gtk::ListBoxRow) {
+        self.obj().join_nearby(&row.widget_name());
     }
 
     /// Folded (a narrow window): back from the log to the sidebar.

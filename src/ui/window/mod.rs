@@ -16,6 +16,7 @@
 //!   desktop notifications.
 //! - [`background`]: keeping a hosted room open with the window closed.
 //! - [`presence`]: typing, both ways.
+//! - [`nearby`]: rooms on the local network, on the welcome page.
 //! - [`search`]: the search bar above the log (Ctrl+F).
 //! - [`nick_completion`]: Tab completes nicks in the message entry.
 
@@ -23,6 +24,7 @@ mod background;
 mod conversations;
 mod countdown;
 mod imp;
+mod nearby;
 mod nick_completion;
 mod person;
 mod presence;
@@ -225,6 +227,7 @@ impl TcpChatWindow {
             imp.members_shown.set(revision);
         }
         self.render_conversations();
+        self.render_nearby();
         let typing = imp.room.read(|room| room.typing_revision());
         if typing != imp.typing_shown.get() {
             self.render_typing();

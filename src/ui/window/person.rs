@@ -83,6 +83,11 @@ impl TcpChatWindow {
                 password: None,
             }),
         };
+        self.launch_request(request);
+    }
+
+    /// Starts `request` (Host or Connect) unless a room is under way.
+    pub(super) fn launch_request(&self, request: Command) {
         if self.busy() {
             self.toast(&gettext("Leave this room first to join another"));
             return;

@@ -1,0 +1,80 @@
+//! Rooms announced on the local network, as the welcome page lists them.
+//! GTK-free. The browser already bounds and checks what it hears.
+
+use crate::api::NearbyRoom;
+
+#[derive(Debug, Default)]
+pub struct NearbyRooms {
+    /// By room name, then instance: a stable order while rooms come and go.
+    rooms: Vec<NearbyRoom>,
+    revision: u64,
+}
+
+impl NearbyRooms {
+    pub fn list(&self) -> &[NearbyRoom] {
+        &self.rooms
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    pub fn get(&self, instance: &str) -> Option<&NearbyRoom> {
+        self.rooms.iter().find(|room| room.instance == instance)
+    }
+
+    /// A room heard of, or heard again with other details.
+    pub fn found(&mut self, room: NearbyRoom) {
+        self.rooms.retain(|known| known.instance != room.instance);
+        let at = self
+            .rooms
+            .partition_point(|known| (&known.room, &known.instance) < (&room.room, &room.instance));
+        self.rooms.insert(at, room);
+        self.changed();
+    }
+
+    pub fn lost(&mut self, instance: &str) {
+        let before = self.rooms.len();
+        self.rooms.retain(|known| known.instance != instance);
+        if self.rooms.len() != before {
+            self.changed();
+        }
+    }
+
+    fn changed(&mut self) {
+        self.revision = self.revision.wrapping_add(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(instance: &str, name: &str) -> NearbyRoom {
+        NearbyRoom {
+            instance: instance.into(),
+            room: name.into(),
+            nick: None,
+            addresses: vec!["192.0.2.1:6667".parse().unwrap()],
+            port: 6667,
+            tls: false,
+            fingerprint: None,
+        }
+    }
+
+    #[test]
+    fn rooms_come_go_and_stay_sorted() {
+        let mut nearby = NearbyRooms::default();
+        nearby.found(room("b", "#zoo"));
+        nearby.found(room("a", "#chat"));
+        nearby.found(room("b", "#art"));
+        let names: Vec<&str> = nearby.list().iter().map(|r| r.room.as_str()).collect();
+        assert_eq!(names, ["#art", "#chat"], "b changed its room");
+        let revision = nearby.revision();
+        nearby.lost("nobody");
+        assert_eq!(nearby.revision(), revision);
+        nearby.lost("a");
+        assert_eq!(nearby.list().len(), 1);
+        assert!(nearby.get("b").is_some());
+    }
+}
