@@ -67,26 +67,23 @@ fn entry_has_focus(fake: &FakeNetwork) -> bool {
         .is_some_and(|focus| focus.is_ancestor(&entry) || focus == entry)
 }
 
-/// Scrolls the wheel up over the middle of `widget` with xdotool (the
+/// The middle of `widget` in screen pixels, as xdotool takes them (the
 /// window sits at the screen's origin: Xvfb has no window manager).
-fn wheel_up_over(fake: &FakeNetwork, widget: &gtk::Widget) {
+fn centre_of(fake: &FakeNetwork, widget: &gtk::Widget) -> (String, String) {
     let bounds = widget
         .compute_bounds(&fake.window)
         .expect("the widget is shown");
-    let (x, y) = (
-        bounds.x() + bounds.width() / 2.0,
-        bounds.y() + bounds.height() / 2.0,
-    );
+    let x = bounds.x() + bounds.width() / 2.0;
+    let y = bounds.y() + bounds.height() / 2.0;
+    ((x as i32).to_string(), (y as i32).to_string())
+}
+
+/// Scrolls the wheel up over the middle of `widget` with xdotool.
+fn wheel_up_over(fake: &FakeNetwork, widget: &gtk::Widget) {
+    let (x, y) = centre_of(fake, widget);
     let status = std::process::Command::new("xdotool")
         // Move in from elsewhere, so the window sees the pointer enter.
-        .args([
-            "mousemove",
-            "1",
-            "1",
-            "mousemove",
-            &format!("{}", x as i32),
-            &format!("{}", y as i32),
-        ])
+        .args(["mousemove", "1", "1", "mousemove", &x, &y])
         .args(["click", "--repeat", "5", "4"])
         .status()
         .expect("xdotool is installed");
@@ -1326,19 +1323,9 @@ fn press_keys_in(fake: &FakeNetwork, widget: &impl IsA<gtk::Widget>, keys: &str)
             widget.grab_focus();
         }
     }
-    let bounds = widget
-        .compute_bounds(&fake.window)
-        .expect("the widget is shown");
-    let (x, y) = (
-        bounds.x() + bounds.width() / 2.0,
-        bounds.y() + bounds.height() / 2.0,
-    );
+    let (x, y) = centre_of(fake, widget);
     let status = std::process::Command::new("xdotool")
-        .args([
-            "mousemove",
-            &format!("{}", x as i32),
-            &format!("{}", y as i32),
-        ])
+        .args(["mousemove", &x, &y])
         .args(["key", keys])
         .status()
         .expect("xdotool is installed");

@@ -82,12 +82,19 @@ fn come_back(fake: &FakeNetwork) {
     fake.settle();
 }
 
-fn notifications_follow_what_is_meant_for_you() {
+/// The fake desktop, a window of the registered app in `#chat` with the
+/// person looking at it, and another window to look away to.
+fn in_the_room() -> (Rc<DesktopBus>, FakeNetwork, gtk::Window) {
     let (bus, app) = desktop();
     let fake = FakeNetwork::in_application(Some(app.upcast_ref()));
     let elsewhere = gtk::Window::builder().title("Elsewhere").build();
     joined(&fake);
     come_back(&fake);
+    (bus, fake, elsewhere)
+}
+
+fn notifications_follow_what_is_meant_for_you() {
+    let (bus, fake, elsewhere) = in_the_room();
 
     // The person looks away; a mention and a private line notify.
     look_away(&fake, &elsewhere);
@@ -190,11 +197,7 @@ fn notifications_follow_what_is_meant_for_you() {
 }
 
 fn a_crowd_of_strangers_is_not_a_crowd_of_notifications() {
-    let (bus, app) = desktop();
-    let fake = FakeNetwork::in_application(Some(app.upcast_ref()));
-    let elsewhere = gtk::Window::builder().title("Elsewhere").build();
-    joined(&fake);
-    come_back(&fake);
+    let (bus, fake, elsewhere) = in_the_room();
     look_away(&fake, &elsewhere);
     let before = bus.shown().len();
     fake.feed((0..30).map(|n| said(&format!("guest{n}"), "hello", true)));
