@@ -126,14 +126,8 @@ fn the_windows_room_is_found_and_lost_when_it_leaves() {
             .spawn()
             .expect("the window's host starts"),
     );
-    let found = next_line(&lines, "FOUND for #lab at A's address", |line| {
-        found_at(line, "#lab")
-    });
-    println!("{found}");
-    let fields: Vec<&str> = found.split('\t').collect();
-    let [_, instance, _, nick, tls, fingerprint, addresses] = fields[..] else {
-        panic!("a FOUND line has seven fields: {found}");
-    };
+    let found = next_found(&lines, "#lab");
+    let [_, instance, _, nick, tls, fingerprint, addresses] = found.fields();
     assert!(instance.starts_with("#lab by li on "), "{instance}");
     // The window's host speaks TLS too, and says which certificate.
     assert_eq!((nick, tls), ("li", "true"));
@@ -203,14 +197,8 @@ fn a_served_room_is_found_in_another_namespace_and_lost_when_its_host_stops() {
             .expect("the host starts"),
     );
 
-    let found = next_line(&lines, "FOUND for #chat at A's address", |line| {
-        found_at(line, "#chat")
-    });
-    println!("{found}");
-    let fields: Vec<&str> = found.split('\t').collect();
-    let [_, instance, room, nick, tls, fingerprint, addresses] = fields[..] else {
-        panic!("a FOUND line has seven fields: {found}");
-    };
+    let found = next_found(&lines, "#chat");
+    let [_, instance, room, nick, tls, fingerprint, addresses] = found.fields();
     assert!(instance.starts_with("#chat by mei on "), "{instance}");
     assert_eq!((room, nick, tls), ("#chat", "mei", "true"));
     assert_is_fingerprint(fingerprint);
@@ -243,6 +231,28 @@ fn a_served_room_is_found_in_another_namespace_and_lost_when_its_host_stops() {
 /// A FOUND line for `room` that lists the host's IPv4 address. The
 /// first FOUND may come with its IPv6 link-local address alone: the same
 /// room is found again (updated) once its IPv4 address is heard.
+/// A FOUND line the browser printed.
+struct Found(String);
+
+impl Found {
+    /// FOUND, instance, room, nick, tls, fingerprint, addresses.
+    fn fields(&self) -> [&str; 7] {
+        let fields: Vec<&str> = self.0.split('\t').collect();
+        fields
+            .try_into()
+            .unwrap_or_else(|_| panic!("a FOUND line has seven fields: {}", self.0))
+    }
+}
+
+/// Waits for `room` to be found at A's address.
+fn next_found(lines: &mpsc::Receiver<String>, room: &str) -> Found {
+    let found = next_line(lines, &format!("FOUND for {room} at A's address"), |line| {
+        found_at(line, room)
+    });
+    println!("{found}");
+    Found(found)
+}
+
 fn found_at(line: &str, room: &str) -> bool {
     let fields: Vec<&str> = line.split('\t').collect();
     let wanted = format!("{HOST_IP}:{PORT}");
