@@ -2,6 +2,7 @@
 //! [`Event`]s out, and the requests and reasons they carry. It sits below both
 //! `client` and `network` (and `ui`), so neither imports the other for it.
 
+pub use crate::protocol::Fingerprint;
 use std::net::SocketAddr;
 
 pub use crate::discovery::NearbyRoom;
@@ -168,6 +169,9 @@ pub enum Event {
     Hosting {
         port: u16,
         addresses: Vec<SocketAddr>,
+        /// Our certificate's fingerprint when the port speaks TLS: guests
+        /// compare its safety code.
+        fingerprint: Option<Fingerprint>,
     },
     HostFailed(HostError),
     /// Registered with the server and joined `room` as `nick`.

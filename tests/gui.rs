@@ -465,6 +465,7 @@ fn hosting_shows_addresses_and_asks_before_leaving() {
         Event::Hosting {
             port: 6667,
             addresses,
+            fingerprint: None,
         },
         Event::Connected {
             server: "localhost:6667".into(),

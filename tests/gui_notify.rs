@@ -238,6 +238,7 @@ fn a_hosted_room_can_stay_open_in_the_background() {
         Event::Hosting {
             port: 6667,
             addresses: Vec::new(),
+            fingerprint: None,
         },
         Event::Connected {
             server: "localhost:6667".into(),

@@ -24,8 +24,14 @@ fn loopback(port: u16) -> SocketAddr {
 
 async fn hosting_port(events: &async_channel::Receiver<Event>) -> u16 {
     match next_event(events).await {
-        Event::Hosting { port, addresses } => {
+        Event::Hosting {
+            port,
+            addresses,
+            fingerprint,
+        } => {
             assert_ne!(port, 0);
+            // The window's host always speaks TLS beside plain text.
+            assert!(fingerprint.is_some(), "hosting without a certificate");
             assert!(addresses
                 .iter()
                 .all(|a| a.port() == port && !a.ip().is_loopback()));

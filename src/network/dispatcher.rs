@@ -142,6 +142,10 @@ impl Dispatcher {
         self.emit(Event::Hosting {
             port,
             addresses: shareable_addresses(port),
+            fingerprint: self
+                .host
+                .as_ref()
+                .and_then(|host| host.fingerprint().copied()),
         })?;
         self.session = Some(Session::start(
             SessionConfig {

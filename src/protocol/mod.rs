@@ -20,3 +20,4 @@ pub use message::{Message, ParseError};
 pub use names::{
     fold_case, is_channel_name, is_valid_nick, truncate_utf8, DEFAULT_PORT, DEFAULT_ROOM,
 };
+pub use trust::Fingerprint;

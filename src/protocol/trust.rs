@@ -37,6 +37,22 @@ impl Fingerprint {
         text
     }
 
+    /// Reads [`hex`](Self::hex)'s form back (colons optional, any case),
+    /// e.g. from a room's announcement; `None` for anything else.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let digits: Vec<u8> = text.bytes().filter(|byte| *byte != b':').collect();
+        if digits.len() != 64 || !digits.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        let mut bytes = [0; 32];
+        for (byte, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
+            let pair = std::str::from_utf8(pair).ok()?;
+            // from_str_radix would take a sign: the check above keeps it out.
+            *byte = u8::from_str_radix(pair, 16).ok()?;
+        }
+        Some(Fingerprint(bytes))
+    }
+
     /// Five groups of four digits, e.g. `0412 9387 1150 6621 3048`: each
     /// group is four bytes of the fingerprint, read big-endian, modulo
     /// 10,000. About 66 bits: easy to read aloud, hard to match by chance.
@@ -74,6 +90,18 @@ mod tests {
              27:AE:41:E4:64:9B:93:4C:A4:95:99:1B:78:52:B8:55"
         );
         assert_eq!(empty.to_string(), empty.hex());
+    }
+
+    #[test]
+    fn hex_reads_back() {
+        let fingerprint = Fingerprint::of_certificate(b"certificate");
+        assert_eq!(Fingerprint::from_hex(&fingerprint.hex()), Some(fingerprint));
+        let bare = fingerprint.hex().replace(':', "").to_lowercase();
+        assert_eq!(Fingerprint::from_hex(&bare), Some(fingerprint));
+        assert_eq!(Fingerprint::from_hex("AB:CD"), None);
+        assert_eq!(Fingerprint::from_hex(&"zz".repeat(32)), None);
+        assert_eq!(Fingerprint::from_hex(&"é".repeat(32)), None);
+        assert_eq!(Fingerprint::from_hex(&"+f".repeat(32)), None);
     }
 
     #[test]

@@ -44,7 +44,7 @@ use history::{History, HistoryError};
 use hub::Hub;
 pub use tls::{TlsConfig, TlsError, CERT_FILE, KEY_FILE};
 
-use crate::protocol::trust::Fingerprint;
+use crate::protocol::Fingerprint;
 
 /// Lines kept per room unless told otherwise (`--history N`).
 pub const DEFAULT_HISTORY_LINES: usize = 10_000;

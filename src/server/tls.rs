@@ -22,7 +22,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::trust::Fingerprint;
+use crate::protocol::Fingerprint;
 use crate::protocol::Message;
 
 /// The private key, readable by its owner only.

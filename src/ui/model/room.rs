@@ -327,8 +327,13 @@ impl Room {
         }
         match event {
             // Said before `Connected` when we host.
-            Event::Hosting { port, addresses } => {
+            Event::Hosting {
+                port,
+                addresses,
+                fingerprint,
+            } => {
                 self.visit.hosting = Some((port, addresses));
+                self.visit.own_fingerprint = fingerprint;
             }
             Event::HostFailed(error) => {
                 self.fail(problem::for_host_error(&error), true, effects);

@@ -196,6 +196,7 @@ fn a_lost_room_stays_readable_and_closes_our_host() {
         Event::Hosting {
             port: 6667,
             addresses: vec!["192.168.1.5:6667".parse().unwrap()],
+            fingerprint: None,
         },
         connected(),
     ]);

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use crate::api::Command;
+use crate::protocol::Fingerprint;
 
 /// One stay in a room, from Host or Connect to leaving. (Not the
 /// client's `Session`, the network side's connection task.)
@@ -18,6 +19,8 @@ pub struct Visit {
     pub nick: String,
     /// Where friends can reach our host, once it listens.
     pub hosting: Option<(u16, Vec<SocketAddr>)>,
+    /// Our host's certificate fingerprint, while we host over TLS.
+    pub own_fingerprint: Option<Fingerprint>,
 }
 
 impl Visit {
