@@ -6,9 +6,10 @@ DESTDIR ?=
 CARGO ?= cargo
 
 # Packages to build the app, and the extra ones the test suite drives.
-BUILD_PACKAGES := build-essential pkg-config libgtk-4-dev libadwaita-1-dev libglib2.0-bin libsqlite3-dev gettext
+BUILD_PACKAGES := build-essential pkg-config libgtk-4-dev libadwaita-1-dev libglib2.0-bin libsqlite3-dev gettext ca-certificates
 TEST_PACKAGES := xvfb xauth xdotool imagemagick ngircd inspircd ii irssi weechat-headless openssl \
-	desktop-file-utils appstream gtk-update-icon-cache dbus-x11 dbus-daemon libgtk-4-bin librsvg2-bin
+	desktop-file-utils appstream gtk-update-icon-cache dbus-x11 dbus-daemon libgtk-4-bin librsvg2-bin \
+	iproute2
 BENCH_PACKAGES := ngircd inspircd xvfb xauth
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

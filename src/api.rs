@@ -18,12 +18,72 @@ pub struct HostRequest {
 
 /// Join a room elsewhere. `address` is `host[:port]` or `irc://host[:port]/#room`;
 /// a room in the URL wins over `room`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConnectRequest {
     pub address: String,
     pub nick: String,
     pub room: String,
     pub password: Option<String>,
+    /// What is known of the host's certificate before connecting.
+    pub identity: ExpectedIdentity,
+}
+
+/// What the window knows of a host's TLS certificate before connecting,
+/// beside what the known hosts remember.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ExpectedIdentity {
+    /// A typed address: TLS first, plain text only for a host never seen
+    /// speaking TLS.
+    #[default]
+    Unknown,
+    /// A room announced on the local network as speaking TLS, with the
+    /// certificate's fingerprint when the announcement gave one.
+    AnnouncedTls(Option<Fingerprint>),
+    /// A host known to speak plain text only (a room announced so):
+    /// no TLS attempt, unless the known hosts remember it speaking TLS.
+    PlainOnly,
+    /// The person accepted this certificate after its host's identity
+    /// changed: it replaces the pinned one.
+    Accepted(Fingerprint),
+    /// Our own host, whose certificate we made: nothing to remember.
+    Own(Fingerprint),
+}
+
+/// How the conversation with the host is protected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Security {
+    /// Plain text: anyone on the network path can read it.
+    Plain,
+    /// TLS with the host's own certificate, pinned the first time we met
+    /// it (`first_use`: just now) or accepted by the person.
+    Pinned {
+        fingerprint: Fingerprint,
+        first_use: bool,
+    },
+    /// TLS with a certificate an authority the system trusts signed for
+    /// `host`.
+    Verified { host: String },
+}
+
+impl Security {
+    pub fn is_encrypted(&self) -> bool {
+        !matches!(self, Security::Plain)
+    }
+}
+
+/// Why a certificate signed by an authority was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertificateProblem {
+    /// Signed by nobody the system trusts (often: self-signed).
+    UnknownIssuer,
+    /// Made out for another host name.
+    WrongName,
+    /// Expired, or not valid yet.
+    Expired,
+    /// The server does not speak TLS on that port.
+    NotTls,
+    /// Anything else, in rustls's words.
+    Other(String),
 }
 
 /// What the window asks of the network thread.
@@ -137,6 +197,21 @@ pub enum DisconnectReason {
     ConnectionLost {
         detail: String,
     },
+    /// The host showed another certificate than the one pinned for it (or
+    /// than its announcement named). Nothing was sent to it: no nick, no
+    /// password. Connecting again with
+    /// [`ExpectedIdentity::Accepted`]`(presented)` trusts the new one.
+    IdentityChanged {
+        expected: Fingerprint,
+        presented: Fingerprint,
+    },
+    /// A host seen speaking TLS before (or announced so) does not now:
+    /// we do not fall back to plain text with it.
+    NoLongerEncrypted,
+    /// An `ircs://` or port 6697 server's certificate was not accepted.
+    CertificateRejected {
+        problem: CertificateProblem,
+    },
 }
 
 /// Where and when a chat line was said, as far as the host tells.
@@ -174,6 +249,9 @@ pub enum Event {
         fingerprint: Option<Fingerprint>,
     },
     HostFailed(HostError),
+    /// How this connection is protected: said once per connection, after
+    /// the TLS handshake and before anything is sent.
+    Security(Security),
     /// Registered with the server and joined `room` as `nick`.
     Connected {
         server: String,

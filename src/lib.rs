@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod network;
 pub mod protocol;
 pub mod server;
+mod transport;
 pub mod ui;
 
 /// Runs the application: the window, or the headless host with `--serve`.

@@ -9,7 +9,7 @@ use support::{
     free_loopback_port, next_event, session_config, start_session as start, wait_connected,
     wait_disconnected, wait_for, wait_reconnecting, FakeServer, Peer,
 };
-use tcp_chat::api::{Command, DisconnectReason, Event, HistoryKind, LineMeta};
+use tcp_chat::api::{Command, DisconnectReason, Event, HistoryKind, LineMeta, Security};
 use tcp_chat::client::{Pacing, Session, SessionConfig};
 
 fn config(address: &str, nick: &str) -> SessionConfig {
@@ -46,6 +46,8 @@ async fn registers_joins_and_reports_connected() {
     let (_session, events) = start(config(&server.address(), "alice"));
     let mut peer = server.accept().await;
     assert_eq!(peer.message().await.to_string(), "NICK alice");
+    // Said before anything else: the fake server speaks plain text.
+    assert_eq!(next_event(&events).await, Event::Security(Security::Plain));
     let user = peer.message().await;
     assert_eq!(user.command, "USER");
     assert_eq!(user.params.len(), 4);
@@ -93,6 +95,7 @@ async fn sends_password_first() {
 #[tokio::test]
 async fn nick_in_use_retries_with_suffixes() {
     let (_server, mut peer, _session, events) = registering("alice", None).await;
+    assert_eq!(next_event(&events).await, Event::Security(Security::Plain));
     peer.send(":irc.test 433 * alice :Nickname is already in use")
         .await;
     assert_eq!(peer.expect("NICK").await.params, ["alice_"]);
@@ -741,7 +744,7 @@ async fn names_under_invalid_do_not_resolve() {
 
 #[tokio::test]
 async fn nonsense_addresses_are_invalid() {
-    for address in ["", "bad host", "host:99999", "ircs://secure.test"] {
+    for address in ["", "bad host", "host:99999", "https://secure.test"] {
         let (_session, events) = start(config(address, "alice"));
         assert_eq!(
             wait_disconnected(&events).await,

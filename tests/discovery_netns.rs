@@ -274,6 +274,16 @@ fn missing_privileges() -> Option<&'static str> {
     if !root {
         return Some("not root");
     }
+    // Root in a container may still lack them: CAP_NET_ADMIN (12) for the
+    // veth pair, CAP_SYS_ADMIN (21) for the namespaces.
+    let effective = status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))
+        .and_then(|bits| u64::from_str_radix(bits.trim(), 16).ok())
+        .unwrap_or(0);
+    if effective & (1 << 12) == 0 || effective & (1 << 21) == 0 {
+        return Some("root without CAP_NET_ADMIN and CAP_SYS_ADMIN");
+    }
     let ip = Command::new("ip")
         .arg("-V")
         .stdout(Stdio::null())

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use adw::prelude::*;
 use fake_network::FakeNetwork;
-use tcp_chat::api::{HistoryKind, LineMeta, NearbyRoom, Presence, TypingState};
+use tcp_chat::api::{ExpectedIdentity, HistoryKind, LineMeta, NearbyRoom, Presence, TypingState};
 use tcp_chat::network::{
     Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest, NetworkHandle,
 };
@@ -168,6 +168,7 @@ fn connect_form_sends_connect_with_password() {
             nick: "bob".into(),
             room: "#chat".into(),
             password: Some("s3cret".into()),
+            identity: ExpectedIdentity::Unknown,
         })]
     );
     fake.close();

@@ -57,6 +57,7 @@ async fn ii_and_our_client_chat_through_our_host() {
             nick: "alice".to_owned(),
             room: ROOM.to_owned(),
             password: None,
+            ..ConnectRequest::default()
         }))
         .await
         .unwrap();

@@ -6,6 +6,7 @@ mod support;
 use support::{
     free_loopback_port, next_event, wait_connected, wait_disconnected, within, FakeServer, Peer,
 };
+use tcp_chat::api::ExpectedIdentity;
 use tcp_chat::network::{self, Command, ConnectRequest, DisconnectReason, Event};
 
 fn connect(address: String, nick: &str) -> Command {
@@ -14,6 +15,9 @@ fn connect(address: String, nick: &str) -> Command {
         nick: nick.to_owned(),
         room: "room".to_owned(),
         password: None,
+        // The fake server speaks plain text and takes every connection
+        // for a guest: no TLS attempt first.
+        identity: ExpectedIdentity::PlainOnly,
     })
 }
 

@@ -1,12 +1,13 @@
 //! What a person types in the Connect box: `host`, `host:port`, `[v6]:port`,
-//! a bare IPv6 address, or an `irc://host[:port]/#room` URL.
+//! a bare IPv6 address, or an `irc://host[:port]/#room` URL (`ircs://`:
+//! TLS verified by a certificate authority, port 6697 by default).
 
 use std::fmt;
 use std::net::Ipv6Addr;
 
 use percent_encoding::percent_decode_str;
 
-pub use crate::protocol::{DEFAULT_PORT, DEFAULT_ROOM};
+pub use crate::protocol::{DEFAULT_PORT, DEFAULT_ROOM, DEFAULT_TLS_PORT};
 
 /// A parsed address: where to connect, and the room if a URL named one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,12 +17,16 @@ pub struct Target {
     pub port: u16,
     /// The room from an `irc://` URL, already starting with `#` or `&`.
     pub room: Option<String>,
+    /// An `ircs://` URL or port 6697, where public servers speak TLS:
+    /// their certificate must be signed by an authority the system trusts,
+    /// for this host name (not pinned on first use), and never plain text.
+    pub authority_verified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AddressError {
     Empty,
-    /// `ircs://` or anything else we cannot speak.
+    /// A scheme other than `irc://` and `ircs://`.
     UnsupportedScheme(String),
     InvalidHost(String),
     InvalidPort(String),
@@ -46,12 +51,24 @@ pub fn parse_address(input: &str) -> Result<Target, AddressError> {
     if input.is_empty() {
         return Err(AddressError::Empty);
     }
-    let (authority, room) = match input.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("irc") => split_url(rest),
+    let (authority, room, tls_url) = match input.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("irc") => {
+            let (authority, room) = split_url(rest);
+            (authority, room, false)
+        }
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("ircs") => {
+            let (authority, room) = split_url(rest);
+            (authority, room, true)
+        }
         Some((scheme, _)) => return Err(AddressError::UnsupportedScheme(scheme.to_owned())),
-        None => (input, None),
+        None => (input, None, false),
     };
-    let (host, port) = split_host_port(authority)?;
+    let default_port = if tls_url {
+        DEFAULT_TLS_PORT
+    } else {
+        DEFAULT_PORT
+    };
+    let (host, port) = split_host_port(authority, default_port)?;
     if !is_valid_host(host) {
         return Err(AddressError::InvalidHost(host.to_owned()));
     }
@@ -59,6 +76,7 @@ pub fn parse_address(input: &str) -> Result<Target, AddressError> {
         host: host.to_owned(),
         port,
         room,
+        authority_verified: tls_url || port == DEFAULT_TLS_PORT,
     })
 }
 
@@ -95,7 +113,7 @@ pub fn room_or_default(room: &str) -> String {
     }
 }
 
-fn split_host_port(authority: &str) -> Result<(&str, u16), AddressError> {
+fn split_host_port(authority: &str, default_port: u16) -> Result<(&str, u16), AddressError> {
     if let Some(bracketed) = authority.strip_prefix('[') {
         let (host, after) = bracketed
             .split_once(']')
@@ -104,7 +122,7 @@ fn split_host_port(authority: &str) -> Result<(&str, u16), AddressError> {
             return Err(AddressError::InvalidHost(host.to_owned()));
         }
         return match after {
-            "" => Ok((host, DEFAULT_PORT)),
+            "" => Ok((host, default_port)),
             _ => match after.strip_prefix(':') {
                 Some(port) => Ok((host, parse_port(port)?)),
                 None => Err(AddressError::InvalidHost(authority.to_owned())),
@@ -114,13 +132,13 @@ fn split_host_port(authority: &str) -> Result<(&str, u16), AddressError> {
     // Two or more colons without brackets can only be a bare IPv6 address.
     if authority.matches(':').count() > 1 {
         return match authority.parse::<Ipv6Addr>() {
-            Ok(_) => Ok((authority, DEFAULT_PORT)),
+            Ok(_) => Ok((authority, default_port)),
             Err(_) => Err(AddressError::InvalidHost(authority.to_owned())),
         };
     }
     match authority.split_once(':') {
         Some((host, port)) => Ok((host, parse_port(port)?)),
-        None => Ok((authority, DEFAULT_PORT)),
+        None => Ok((authority, default_port)),
     }
 }
 
@@ -158,6 +176,7 @@ mod tests {
             host: host.to_owned(),
             port,
             room: room.map(str::to_owned),
+            authority_verified: port == DEFAULT_TLS_PORT,
         }
     }
 
@@ -220,11 +239,25 @@ mod tests {
     }
 
     #[test]
+    fn ircs_urls_and_port_6697_want_a_verified_certificate() {
+        let verified = |address: &str| parse_address(address).map(|t| t.authority_verified);
+        assert_eq!(
+            parse_address("ircs://irc.test/#rust"),
+            Ok(target("irc.test", 6697, Some("#rust")))
+        );
+        let on_7000 = parse_address("IRCS://irc.test:7000").unwrap();
+        assert_eq!((on_7000.port, on_7000.authority_verified), (7000, true));
+        assert_eq!(verified("irc.test:6697"), Ok(true));
+        assert_eq!(verified("irc://irc.test:6697"), Ok(true));
+        assert_eq!(verified("irc.test"), Ok(false));
+    }
+
+    #[test]
     fn rejects_nonsense() {
         assert_eq!(parse_address("  "), Err(AddressError::Empty));
         assert_eq!(
-            parse_address("ircs://irc.test"),
-            Err(AddressError::UnsupportedScheme("ircs".to_owned()))
+            parse_address("https://irc.test"),
+            Err(AddressError::UnsupportedScheme("https".to_owned()))
         );
         for port in ["0", "70000", "abc", "", "+1"] {
             assert_eq!(

@@ -10,11 +10,14 @@ mod caps;
 mod connect;
 mod conversation;
 mod history;
+pub mod known_hosts;
 mod nick;
 mod outbox;
 mod outgoing;
+mod secure;
 mod session;
 mod state;
+pub mod tls;
 mod writer;
 
 pub use address::{

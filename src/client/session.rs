@@ -1,6 +1,7 @@
 //! A running client session: one tokio task per connection, driven by the
 //! chat [`Command`]s and reporting [`Event`]s.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -12,18 +13,22 @@ use tokio_util::codec::Decoder;
 
 use super::address::{parse_address, room_or_default, Target};
 use super::backoff;
-use super::connect;
 use super::conversation::Conversation;
+use super::secure::{self, Learnt, Opening};
 use super::state::{End, EventSink, State};
 use super::writer::{self, Pacing};
 use crate::api::{Command, ConnectRequest, DisconnectReason, Event};
 use crate::protocol::{Line, LineCodec, Message};
+use crate::transport::ReadHalf;
 
 /// How long the session waits for the network at each step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
     /// Resolving the name, and then each connection attempt.
     pub connect: Duration,
+    /// A TLS handshake; a host new to us that has not answered TLS by then
+    /// is joined in plain text (a plain IRC server waits silently).
+    pub tls_handshake: Duration,
     /// Silence from the server after which we send a PING of our own.
     pub ping_interval: Duration,
     /// How long the server has to answer that PING.
@@ -45,6 +50,7 @@ impl Default for Timing {
     fn default() -> Self {
         Timing {
             connect: Duration::from_secs(15),
+            tls_handshake: Duration::from_secs(5),
             ping_interval: Duration::from_secs(90),
             ping_timeout: Duration::from_secs(60),
             quit_wait: Duration::from_secs(2),
@@ -61,6 +67,9 @@ impl Default for Timing {
 pub struct SessionConfig {
     pub request: ConnectRequest,
     pub timing: Timing,
+    /// The store of hosts' pinned certificates (`known-hosts.sqlite`
+    /// in the state directory); `None`: every visit is a first one.
+    pub known_hosts: Option<PathBuf>,
 }
 
 /// The handle of a running session. Dropping it makes the session quit.
@@ -122,7 +131,11 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: &EventSink,
 ) -> DisconnectReason {
-    let SessionConfig { request, timing } = config;
+    let SessionConfig {
+        request,
+        timing,
+        known_hosts,
+    } = config;
     let target = match parse_address(&request.address) {
         Ok(target) => target,
         Err(err) => {
@@ -140,9 +153,17 @@ async fn run(
     let mut attempt = 0;
     // Nick and topic changes typed while away, for the next connection.
     let mut deferred = Vec::new();
+    let mut learnt = Learnt::default();
     loop {
+        let opening = Opening {
+            target: &target,
+            identity: request.identity,
+            known_hosts: known_hosts.as_ref(),
+            connect_timeout: timing.connect,
+            handshake_timeout: timing.tls_handshake,
+        };
         let ended = connection(
-            &target,
+            (&opening, &mut learnt),
             &request,
             timing,
             &mut conversation,
@@ -186,7 +207,7 @@ struct ConnectionEnd {
 /// One connection, from connecting to its end; `queued` are commands typed
 /// before it.
 async fn connection(
-    target: &Target,
+    (opening, learnt): (&Opening<'_>, &mut Learnt),
     request: &ConnectRequest,
     timing: Timing,
     conversation: &mut Conversation,
@@ -198,14 +219,17 @@ async fn connection(
         retry,
         got_in: false,
     };
-    let stream = {
-        let opening = connect::open(target, timing.connect);
-        tokio::pin!(opening);
+    let opened = {
+        let opened = secure::open(opening, learnt);
+        tokio::pin!(opened);
         loop {
             tokio::select! {
-                opened = &mut opening => match opened {
-                    Ok(stream) => break stream,
-                    Err(reason) => return ended(reason, conversation.joined_before),
+                opened = &mut opened => match opened {
+                    Ok(opened) => break opened,
+                    Err(reason) => {
+                        let retry = conversation.joined_before && is_worth_retrying(&reason);
+                        return ended(reason, retry);
+                    }
                 },
                 command = commands.recv() => {
                     match while_away(command, conversation, events, &mut queued) {
@@ -217,12 +241,15 @@ async fn connection(
             }
         }
     };
-    let (reader, writer) = stream.into_split();
-    let (wire, writing) = writer::spawn(writer, timing.pacing);
+    // Before anything is sent: the window shows it while registering.
+    if events.emit(Event::Security(opened.security)).is_err() {
+        return ended(DisconnectReason::Left, false);
+    }
+    let (wire, writing) = writer::spawn(opened.writer, timing.pacing);
     let mut state = State::new(
         events.clone(),
         wire,
-        server_label(target),
+        server_label(opening.target),
         conversation,
         timing.catch_up_wait,
     );
@@ -230,7 +257,7 @@ async fn connection(
         state.on_command(command);
     }
     state.register(request.password.as_deref());
-    let reason = converse(&mut state, reader, commands, writing, timing).await;
+    let reason = converse(&mut state, opened.reader, commands, writing, timing).await;
     ConnectionEnd {
         retry: state.may_reconnect() && is_worth_retrying(&reason),
         got_in: state.got_in(),
@@ -327,7 +354,7 @@ fn server_label(target: &Target) -> String {
 /// conversation ends.
 async fn converse(
     state: &mut State<'_>,
-    mut reader: tokio::net::tcp::OwnedReadHalf,
+    mut reader: ReadHalf,
     commands: &mut mpsc::UnboundedReceiver<Command>,
     mut writing: JoinHandle<std::io::Result<()>>,
     timing: Timing,

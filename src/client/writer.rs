@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::protocol::Message;
+use crate::transport::WriteHalf;
 
 /// How fast chat lines may leave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,10 +73,7 @@ impl WriteQueue {
 
 /// Starts the writer task. It ends with an error if writing fails, or
 /// cleanly once the [`WriteQueue`] is dropped.
-pub fn spawn(
-    writer: OwnedWriteHalf,
-    pacing: Pacing,
-) -> (WriteQueue, JoinHandle<std::io::Result<()>>) {
+pub fn spawn(writer: WriteHalf, pacing: Pacing) -> (WriteQueue, JoinHandle<std::io::Result<()>>) {
     let (urgent, urgent_lines) = mpsc::unbounded_channel();
     let (paced, paced_lines) = mpsc::unbounded_channel();
     let unwritten = Arc::new(AtomicUsize::new(0));
@@ -104,11 +101,7 @@ struct Lines {
     unwritten: Arc<AtomicUsize>,
 }
 
-async fn write_lines(
-    mut writer: OwnedWriteHalf,
-    lines: Lines,
-    pacing: Pacing,
-) -> std::io::Result<()> {
+async fn write_lines(mut writer: WriteHalf, lines: Lines, pacing: Pacing) -> std::io::Result<()> {
     let Lines {
         mut urgent,
         mut paced,

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::interfaces::shareable_addresses;
 use super::Settings;
-use crate::api::{Command, ConnectRequest, Event, HostError, HostRequest};
+use crate::api::{Command, ConnectRequest, Event, ExpectedIdentity, HostError, HostRequest};
 use crate::client::{room_or_default, Session, SessionConfig, Timing};
 use crate::server::{
     self, Announce, HistoryConfig, RunningHost, ServerConfig, StartError, TlsConfig,
@@ -138,6 +138,11 @@ impl Dispatcher {
             .first()
             .map_or(request.port, SocketAddr::port);
         let own_address = loopback_for(host.local_addrs(), port);
+        let own_identity = host
+            .fingerprint()
+            .map_or(ExpectedIdentity::Unknown, |fingerprint| {
+                ExpectedIdentity::Own(*fingerprint)
+            });
         self.host = Some(host);
         self.emit(Event::Hosting {
             port,
@@ -154,8 +159,10 @@ impl Dispatcher {
                     nick: request.nick,
                     room,
                     password: request.password,
+                    identity: own_identity,
                 },
                 timing: Timing::default(),
+                known_hosts: Some(self.known_hosts()),
             },
             self.events.clone(),
         ));
@@ -170,9 +177,16 @@ impl Dispatcher {
                     ..request
                 },
                 timing: Timing::default(),
+                known_hosts: Some(self.known_hosts()),
             },
             self.events.clone(),
         ));
+    }
+
+    fn known_hosts(&self) -> std::path::PathBuf {
+        self.settings
+            .state_dir
+            .join(crate::client::known_hosts::FILE_NAME)
     }
 
     async fn clear_history(&mut self) -> Result<(), WindowGone> {

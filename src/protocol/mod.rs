@@ -19,5 +19,6 @@ pub use formatting::strip_formatting;
 pub use message::{Message, ParseError};
 pub use names::{
     fold_case, is_channel_name, is_valid_nick, truncate_utf8, DEFAULT_PORT, DEFAULT_ROOM,
+    DEFAULT_TLS_PORT,
 };
 pub use trust::Fingerprint;

@@ -6,6 +6,9 @@ pub const DEFAULT_ROOM: &str = "#chat";
 /// The IRC port when none is given (RFC 7194 keeps 6667 for plain text).
 pub const DEFAULT_PORT: u16 = 6667;
 
+/// Where public IRC servers speak TLS (RFC 7194).
+pub const DEFAULT_TLS_PORT: u16 = 6697;
+
 /// Longest nickname we accept (RFC 2812 says 9; modern servers allow more).
 pub const MAX_NICK_LEN: usize = 30;
 /// Longest channel name we accept.

@@ -16,10 +16,10 @@ use tokio_util::sync::CancellationToken;
 use super::hub::{ClientId, Hub, Style};
 use super::input::{Ending, Input, Next};
 use super::send_queue::{self, SendQueue};
-use super::stream::{self, ReadHalf, WriteHalf};
 use super::tls::{self, Hello, Tls};
 use super::{irc, listen, plain, ServerConfig};
 use crate::protocol::{Line, Message};
+use crate::transport::{self, ReadHalf, WriteHalf};
 
 /// How long a closing connection may take to hand over its last lines.
 const FLUSH_GRACE: Duration = Duration::from_secs(5);
@@ -123,8 +123,8 @@ pub(super) async fn refuse(mut stream: TcpStream) {
     let _ = tokio::time::timeout(FLUSH_GRACE, goodbye).await;
 }
 
-/// Tells TLS from plain text by the first byte (when the host speaks
-/// TLS), then runs the session over whichever it is.
+/// Tells TLS from plain text by the first byte, then runs the session
+/// over whichever it is (or refuses what the host does not speak).
 pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let limits = &shared.config.limits;
     let accepted = Instant::now();
@@ -133,27 +133,31 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     let greet_at = accepted + limits.plain_text_wait;
     // Chat lines are small and latency matters; the writer batches anyway.
     let _ = stream.set_nodelay(true);
-    let Some(tls) = &shared.tls else {
-        let (read, write) = stream::plain(stream);
-        return session(read, write, peer, &shared, registration_deadline, greet_at).await;
-    };
-    match tls::sniff(&stream, greet_at, &shared.shutdown).await {
-        Hello::Tls => {
+    match (
+        tls::sniff(&stream, greet_at, &shared.shutdown).await,
+        &shared.tls,
+    ) {
+        (Hello::Tls, Some(tls)) => {
             let handshake = tls.handshake(stream, peer, registration_deadline, &shared.shutdown);
             if let Some(encrypted) = handshake.await {
                 log::debug!("TLS connection from {peer}");
                 // Its first line is awaited afresh: the handshake took time.
                 let greet_at = Instant::now() + limits.plain_text_wait;
-                let (read, write) = stream::tls(encrypted);
+                let (read, write) = transport::tls(encrypted);
                 session(read, write, peer, &shared, registration_deadline, greet_at).await;
             }
         }
-        Hello::Other if tls.required => {
-            log::info!("refusing plain-text connection from {peer}: TLS only");
-            tls::refuse_plain(stream, &shared.shutdown).await;
+        (Hello::Tls, None) => {
+            // Said at once, so a client trying TLS first falls back now.
+            log::info!("refusing TLS from {peer}: this host speaks plain text only");
+            tls::refuse(stream, &tls::tls_unavailable_line(), &shared.shutdown).await;
         }
-        Hello::Other => {
-            let (read, write) = stream::plain(stream);
+        (Hello::Other, Some(tls)) if tls.required => {
+            log::info!("refusing plain-text connection from {peer}: TLS only");
+            tls::refuse(stream, &tls::tls_required_line(), &shared.shutdown).await;
+        }
+        (Hello::Other, _) => {
+            let (read, write) = transport::plain(stream);
             session(read, write, peer, &shared, registration_deadline, greet_at).await;
         }
     }

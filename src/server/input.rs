@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::flood::TokenBucket;
 use super::send_queue::SendQueue;
-use super::stream::ReadHalf;
 use crate::protocol::{Line, LineCodec, Message};
+use crate::transport::ReadHalf;
 
 /// Read size; the buffer starts empty and grows only while a line needs it.
 const READ_CHUNK_BYTES: usize = 512;

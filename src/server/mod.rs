@@ -25,7 +25,6 @@ mod irc;
 mod listen;
 mod plain;
 mod send_queue;
-mod stream;
 mod tls;
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};

@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::stream::WriteHalf;
+use crate::transport::WriteHalf;
 
 /// A first line into an empty queue reserves this much, so the next few
 /// lines of a burst do not each grow the buffer.

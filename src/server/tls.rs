@@ -199,13 +199,25 @@ pub(super) fn tls_required_line() -> Vec<u8> {
     .to_bytes()
 }
 
-/// Tells a plain-text client it needs TLS and closes. What it sent is
-/// read and dropped until it closes too: closing a socket with unread
+/// What a TLS client gets from a host without TLS: no TLS alert (that
+/// would need TLS), but a line a TLS client fails on at once instead of
+/// waiting for a handshake that never comes, and a person reading the
+/// bytes understands.
+pub(super) fn tls_unavailable_line() -> Vec<u8> {
+    Message::new(
+        "ERROR",
+        ["This host does not speak TLS: connect in plain text to the same port"],
+    )
+    .to_bytes()
+}
+
+/// Writes `line` (one of the two above) and closes. What the client sent
+/// is read and dropped until it closes too: closing a socket with unread
 /// bytes resets the connection, and the line could be lost. Not past
 /// [`REFUSAL_GRACE`] or the host closing, though.
-pub(super) async fn refuse_plain(mut stream: TcpStream, shutdown: &CancellationToken) {
+pub(super) async fn refuse(mut stream: TcpStream, line: &[u8], shutdown: &CancellationToken) {
     let goodbye = async {
-        stream.write_all(&tls_required_line()).await?;
+        stream.write_all(line).await?;
         stream.shutdown().await?;
         let mut sink = [0; 512];
         while stream.read(&mut sink).await? > 0 {}

@@ -58,6 +58,8 @@ pub enum WinAction {
     EditAddress,
     /// Open the Connect form at its password.
     EnterPassword,
+    /// Connect again, accepting the certificate a known host now shows.
+    TrustNewIdentity,
     CopyAddress,
     /// Forget the history of the room we host (asks first).
     ClearHistory,
@@ -87,6 +89,7 @@ impl WinAction {
             WinAction::ChoosePort => "win.choose-port",
             WinAction::EditAddress => "win.edit-address",
             WinAction::EnterPassword => "win.enter-password",
+            WinAction::TrustNewIdentity => "win.trust-new-identity",
             WinAction::CopyAddress => "win.copy-address",
             WinAction::ClearHistory => "win.clear-history",
             WinAction::FocusEntry => "win.focus-entry",

@@ -9,7 +9,7 @@ use gtk::glib;
 use gtk::subclass::prelude::*;
 
 use super::validate;
-use crate::api::{Command, ConnectRequest, HostRequest};
+use crate::api::{Command, ConnectRequest, ExpectedIdentity, HostRequest};
 use crate::i18n::gettext;
 
 mod imp {
@@ -152,6 +152,7 @@ impl TcpChatJoinForm {
                 nick,
                 room,
                 password,
+                identity: ExpectedIdentity::Unknown,
             }))
         }
     }

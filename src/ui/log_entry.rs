@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use crate::api::{Event, LineMeta};
+use crate::api::{Event, LineMeta, Security};
 use crate::i18n::{gettext, gettext_f};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +146,36 @@ pub fn missed_divider() -> LogEntry {
     LogEntry::divider(gettext("While you were away"))
 }
 
+/// How the connection is protected, said when it starts or changes;
+/// `hosting`: it is our own room (guests compare our code).
+pub fn security(security: &Security, hosting: bool) -> LogEntry {
+    let text = match security {
+        Security::Plain => {
+            gettext("This conversation is not encrypted: others on the network can read it")
+        }
+        Security::Pinned { fingerprint, .. } if hosting => gettext_f(
+            "Guests who join over an encrypted connection see the safety code {code}: read it out to them to compare",
+            &[("code", &fingerprint.safety_code())],
+        ),
+        Security::Pinned {
+            fingerprint,
+            first_use: true,
+        } => gettext_f(
+            "Encrypted. First visit to this host: its safety code is {code}. Compare it with the code in the host’s window",
+            &[("code", &fingerprint.safety_code())],
+        ),
+        Security::Pinned { fingerprint, .. } => gettext_f(
+            "Encrypted. The host’s safety code is {code}, as on your first visit",
+            &[("code", &fingerprint.safety_code())],
+        ),
+        Security::Verified { host } => gettext_f(
+            "Encrypted. The certificate of {host} is signed by an authority this computer trusts",
+            &[("host", host)],
+        ),
+    };
+    LogEntry::system(text)
+}
+
 /// Back in the room after the connection was lost.
 pub fn reconnected() -> LogEntry {
     LogEntry::system(gettext("Reconnected"))
@@ -241,6 +271,7 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
         )),
         Event::ServerError { text } => LogEntry::error(plain_text(text)),
         Event::Hosting { .. }
+        | Event::Security(_)
         | Event::HostFailed(_)
         | Event::Members { .. }
         | Event::Disconnected { .. } => return None,

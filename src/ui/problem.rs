@@ -1,7 +1,7 @@
 //! Turns the network's typed failures into what the banner says and the one
 //! thing it offers to do about it. GTK-free.
 
-use crate::api::{DisconnectReason, HostError};
+use crate::api::{CertificateProblem, DisconnectReason, HostError};
 use crate::i18n::{gettext, gettext_f};
 
 /// The banner's button.
@@ -16,6 +16,8 @@ pub enum Remedy {
     EditAddress,
     /// Open the Connect form at its password.
     EnterPassword,
+    /// Connect again, accepting the host's new certificate.
+    TrustNewIdentity,
 }
 
 impl Remedy {
@@ -26,6 +28,7 @@ impl Remedy {
             Remedy::ChooseAnotherPort => gettext("_Choose Another Port"),
             Remedy::EditAddress => gettext("_Edit Address"),
             Remedy::EnterPassword => gettext("_Enter Password"),
+            Remedy::TrustNewIdentity => gettext("_Trust New Identity"),
         }
     }
 }
@@ -130,8 +133,47 @@ pub fn for_disconnect(reason: &DisconnectReason, target: &str) -> Option<Problem
             gettext_f("The connection to {target} was lost ({detail}).", &[("target", target), ("detail", detail)]),
             Remedy::Reconnect,
         ),
+        Reason::IdentityChanged { expected, presented } => Problem::new(
+            gettext_f(
+                "The identity of {target} has changed: its safety code was {expected}, now it is {presented}. Someone may be listening in, or the host made a new certificate. Nothing was sent. Ask the host which code their window shows before you trust it.",
+                &[("target", target), ("expected", &expected.safety_code()), ("presented", &presented.safety_code())],
+            ),
+            Remedy::TrustNewIdentity,
+        ),
+        Reason::NoLongerEncrypted => Problem::new(
+            gettext_f("{target} used to encrypt the conversation and no longer does. Someone may be listening in. Nothing was sent.", &at),
+            Remedy::TryAgain,
+        ),
+        Reason::CertificateRejected { problem } => certificate_problem(problem, target),
     };
     Some(problem)
+}
+
+/// An `ircs://` server's certificate, refused.
+fn certificate_problem(problem: &CertificateProblem, target: &str) -> Problem {
+    let at = [("target", target)];
+    match problem {
+        CertificateProblem::UnknownIssuer => Problem::new(
+            gettext_f("The certificate of {target} is not signed by an authority this computer trusts. For a room hosted with TCP Chat, use its address without ircs:// or port 6697.", &at),
+            Remedy::EditAddress,
+        ),
+        CertificateProblem::WrongName => Problem::new(
+            gettext_f("The certificate of {target} is made out for another name. Check the address.", &at),
+            Remedy::EditAddress,
+        ),
+        CertificateProblem::Expired => Problem::new(
+            gettext_f("The certificate of {target} has expired or is not valid yet. Check this computer’s date and time.", &at),
+            Remedy::TryAgain,
+        ),
+        CertificateProblem::NotTls => Problem::new(
+            gettext_f("{target} does not offer an encrypted connection on that port. Check the address.", &at),
+            Remedy::EditAddress,
+        ),
+        CertificateProblem::Other(detail) => Problem::new(
+            gettext_f("The encrypted connection to {target} failed ({detail}).", &[("target", target), ("detail", detail)]),
+            Remedy::TryAgain,
+        ),
+    }
 }
 
 pub fn for_host_error(error: &HostError) -> Problem {

@@ -2,7 +2,7 @@
 //! report.
 
 use async_channel::Receiver;
-use tcp_chat::api::{ConnectRequest, DisconnectReason, Event, LineMeta};
+use tcp_chat::api::{ConnectRequest, DisconnectReason, Event, ExpectedIdentity, LineMeta};
 use tcp_chat::client::{Session, SessionConfig, Timing};
 
 use super::within;
@@ -16,12 +16,16 @@ pub fn session_config(address: &str, nick: &str, room: &str) -> SessionConfig {
             nick: nick.to_owned(),
             room: room.to_owned(),
             password: None,
+            // Fake servers speak plain text, and take every connection for
+            // a guest: no TLS attempt first.
+            identity: ExpectedIdentity::PlainOnly,
         },
         timing: Timing {
             reconnect_base: std::time::Duration::from_millis(20),
             reconnect_max: std::time::Duration::from_millis(200),
             ..Timing::default()
         },
+        known_hosts: None,
     }
 }
 

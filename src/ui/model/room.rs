@@ -10,7 +10,9 @@ use super::{
     history, mention, Alert, ConversationId, Conversations, Effect, Members, NearbyRooms,
     NotifyLevel, PendingLines, Phase, SeenIds, Typing, Visit,
 };
-use crate::api::{Command, DisconnectReason, Event, HistoryKind, Presence};
+use crate::api::{
+    Command, DisconnectReason, Event, ExpectedIdentity, HistoryKind, Presence, Security,
+};
 use crate::i18n::{gettext, gettext_f};
 use crate::protocol::is_channel_name;
 use crate::ui::log_entry::{self, LogEntry};
@@ -146,6 +148,23 @@ impl Room {
             Some(request) => self.start(request, false),
             None => Vec::new(),
         }
+    }
+
+    /// After the host's identity changed: connects again, trusting the
+    /// certificate it showed (the person compared safety codes).
+    pub fn trust_new_identity(&mut self) -> Vec<Effect> {
+        let (Some(presented), Some(Command::Connect(mut request))) =
+            (self.visit.changed_identity, self.visit.request.clone())
+        else {
+            return Vec::new();
+        };
+        request.identity = ExpectedIdentity::Accepted(presented);
+        self.start(Command::Connect(request), false)
+    }
+
+    /// How the connection is protected, once known.
+    pub fn security(&self) -> Option<&Security> {
+        self.visit.security.as_ref()
     }
 
     /// Leaves the room (or stops connecting) for the welcome page.
@@ -338,6 +357,14 @@ impl Room {
             Event::HostFailed(error) => {
                 self.fail(problem::for_host_error(&error), true, effects);
             }
+            Event::Security(security) => {
+                // Said at every connection; logged when it is news.
+                if self.visit.security.as_ref() != Some(&security) {
+                    let entry = log_entry::security(&security, self.is_hosting());
+                    effects.push(Effect::Log(ConversationId::Room, entry));
+                    self.visit.security = Some(security);
+                }
+            }
             Event::Connected { server, nick, room } => {
                 self.connected(server, nick, room, effects);
             }
@@ -519,6 +546,9 @@ impl Room {
                 self.end(effects);
             }
             return;
+        }
+        if let DisconnectReason::IdentityChanged { presented, .. } = reason {
+            self.visit.changed_identity = Some(*presented);
         }
         if let Some(problem) = problem::for_disconnect(reason, &self.visit.target()) {
             self.fail(problem, true, effects);

@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::api::{
-    Command, ConnectRequest, DisconnectReason, Event, HistoryKind, HostRequest, LineMeta,
+    Command, ConnectRequest, DisconnectReason, Event, ExpectedIdentity, HistoryKind, HostRequest,
+    LineMeta,
 };
 use crate::ui::log_entry::{Kind, LogEntry};
 
@@ -12,6 +13,7 @@ fn connect_request() -> Command {
         nick: "alice".into(),
         room: "#chat".into(),
         password: None,
+        identity: ExpectedIdentity::Unknown,
     })
 }
 

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use crate::api::Command;
+use crate::api::{Command, Security};
 use crate::protocol::Fingerprint;
 
 /// One stay in a room, from Host or Connect to leaving. (Not the
@@ -21,6 +21,11 @@ pub struct Visit {
     pub hosting: Option<(u16, Vec<SocketAddr>)>,
     /// Our host's certificate fingerprint, while we host over TLS.
     pub own_fingerprint: Option<Fingerprint>,
+    /// How the latest connection is protected, once its handshake is done.
+    pub security: Option<Security>,
+    /// The certificate the host showed when it was refused for not being
+    /// the one pinned: what "Trust New Identity" accepts.
+    pub changed_identity: Option<Fingerprint>,
 }
 
 impl Visit {

@@ -187,6 +187,9 @@ impl ObjectSubclass for TcpChatWindow {
         action(klass, WinAction::Leave, |window| window.leave(None));
         action(klass, WinAction::Send, super::TcpChatWindow::send_entry);
         action(klass, WinAction::Retry, super::TcpChatWindow::retry);
+        action(klass, WinAction::TrustNewIdentity, |window| {
+            window.update(Room::trust_new_identity);
+        });
         action(
             klass,
             WinAction::ReconnectNow,

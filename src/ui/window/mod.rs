@@ -277,6 +277,7 @@ impl TcpChatWindow {
                 Remedy::ChooseAnotherPort => WinAction::ChoosePort,
                 Remedy::EditAddress => WinAction::EditAddress,
                 Remedy::EnterPassword => WinAction::EnterPassword,
+                Remedy::TrustNewIdentity => WinAction::TrustNewIdentity,
             };
             (remedy.label(), action.detailed())
         });

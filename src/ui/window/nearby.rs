@@ -5,7 +5,7 @@ use adw::prelude::*;
 use adw::subclass::prelude::*;
 
 use super::TcpChatWindow;
-use crate::api::{Command, ConnectRequest, NearbyRoom};
+use crate::api::{Command, ConnectRequest, ExpectedIdentity, Fingerprint, NearbyRoom};
 use crate::i18n::gettext_f;
 
 impl TcpChatWindow {
@@ -44,6 +44,7 @@ impl TcpChatWindow {
             nick: self.nickname(),
             room: room.room.clone(),
             password: None,
+            identity: announced_identity(&room),
         });
         self.launch_request(request);
     }
@@ -60,6 +61,17 @@ impl TcpChatWindow {
 
     pub fn nearby_list(&self) -> gtk::ListBox {
         self.imp().nearby_list.get()
+    }
+}
+
+/// What the room's announcement says of its certificate. An announced
+/// fingerprint we cannot read is not trusted blindly: the handshake then
+/// pins on first use, as for a typed address.
+fn announced_identity(room: &NearbyRoom) -> ExpectedIdentity {
+    if room.tls {
+        ExpectedIdentity::AnnouncedTls(room.fingerprint.as_deref().and_then(Fingerprint::from_hex))
+    } else {
+        ExpectedIdentity::PlainOnly
     }
 }
 

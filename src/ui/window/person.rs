@@ -6,7 +6,7 @@ use adw::subclass::prelude::*;
 use gtk::glib;
 
 use super::TcpChatWindow;
-use crate::api::{Command, ConnectRequest, HostRequest};
+use crate::api::{Command, ConnectRequest, ExpectedIdentity, HostRequest};
 use crate::i18n::{gettext, gettext_f};
 use crate::ui::input::{self, Input};
 use crate::ui::join_form::{FormField, TcpChatJoinForm};
@@ -81,6 +81,7 @@ impl TcpChatWindow {
                 nick: nick_or_default(nick),
                 room: room_or_default(room),
                 password: None,
+                identity: ExpectedIdentity::Unknown,
             }),
         };
         self.launch_request(request);

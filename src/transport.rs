@@ -1,6 +1,7 @@
-//! A connection's two halves, plain TCP or TLS. An enum rather than a
-//! generic or a box: the sessions stay non-generic, and the plain path
-//! costs one predictable branch per read or write, no allocation.
+//! A connection's two halves, plain TCP or TLS (either side of it: the
+//! host's connections and the client's). An enum rather than a generic or
+//! a box: the sessions stay non-generic, and the plain path costs one
+//! predictable branch per read or write, no allocation.
 
 use std::io;
 use std::pin::Pin;
@@ -9,31 +10,31 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsStream;
 
 type Tls = TlsStream<TcpStream>;
 
 /// The side a session reads lines from.
-pub(super) enum ReadHalf {
+pub(crate) enum ReadHalf {
     Plain(OwnedReadHalf),
     Tls(tokio::io::ReadHalf<Tls>),
 }
 
 /// The side the send queue's writer drains into.
-pub(super) enum WriteHalf {
+pub(crate) enum WriteHalf {
     Plain(OwnedWriteHalf),
     Tls(tokio::io::WriteHalf<Tls>),
 }
 
 /// A plain connection: the socket's own halves, as before TLS existed.
-pub(super) fn plain(stream: TcpStream) -> (ReadHalf, WriteHalf) {
+pub(crate) fn plain(stream: TcpStream) -> (ReadHalf, WriteHalf) {
     let (read, write) = stream.into_split();
     (ReadHalf::Plain(read), WriteHalf::Plain(write))
 }
 
 /// An encrypted connection, after its handshake.
-pub(super) fn tls(stream: Tls) -> (ReadHalf, WriteHalf) {
-    let (read, write) = tokio::io::split(stream);
+pub(crate) fn tls(stream: impl Into<Tls>) -> (ReadHalf, WriteHalf) {
+    let (read, write) = tokio::io::split(stream.into());
     (ReadHalf::Tls(read), WriteHalf::Tls(write))
 }
 
