@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use adw::prelude::*;
 use fake_network::FakeNetwork;
-use tcp_chat::api::{ExpectedIdentity, HistoryKind, LineMeta, NearbyRoom, Presence, TypingState};
+use tcp_chat::api::{
+    ExpectedIdentity, Fingerprint, HistoryKind, LineMeta, NearbyRoom, Presence, Security,
+    TypingState,
+};
 use tcp_chat::network::{
     Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest, NetworkHandle,
 };
@@ -360,6 +363,92 @@ fn unknown_command_answers_locally() {
     type_and_send(&fake, "/help");
     assert_eq!(fake.sent(), []);
     assert!(fake.window.chat_log().text().contains("/msg NICK MESSAGE"));
+    fake.close();
+}
+
+/// The header's lock and safety code; a host whose certificate changed is
+/// refused with both codes, and "Trust New Identity" connects again
+/// accepting the new one.
+fn encryption_shows_and_a_changed_identity_asks_first() {
+    let fake = FakeNetwork::new();
+    let first = Fingerprint::of_certificate(b"the host's first certificate");
+    let launch = Launch::Connect {
+        address: "pc.local:6667".into(),
+        nick: Some("alice".into()),
+        room: Some("#chat".into()),
+    };
+    fake.window.launch(launch.clone());
+    fake.settle();
+    fake.sent();
+    assert_eq!(fake.window.security_shown(), None, "nothing known yet");
+    fake.feed([Event::Security(Security::Pinned {
+        fingerprint: first,
+        first_use: true,
+    })]);
+    fake.feed([
+        Event::Connected {
+            server: "pc.local:6667".into(),
+            nick: "alice".into(),
+            room: "#chat".into(),
+        },
+        Event::Members {
+            room: "#chat".into(),
+            nicks: vec!["alice".into(), "bob".into()],
+        },
+    ]);
+    assert_eq!(
+        fake.window.security_shown(),
+        Some(("Encrypted — details".to_owned(), Some(first.safety_code())))
+    );
+    let log = fake.window.chat_log().text();
+    assert!(log.contains(&first.safety_code()), "{log}");
+    shot("security-header");
+
+    // Later the host shows another certificate: nothing was sent, and the
+    // banner gives both codes and asks before trusting it.
+    activate(&fake, WinAction::Leave);
+    fake.feed([Event::Disconnected {
+        reason: DisconnectReason::Left,
+    }]);
+    fake.sent();
+    fake.window.launch(launch);
+    fake.settle();
+    let request = match fake.sent().as_slice() {
+        [Command::Connect(request)] => request.clone(),
+        other => panic!("{other:?}"),
+    };
+    let second = Fingerprint::of_certificate(b"a new certificate");
+    fake.feed([Event::Disconnected {
+        reason: DisconnectReason::IdentityChanged {
+            expected: first,
+            presented: second,
+        },
+    }]);
+    let banner = fake.window.banner();
+    let message = banner.shown_message().expect("a banner");
+    assert!(message.contains(&first.safety_code()), "{message}");
+    assert!(message.contains(&second.safety_code()), "{message}");
+    assert_eq!(
+        banner.remedy_button().label().as_deref(),
+        Some("_Trust New Identity")
+    );
+    shot("identity-changed");
+    banner.remedy_button().emit_clicked();
+    fake.settle();
+    assert_eq!(
+        fake.sent(),
+        [Command::Connect(ConnectRequest {
+            identity: ExpectedIdentity::Accepted(second),
+            ..request
+        })]
+    );
+    fake.feed([Event::Security(Security::Plain)]);
+    assert_eq!(
+        fake.window
+            .security_shown()
+            .map(|(tooltip, code)| (tooltip, code.is_some())),
+        Some(("Not encrypted — details".to_owned(), false))
+    );
     fake.close();
 }
 
@@ -1396,6 +1485,10 @@ fn tab_completes_nicks_in_the_entry() {
 fn main() -> std::process::ExitCode {
     fake_network::init();
     let cases: &[(&str, fn())] = &[
+        (
+            "encryption_shows_and_a_changed_identity_asks_first",
+            encryption_shows_and_a_changed_identity_asks_first,
+        ),
         (
             "private_conversations_have_their_own_log_and_badge",
             private_conversations_have_their_own_log_and_badge,

@@ -27,7 +27,7 @@ mod visit;
 pub use alert::{notification_id, Alert, NotifyLevel};
 pub use conversations::{Conversation, ConversationId, Conversations, MAX_CONVERSATIONS};
 pub use effect::Effect;
-pub use header::Header;
+pub use header::{Header, SecurityDetails};
 pub use members::Members;
 pub use nearby::NearbyRooms;
 pub use pending::PendingLines;

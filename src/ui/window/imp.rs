@@ -63,6 +63,18 @@ pub struct TcpChatWindow {
     #[template_child]
     pub(super) window_title: TemplateChild<adw::WindowTitle>,
     #[template_child]
+    pub(super) security_button: TemplateChild<gtk::MenuButton>,
+    #[template_child]
+    pub(super) security_heading: TemplateChild<gtk::Label>,
+    #[template_child]
+    pub(super) security_explanation: TemplateChild<gtk::Label>,
+    #[template_child]
+    pub(super) safety_code_box: TemplateChild<gtk::Box>,
+    #[template_child]
+    pub(super) safety_code_label: TemplateChild<gtk::Label>,
+    #[template_child]
+    pub(super) fingerprint_label: TemplateChild<gtk::Label>,
+    #[template_child]
     pub(super) member_count_label: TemplateChild<gtk::Label>,
     #[template_child]
     pub(super) banner: TemplateChild<TcpChatBanner>,

@@ -37,8 +37,9 @@ use gtk::{gio, glib};
 
 use super::actions::WinAction;
 use super::log_entry::LogEntry;
-use super::model::{ConversationId, Effect, Header, Room};
+use super::model::{ConversationId, Effect, Header, Room, SecurityDetails};
 use super::problem::{self, Problem, Remedy};
+use crate::i18n::gettext_f;
 use crate::network::{Command, Event, NetworkHandle};
 
 pub use super::model::Phase;
@@ -251,6 +252,7 @@ impl TcpChatWindow {
         }
         imp.window_title.set_title(&header.title);
         imp.window_title.set_subtitle(&header.subtitle);
+        self.show_security(header.security.as_ref());
         self.set_title(Some(&header.window_title));
         imp.connecting_page
             .set_description(Some(&header.waiting_for));
@@ -264,6 +266,46 @@ impl TcpChatWindow {
         self.action_set_enabled(WinAction::ClearHistory.detailed(), hosting);
         self.enable_search(phase.shows_room());
         imp.update_send_action();
+    }
+
+    /// The lock beside the title, and the room details it opens.
+    fn show_security(&self, details: Option<&SecurityDetails>) {
+        let imp = self.imp();
+        imp.security_button.set_visible(details.is_some());
+        let Some(details) = details else {
+            imp.security_button.popdown();
+            return;
+        };
+        imp.security_button.set_icon_name(details.icon_name);
+        imp.security_button.set_tooltip_text(Some(&details.tooltip));
+        imp.security_heading.set_label(&details.heading);
+        imp.security_explanation.set_label(&details.explanation);
+        imp.safety_code_box
+            .set_visible(details.safety_code.is_some());
+        imp.safety_code_label
+            .set_label(details.safety_code.as_deref().unwrap_or_default());
+        let fingerprint = details
+            .fingerprint
+            .as_deref()
+            .map(|hex| gettext_f("SHA-256 {fingerprint}", &[("fingerprint", hex)]))
+            .unwrap_or_default();
+        imp.fingerprint_label.set_label(&fingerprint);
+    }
+
+    /// What the header's lock says (for tests): its tooltip and the safety
+    /// code in its details, when shown.
+    pub fn security_shown(&self) -> Option<(String, Option<String>)> {
+        let imp = self.imp();
+        if !imp.security_button.get_visible() {
+            return None;
+        }
+        let tooltip = imp.security_button.tooltip_text().unwrap_or_default();
+        // Its own visibility: the popover is closed.
+        let code = imp
+            .safety_code_box
+            .get_visible()
+            .then(|| imp.safety_code_label.label().to_string());
+        Some((tooltip.to_string(), code))
     }
 
     // ----- The banner ------------------------------------------------------
