@@ -1176,6 +1176,122 @@ fn nearby_rooms_are_listed_and_joined() {
     fake.close();
 }
 
+/// What a row says beyond its title: its labels and its icons' tooltips.
+fn texts_in(row: &gtk::Widget) -> Vec<String> {
+    let mut texts = Vec::new();
+    let mut pending = vec![row.clone()];
+    while let Some(widget) = pending.pop() {
+        if let Some(label) = widget.downcast_ref::<gtk::Label>() {
+            texts.push(label.label().to_string());
+        } else if let Some(tooltip) = widget
+            .downcast_ref::<gtk::Image>()
+            .and_then(|image| image.tooltip_text())
+        {
+            texts.push(tooltip.to_string());
+        }
+        let mut child = widget.first_child();
+        while let Some(widget) = child {
+            child = widget.next_sibling();
+            pending.push(widget);
+        }
+    }
+    texts
+}
+
+fn nearby_lab(tls: bool) -> NearbyRoom {
+    NearbyRoom {
+        instance: "#lab by li on pc".into(),
+        room: "#lab".into(),
+        nick: Some("li".into()),
+        addresses: vec!["192.0.2.7:6667".parse().unwrap()],
+        port: 6667,
+        tls,
+        fingerprint: None,
+    }
+}
+
+/// The Connect popover lists the same rooms above the address form: with
+/// none it says what to type instead; one click joins and closes it.
+fn connect_popover_lists_nearby_rooms() {
+    let fake = FakeNetwork::new();
+    let window = &fake.window;
+    activate(&fake, WinAction::Connect);
+    let popover = window.connect_button().popover().unwrap();
+    assert!(popover.is_visible());
+    assert!(window.connect_nearby_rooms_shown().is_empty());
+    assert!(
+        window.connect_nearby_empty().is_mapped(),
+        "no rooms: say so"
+    );
+    shot("18-connect-no-nearby");
+    fake.feed([
+        Event::NearbyRoom(nearby_lab(true)),
+        Event::NearbyRoom(NearbyRoom {
+            instance: "#art by bob on box".into(),
+            room: "#art".into(),
+            ..nearby_lab(false)
+        }),
+    ]);
+    assert_eq!(window.connect_nearby_rooms_shown(), ["#art", "#lab"]);
+    assert!(window.connect_nearby_list().is_mapped());
+    assert!(!window.connect_nearby_empty().is_visible());
+    let list = window.connect_nearby_list();
+    let row = |index| list.row_at_index(index).unwrap().upcast::<gtk::Widget>();
+    assert!(!texts_in(&row(0)).contains(&"Encrypted".to_owned()));
+    assert!(texts_in(&row(1)).contains(&"Encrypted".to_owned()));
+    shot("19-connect-nearby");
+    list.row_at_index(1).expect("the #lab row").emit_activate();
+    fake.settle();
+    assert!(!popover.is_visible(), "joining closes the popover");
+    let sent = fake.sent();
+    let [Command::Connect(request)] = sent.as_slice() else {
+        panic!("a Connect: {sent:?}");
+    };
+    assert_eq!(
+        (request.address.as_str(), request.room.as_str()),
+        ("192.0.2.7:6667", "#lab")
+    );
+    assert_eq!(window.visible_page().as_deref(), Some("connecting"));
+    fake.close();
+}
+
+/// While we host, our own announcement is listed as ours, in both lists.
+fn own_nearby_room_is_marked_while_hosting() {
+    let fake = FakeNetwork::new();
+    let window = &fake.window;
+    let ours = Fingerprint::of_certificate(b"our certificate");
+    window.launch(Launch::Host {
+        port: 6667,
+        nick: Some("li".into()),
+        room: Some("#lab".into()),
+    });
+    fake.feed([
+        Event::Hosting {
+            port: 6667,
+            addresses: vec!["192.0.2.7:6667".parse().unwrap()],
+            fingerprint: Some(ours),
+        },
+        Event::NearbyRoom(NearbyRoom {
+            fingerprint: Some(ours.hex()),
+            ..nearby_lab(true)
+        }),
+        Event::NearbyRoom(NearbyRoom {
+            instance: "#lab by li on laptop".into(),
+            fingerprint: Some(Fingerprint::of_certificate(b"another").hex()),
+            ..nearby_lab(true)
+        }),
+    ]);
+    for list in [window.nearby_list(), window.connect_nearby_list()] {
+        let marked: Vec<bool> = (0..)
+            .map_while(|index| list.row_at_index(index))
+            .map(|row| texts_in(row.upcast_ref()).contains(&"Your room".to_owned()))
+            .collect();
+        // Sorted by room, then instance: "…on laptop" before "…on pc".
+        assert_eq!(marked, [false, true]);
+    }
+    fake.close();
+}
+
 fn mentions_are_highlighted() {
     let fake = FakeNetwork::new();
     connected(&fake);
@@ -1497,6 +1613,14 @@ fn main() -> std::process::ExitCode {
         (
             "nearby_rooms_are_listed_and_joined",
             nearby_rooms_are_listed_and_joined,
+        ),
+        (
+            "connect_popover_lists_nearby_rooms",
+            connect_popover_lists_nearby_rooms,
+        ),
+        (
+            "own_nearby_room_is_marked_while_hosting",
+            own_nearby_room_is_marked_while_hosting,
         ),
         (
             "narrow_window_folds_the_sidebar",

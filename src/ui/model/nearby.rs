@@ -2,11 +2,15 @@
 //! GTK-free. The browser already bounds and checks what it hears.
 
 use crate::api::NearbyRoom;
+use crate::protocol::Fingerprint;
 
 #[derive(Debug, Default)]
 pub struct NearbyRooms {
     /// By room name, then instance: a stable order while rooms come and go.
     rooms: Vec<NearbyRoom>,
+    /// Our host's certificate while we host: its own announcement comes
+    /// back to us like anyone else's, and is marked as ours.
+    own_fingerprint: Option<Fingerprint>,
     revision: u64,
 }
 
@@ -21,6 +25,24 @@ impl NearbyRooms {
 
     pub fn get(&self, instance: &str) -> Option<&NearbyRoom> {
         self.rooms.iter().find(|room| room.instance == instance)
+    }
+
+    /// Whether `room` is the one our own host announces: the same
+    /// certificate, not the same name or address (a guest's room may share
+    /// both).
+    pub fn is_own(&self, room: &NearbyRoom) -> bool {
+        let Some(own) = self.own_fingerprint else {
+            return false;
+        };
+        room.fingerprint.as_deref().and_then(Fingerprint::from_hex) == Some(own)
+    }
+
+    /// Our host's fingerprint, or `None` when we do not host (over TLS).
+    pub fn set_own_fingerprint(&mut self, fingerprint: Option<Fingerprint>) {
+        if self.own_fingerprint != fingerprint {
+            self.own_fingerprint = fingerprint;
+            self.changed();
+        }
     }
 
     /// A room heard of, or heard again with other details.

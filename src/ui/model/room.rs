@@ -14,7 +14,7 @@ use crate::api::{
     Command, DisconnectReason, Event, ExpectedIdentity, HistoryKind, Presence, Security,
 };
 use crate::i18n::{gettext, gettext_f};
-use crate::protocol::is_channel_name;
+use crate::protocol::{is_channel_name, Fingerprint};
 use crate::ui::log_entry::{self, LogEntry};
 use crate::ui::problem::{self, Problem};
 
@@ -352,7 +352,7 @@ impl Room {
                 fingerprint,
             } => {
                 self.visit.hosting = Some((port, addresses));
-                self.visit.own_fingerprint = fingerprint;
+                self.set_own_fingerprint(fingerprint);
             }
             Event::HostFailed(error) => {
                 self.fail(problem::for_host_error(&error), true, effects);
@@ -559,6 +559,7 @@ impl Room {
     /// (when `close_host`) makes sure our host, if any, is closed too.
     fn fail(&mut self, problem: Problem, close_host: bool, effects: &mut Vec<Effect>) {
         let was_hosting = self.visit.hosting.take().is_some();
+        self.set_own_fingerprint(None);
         self.waiting_to_reconnect = false;
         self.phase = if self.phase.shows_room() {
             effects.push(Effect::Log(
@@ -573,6 +574,13 @@ impl Room {
         if was_hosting && close_host {
             effects.push(Effect::Send(Command::Leave { message: None }));
         }
+    }
+
+    /// Our host's certificate, also for telling its own announcement from
+    /// the others'.
+    fn set_own_fingerprint(&mut self, fingerprint: Option<Fingerprint>) {
+        self.visit.own_fingerprint = fingerprint;
+        self.nearby.set_own_fingerprint(fingerprint);
     }
 
     /// Back to the welcome page with nothing left over.
@@ -592,6 +600,7 @@ impl Room {
         }
         self.phase = phase;
         self.visit = visit;
+        self.nearby.set_own_fingerprint(self.visit.own_fingerprint);
         self.members.clear();
         self.members_changed();
         self.typing.clear();

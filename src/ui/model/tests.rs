@@ -3,8 +3,9 @@
 use super::*;
 use crate::api::{
     Command, ConnectRequest, DisconnectReason, Event, ExpectedIdentity, HistoryKind, HostRequest,
-    LineMeta,
+    LineMeta, NearbyRoom,
 };
+use crate::protocol::Fingerprint;
 use crate::ui::log_entry::{Kind, LogEntry};
 
 fn connect_request() -> Command {
@@ -706,4 +707,59 @@ fn away_shows_in_members_and_private_conversations() {
         logs_to(&effects),
         [(ConversationId::Room, "You are back".to_owned())]
     );
+}
+
+#[test]
+fn our_own_room_is_marked_among_nearby_rooms_while_we_host() {
+    let ours = Fingerprint::of_certificate(b"our certificate");
+    let announced = |instance: &str, fingerprint: Option<String>| {
+        Event::NearbyRoom(NearbyRoom {
+            instance: instance.into(),
+            room: "#chat".into(),
+            nick: Some("alice".into()),
+            addresses: vec!["192.168.1.5:6667".parse().unwrap()],
+            port: 6667,
+            tls: true,
+            fingerprint,
+        })
+    };
+    let mut room = Room::default();
+    room.apply_all([
+        // Announced in lower case without colons: still ours.
+        announced("ours", Some(ours.hex().replace(':', "").to_lowercase())),
+        announced(
+            "a guest's, same name and address",
+            Some(Fingerprint::of_certificate(b"theirs").hex()),
+        ),
+        announced("plain text", None),
+    ]);
+    let own = |room: &Room| -> Vec<String> {
+        let nearby = room.nearby();
+        let own = nearby.list().iter().filter(|r| nearby.is_own(r));
+        own.map(|r| r.instance.clone()).collect()
+    };
+    assert!(own(&room).is_empty(), "not hosting: nothing is ours");
+
+    room.start(
+        Command::Host(HostRequest {
+            nick: "alice".into(),
+            port: 6667,
+            room: "#chat".into(),
+            password: None,
+        }),
+        true,
+    );
+    let before = room.nearby().revision();
+    room.apply(Event::Hosting {
+        port: 6667,
+        addresses: vec!["192.168.1.5:6667".parse().unwrap()],
+        fingerprint: Some(ours),
+    });
+    assert_eq!(own(&room), ["ours"]);
+    assert_ne!(room.nearby().revision(), before, "the lists show the mark");
+
+    room.apply(Event::Disconnected {
+        reason: DisconnectReason::HostClosed { message: None },
+    });
+    assert!(own(&room).is_empty(), "the host is gone");
 }

@@ -85,6 +85,12 @@ pub struct TcpChatWindow {
     #[template_child]
     pub(super) nearby_list: TemplateChild<gtk::ListBox>,
     #[template_child]
+    pub(super) connect_nearby_scroller: TemplateChild<gtk::ScrolledWindow>,
+    #[template_child]
+    pub(super) connect_nearby_list: TemplateChild<gtk::ListBox>,
+    #[template_child]
+    pub(super) connect_nearby_empty: TemplateChild<gtk::Label>,
+    #[template_child]
     pub(super) connecting_page: TemplateChild<adw::StatusPage>,
     #[template_child]
     pub(super) spinner: TemplateChild<gtk::Spinner>,
@@ -132,7 +138,8 @@ pub struct TcpChatWindow {
     pub(super) countdown: Countdown,
     /// The logs of private conversations, each a page of `logs`.
     pub(super) private_logs: RefCell<HashMap<ConversationId, TcpChatLog>>,
-    /// The model's nearby-rooms revision the welcome page shows.
+    /// The model's nearby-rooms revision the welcome page and the Connect
+    /// popover show.
     pub(super) nearby_shown: Cell<u64>,
     /// The model's conversation revision the sidebar shows.
     pub(super) conversations_shown: Cell<u64>,
@@ -274,6 +281,7 @@ impl TcpChatWindow {
 
     #[template_callback]
     fn on_nearby_activated(&self, row: &gtk::ListBoxRow) {
+        self.connect_button.popdown();
         self.obj().join_nearby(&row.widget_name());
     }
 

@@ -16,7 +16,8 @@
 //!   desktop notifications.
 //! - [`background`]: keeping a hosted room open with the window closed.
 //! - [`presence`]: typing, both ways.
-//! - [`nearby`]: rooms on the local network, on the welcome page.
+//! - [`nearby`]: rooms on the local network, on the welcome page and in
+//!   the Connect popover.
 //! - [`search`]: the search bar above the log (Ctrl+F).
 //! - [`nick_completion`]: Tab completes nicks in the message entry.
 
