@@ -14,6 +14,8 @@ pub struct HostRequest {
     pub port: u16,
     pub room: String,
     pub password: Option<String>,
+    /// Refuse plain-text guests (each gets one line saying why).
+    pub encrypted_only: bool,
 }
 
 /// Join a room elsewhere. `address` is `host[:port]` or `irc://host[:port]/#room`;

@@ -87,6 +87,7 @@ fn host_child() {
             port: PORT,
             room: "#lab".to_owned(),
             password: None,
+            encrypted_only: false,
         }))
         .expect("the network thread listens");
     loop {

@@ -134,7 +134,13 @@ fn host_form_sends_host() {
     );
     form.set_field(FormField::Port, "7000");
     form.set_field(FormField::Room, "games");
+    assert!(!form.password_note().get_visible());
+    // A password, while plain-text guests may join: the host is warned.
+    form.set_field(FormField::Password, "s3cret");
+    assert!(form.password_note().get_visible());
     shot("2-host-popover");
+    form.encrypted_only_switch().set_active(true);
+    assert!(!form.password_note().get_visible());
     form.submit_button().emit_clicked();
     fake.settle();
     assert_eq!(
@@ -143,7 +149,8 @@ fn host_form_sends_host() {
             nick: "alice".into(),
             port: 7000,
             room: "#games".into(),
-            password: None
+            password: Some("s3cret".into()),
+            encrypted_only: true,
         })]
     );
     assert_eq!(fake.window.visible_page().as_deref(), Some("connecting"));

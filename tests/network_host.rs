@@ -15,6 +15,7 @@ fn host(port: u16, password: Option<&str>) -> Command {
         port,
         room: "#lan".to_owned(),
         password: password.map(str::to_owned),
+        encrypted_only: false,
     })
 }
 

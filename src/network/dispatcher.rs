@@ -120,7 +120,10 @@ impl Dispatcher {
             )),
             // Guests may come over TLS too (same port), to a certificate
             // kept beside the history.
-            tls: Some(TlsConfig::in_state_dir(Some(&self.settings.state_dir))),
+            tls: Some(TlsConfig {
+                required: request.encrypted_only,
+                ..TlsConfig::in_state_dir(Some(&self.settings.state_dir))
+            }),
             announce: self.settings.announce.then(|| Announce {
                 nick: Some(request.nick.clone()),
             }),

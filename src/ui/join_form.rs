@@ -41,6 +41,12 @@ mod imp {
         #[template_child]
         pub(super) password_row: TemplateChild<adw::PasswordEntryRow>,
         #[template_child]
+        pub(super) encrypted_only_row: TemplateChild<adw::ActionRow>,
+        #[template_child]
+        pub(super) encrypted_only_switch: TemplateChild<gtk::Switch>,
+        #[template_child]
+        pub(super) password_note: TemplateChild<gtk::Label>,
+        #[template_child]
         pub(super) submit_button: TemplateChild<gtk::Button>,
     }
 
@@ -78,6 +84,7 @@ mod imp {
             self.hosting.set(hosting);
             self.address_row.set_visible(!hosting);
             self.port_row.set_visible(hosting);
+            self.encrypted_only_row.set_visible(hosting);
             if hosting {
                 self.title_label.set_label(&gettext("Host a Room"));
                 self.description_label.set_label(&gettext(
@@ -144,6 +151,7 @@ impl TcpChatJoinForm {
                 port,
                 room,
                 password,
+                encrypted_only: imp.encrypted_only_switch.is_active(),
             }))
         } else {
             let address = validate::address(&imp.address_row.text())?;
@@ -188,6 +196,12 @@ impl TcpChatJoinForm {
             }
         }
         imp.submit_button.set_sensitive(self.request().is_some());
+        // A room password can cross the network in clear only to a host
+        // that also takes plain-text guests.
+        let password_in_clear = hosting
+            && !imp.password_row.text().is_empty()
+            && !imp.encrypted_only_switch.is_active();
+        imp.password_note.set_visible(password_in_clear);
     }
 
     /// Puts the cursor in the first field to fill.
@@ -212,6 +226,16 @@ impl TcpChatJoinForm {
 
     pub fn submit_button(&self) -> gtk::Button {
         self.imp().submit_button.get()
+    }
+
+    /// The host's "Encrypted Connections Only" switch.
+    pub fn encrypted_only_switch(&self) -> gtk::Switch {
+        self.imp().encrypted_only_switch.get()
+    }
+
+    /// The warning that a room password may cross the network in clear.
+    pub fn password_note(&self) -> gtk::Label {
+        self.imp().password_note.get()
     }
 
     fn row(&self, field: FormField) -> adw::EntryRow {

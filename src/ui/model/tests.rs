@@ -192,6 +192,7 @@ fn a_lost_room_stays_readable_and_closes_our_host() {
             port: 6667,
             room: "#chat".into(),
             password: None,
+            encrypted_only: false,
         }),
         true,
     );
@@ -746,6 +747,7 @@ fn our_own_room_is_marked_among_nearby_rooms_while_we_host() {
             port: 6667,
             room: "#chat".into(),
             password: None,
+            encrypted_only: false,
         }),
         true,
     );

@@ -71,6 +71,7 @@ impl TcpChatWindow {
                 port,
                 room: room_or_default(room),
                 password: None,
+                encrypted_only: false,
             }),
             Launch::Connect {
                 address,
