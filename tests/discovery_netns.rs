@@ -3,7 +3,10 @@
 //! in namespace A: the real `tcp-chat --serve`, or the window's network
 //! thread hosting a room (this test binary run again as `host_child`); in
 //! namespace B this test binary runs again as a browser (`browse_child`)
-//! and prints one line per event, which the test reads with a deadline.
+//! and prints one line per event, which the test reads with a deadline
+//! (or, for `_ircs._tcp`, a plain mDNS browse as any Zeroconf client does:
+//! `ircs_browse_child`; one mDNS responder per namespace, as two on one
+//! port share unicast replies between them).
 //! The children are selected by environment variables. Nothing is sent on the machine's own interfaces:
 //! host and browser run only inside the namespaces, on 192.0.2.0/24
 //! (TEST-NET-1, never routed). Needs root and `ip`; without them it says it
@@ -19,10 +22,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tcp_chat::discovery::{BrowseEvent, Browser};
+use tcp_chat::discovery::{BrowseEvent, Browser, TLS_SERVICE_TYPE};
 
 /// Set (to anything) in the browser's environment: `browse_child` browses.
 const CHILD_ENV: &str = "TCP_CHAT_BROWSE_CHILD";
+/// Set in the `_ircs._tcp` browser's environment: `ircs_browse_child` browses.
+const IRCS_CHILD_ENV: &str = "TCP_CHAT_IRCS_BROWSE_CHILD";
 /// Set in the window host's environment: `host_child` hosts.
 const HOST_CHILD_ENV: &str = "TCP_CHAT_HOST_CHILD";
 /// Only a bug should ever reach it.
@@ -57,6 +62,32 @@ fn browse_child() {
                     .join(",")
             ),
             BrowseEvent::Lost(instance) => format!("LOST\t{instance}"),
+        };
+        writeln!(out, "{line}").expect("stdout");
+        out.flush().expect("stdout");
+    }
+}
+
+/// A browser of `_ircs._tcp` alone, when run by the TLS test below inside
+/// namespace B: `FOUND\tFULLNAME\tFINGERPRINT` and `LOST\tFULLNAME` lines.
+#[test]
+fn ircs_browse_child() {
+    if std::env::var_os(IRCS_CHILD_ENV).is_none() {
+        return;
+    }
+    let daemon = mdns_sd::ServiceDaemon::new().expect("an mDNS daemon");
+    let heard = daemon.browse(TLS_SERVICE_TYPE).expect("browsing starts");
+    let mut out = std::io::stdout();
+    writeln!(out, "READY").expect("stdout");
+    while let Ok(event) = heard.recv() {
+        let line = match event {
+            mdns_sd::ServiceEvent::ServiceResolved(service) => format!(
+                "FOUND\t{}\t{}",
+                service.get_fullname(),
+                service.get_property_val_str("fp").unwrap_or("-")
+            ),
+            mdns_sd::ServiceEvent::ServiceRemoved(_, fullname) => format!("LOST\t{fullname}"),
+            _ => continue,
         };
         writeln!(out, "{line}").expect("stdout");
         out.flush().expect("stdout");
@@ -152,6 +183,12 @@ fn the_windows_room_is_found_and_lost_when_it_leaves() {
 /// Two namespaces joined by a veth pair, with the browser running in B;
 /// `None` (after saying so) where this test cannot make namespaces.
 fn namespaces_with_a_browser() -> Option<(Veth, Killed, mpsc::Receiver<String>)> {
+    namespaces_with("browse_child", CHILD_ENV)
+}
+
+/// [`namespaces_with_a_browser`], the browser being the test `child`
+/// selected by `env`.
+fn namespaces_with(child: &str, env: &str) -> Option<(Veth, Killed, mpsc::Receiver<String>)> {
     if let Some(why) = missing_privileges() {
         println!("skipped: needs root for network namespaces ({why})");
         return None;
@@ -161,8 +198,8 @@ fn namespaces_with_a_browser() -> Option<(Veth, Killed, mpsc::Receiver<String>)>
         Command::new("ip")
             .args(["netns", "exec", &net.b])
             .arg(std::env::current_exe().expect("the test binary"))
-            .args(["browse_child", "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, "1")
+            .args([child, "--exact", "--nocapture", "--test-threads=1"])
+            .env(env, "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -174,6 +211,66 @@ fn namespaces_with_a_browser() -> Option<(Veth, Killed, mpsc::Receiver<String>)>
     Some((net, browser, lines))
 }
 
+/// `tcp-chat --serve` hosting `#chat` as `mei` in namespace A, logging to
+/// `log_path`.
+fn serve_in_a(net: &Veth, state: &Path, log_path: &Path) -> Killed {
+    Killed(
+        Command::new("ip")
+            .args(["netns", "exec", &net.a, env!("CARGO_BIN_EXE_tcp-chat")])
+            .args(["--serve", "--port", &PORT.to_string(), "--room", "#chat"])
+            .args(["--nick", "mei", "--state-dir"])
+            .arg(state)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(log_path).expect("the host's log"))
+            .spawn()
+            .expect("the host starts"),
+    )
+}
+
+/// Stops a host with SIGTERM: it closes the room and says goodbye on mDNS.
+fn terminate(host: &Killed) {
+    let status = Command::new("kill")
+        .args(["-TERM", &host.0.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+#[test]
+fn a_tls_room_is_announced_as_ircs_too_and_withdrawn() {
+    let Some((net, browser, lines)) = namespaces_with("ircs_browse_child", IRCS_CHILD_ENV) else {
+        return;
+    };
+    let state = tempfile::tempdir().expect("a scratch directory");
+    let log_path = state.path().join("host.log");
+    let mut host = serve_in_a(&net, state.path(), &log_path);
+
+    let suffix = format!(".{TLS_SERVICE_TYPE}");
+    let found = next_line(&lines, "FOUND of _ircs._tcp", |line| {
+        line.starts_with("FOUND\t") && line.contains(&suffix)
+    });
+    println!("{found}");
+    let fields: Vec<&str> = found.split('\t').collect();
+    let [_, fullname, fingerprint] = fields[..] else {
+        panic!("three fields: {found}");
+    };
+    // The instance name and TXT `_irc._tcp` has (the next test).
+    assert!(fullname.starts_with("#chat by mei on "), "{fullname}");
+    assert_is_fingerprint(fingerprint);
+
+    terminate(&host);
+    let lost = next_line(&lines, "LOST", |line| line.starts_with("LOST\t"));
+    println!("{lost}");
+    assert_eq!(lost, format!("LOST\t{fullname}"));
+    let exit = host.0.wait().expect("the host is waited for");
+    assert!(exit.success(), "{exit}\nhost log:\n{}", host_log(&log_path));
+    drop(browser);
+}
+
 #[test]
 fn a_served_room_is_found_in_another_namespace_and_lost_when_its_host_stops() {
     let Some((net, browser, lines)) = namespaces_with_a_browser() else {
@@ -182,21 +279,7 @@ fn a_served_room_is_found_in_another_namespace_and_lost_when_its_host_stops() {
     let state = tempfile::tempdir().expect("a scratch directory");
 
     let log_path = state.path().join("host.log");
-    let mut host = Killed(
-        Command::new("ip")
-            .args(["netns", "exec", &net.a, env!("CARGO_BIN_EXE_tcp-chat")])
-            .args(["--serve", "--port", &PORT.to_string(), "--room", "#chat"])
-            .args(["--nick", "mei", "--state-dir"])
-            .arg(state.path())
-            .env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log_path).expect("the host's log"))
-            .spawn()
-            .expect("the host starts"),
-    );
+    let mut host = serve_in_a(&net, state.path(), &log_path);
 
     let found = next_found(&lines, "#chat");
     let [_, instance, room, nick, tls, fingerprint, addresses] = found.fields();
@@ -214,11 +297,7 @@ fn a_served_room_is_found_in_another_namespace_and_lost_when_its_host_stops() {
     );
 
     // SIGTERM: the host closes the room and says goodbye on mDNS.
-    let status = Command::new("kill")
-        .args(["-TERM", &host.0.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
+    terminate(&host);
     let lost = next_line(&lines, "LOST", |line| line.starts_with("LOST\t"));
     println!("{lost}");
     assert_eq!(lost, format!("LOST\t{instance}"));

@@ -229,3 +229,46 @@ async fn openssl_s_client_registers_and_is_welcomed() {
     drop((stdin, openssl));
     host.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_full_host_never_answers_a_tls_client_in_plain_text() {
+    let state = tempfile::tempdir().unwrap();
+    let mut config = tls_config(state.path(), false);
+    config.limits.max_clients = 1;
+    let (host, addr) = start_host(config).await;
+    let fingerprint = *host.fingerprint().unwrap();
+    let mut inside = RawClient::register(addr, "inside").await;
+
+    // A ClientHello's first bytes: whatever comes back must be TLS, not
+    // the plain-text "Server full" line a TLS client cannot read. Being
+    // closed without a word is the answer.
+    let mut hello = TcpStream::connect(addr).await.unwrap();
+    hello.write_all(HALF_CLIENT_HELLO).await.unwrap();
+    let answer = read_to_close(&mut hello).await;
+    assert!(
+        answer.is_empty(),
+        "a TLS client was answered with {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    // A real TLS client is refused by its handshake failing.
+    assert!(support::tls::connect(addr, &fingerprint).await.is_err());
+
+    // Plain text on the same full port is still told why.
+    let mut plain = RawClient::connect(addr, "plain").await;
+    plain.send("NICK plain").await;
+    assert_eq!(plain.expect_closed().await, ["ERROR :Server full"]);
+    let mut silent = RawClient::connect(addr, "silent").await;
+    assert_eq!(silent.expect_closed().await, ["ERROR :Server full"]);
+
+    // A place freed is a place a TLS client can take.
+    inside.send("QUIT").await;
+    inside.expect_closed().await;
+    within("the freed place", async {
+        while support::tls::connect(addr, &fingerprint).await.is_err() {
+            // The slot is given back just after the socket closes.
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    host.shutdown().await;
+}

@@ -99,14 +99,14 @@ impl Churn {
                     Rc::clone(&connect_latency),
                     Rc::clone(&next_nick),
                 );
-                let addr = server.addr;
+                let target = server.target();
                 tokio::task::spawn_local(async move {
                     while Instant::now() < until {
                         let nick = format!("c{}", next_nick.get());
                         next_nick.set(next_nick.get() + 1);
                         let attempt = tokio::time::timeout(
                             Duration::from_secs(10),
-                            Conn::join(addr, nick, ROOM, &[]),
+                            Conn::join(target, nick, ROOM, &[]),
                         )
                         .await;
                         match attempt {

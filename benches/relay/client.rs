@@ -5,15 +5,26 @@
 //! `tcp_chat::protocol::Message`. The data plane (hundreds of thousands of
 //! relayed lines a second) is scanned in place without allocating, so the
 //! generator leaves the shared CPU to the server under test.
+//!
+//! A connection is plain TCP or TLS ([`Target::tls`]); over TLS the client
+//! trusts exactly the host's certificate, by fingerprint (the tests' own
+//! pinning verifier, `tests/support/tls.rs`).
 
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
+use tcp_chat::protocol::trust::Fingerprint;
 use tcp_chat::protocol::{fold_case, numeric, Message};
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _, ReadBuf};
 use tokio::net::TcpStream;
+
+use crate::pinned_tls;
 
 /// Enough for a burst of relayed lines; 10,000 idle clients cost 160 MiB.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
@@ -118,9 +129,121 @@ pub struct JoinTimes {
     pub joined: Instant,
 }
 
+/// Where a client connects, and whether over TLS.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub addr: SocketAddr,
+    /// `Some`: TLS, trusting only the certificate with this fingerprint.
+    pub tls: Option<Fingerprint>,
+}
+
+impl Target {
+    pub fn plain(addr: SocketAddr) -> Self {
+        Target { addr, tls: None }
+    }
+}
+
+/// The socket under a connection. TLS is boxed: its session state is a
+/// few KiB, and a plain crowd should not pay for it.
+enum Transport {
+    Plain(TcpStream),
+    Tls(Box<pinned_tls::TlsStream>, Arc<WokenFlag>),
+}
+
+/// Remembers a wake-up: a non-blocking TLS read that comes back pending
+/// without the socket being drained (rustls asking to be polled again)
+/// wakes its waker at once, and must then be retried rather than waiting
+/// for the socket.
+#[derive(Default)]
+struct WokenFlag(AtomicBool);
+
+impl Wake for WokenFlag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Transport {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(stream) => stream.read(buf).await,
+            Transport::Tls(stream, _) => stream.read(buf).await,
+        }
+    }
+
+    /// One read that never waits.
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<TryRead> {
+        let read = match self {
+            Transport::Plain(stream) => match stream.try_read(buf) {
+                Ok(read) => read,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(TryRead::NotReady)
+                }
+                Err(err) => return Err(err),
+            },
+            Transport::Tls(stream, woken) => {
+                woken.0.store(false, Ordering::Relaxed);
+                let waker = Waker::from(Arc::clone(woken));
+                let mut read_buf = ReadBuf::new(buf);
+                let mut cx = Context::from_waker(&waker);
+                match Pin::new(&mut **stream).poll_read(&mut cx, &mut read_buf) {
+                    Poll::Ready(Ok(())) => read_buf.filled().len(),
+                    Poll::Ready(Err(err)) => return Err(err),
+                    // Woken at once or not: `readable` knows which.
+                    Poll::Pending => return Ok(TryRead::NotReady),
+                }
+            }
+        };
+        Ok(if read == 0 {
+            TryRead::Closed
+        } else {
+            TryRead::Read(read)
+        })
+    }
+
+    /// Resolves when the socket may have input (cancel-safe), after
+    /// [`Transport::try_read`] found nothing.
+    async fn readable(&self) -> io::Result<()> {
+        match self {
+            Transport::Plain(stream) => stream.readable().await,
+            // rustls asked to be polled again: more may come without the
+            // socket becoming readable. Others run first, so that cannot spin.
+            Transport::Tls(_, woken) if woken.0.load(Ordering::Relaxed) => {
+                tokio::task::yield_now().await;
+                Ok(())
+            }
+            Transport::Tls(stream, _) => stream.get_ref().0.readable().await,
+        }
+    }
+
+    /// Writes everything; over TLS also flushes, so no record is left in
+    /// rustls's buffer waiting for the next write.
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Transport::Plain(stream) => stream.write_all(bytes).await,
+            Transport::Tls(stream, _) => {
+                stream.write_all(bytes).await?;
+                stream.flush().await
+            }
+        }
+    }
+}
+
+/// What a read that never waits found.
+enum TryRead {
+    Read(usize),
+    Closed,
+    /// Nothing now: wait for [`Transport::readable`].
+    NotReady,
+}
+
 /// A registered (or registering) client connection.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Transport,
     buf: Box<[u8]>,
     filled: usize,
     /// Replies (PONG) waiting to be written by [`Conn::flush`].
@@ -129,11 +252,28 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub async fn connect(addr: SocketAddr, nick: String) -> Result<Conn> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("connecting to {addr}"))?;
-        stream.set_nodelay(true).context("setting TCP_NODELAY")?;
+    pub async fn connect(target: Target, nick: String) -> Result<Conn> {
+        let addr = target.addr;
+        let stream = match target.tls {
+            None => {
+                let stream = TcpStream::connect(addr)
+                    .await
+                    .with_context(|| format!("connecting to {addr}"))?;
+                stream.set_nodelay(true).context("setting TCP_NODELAY")?;
+                Transport::Plain(stream)
+            }
+            Some(fingerprint) => {
+                let stream = pinned_tls::connect(addr, &fingerprint)
+                    .await
+                    .with_context(|| format!("connecting to {addr} over TLS"))?;
+                stream
+                    .get_ref()
+                    .0
+                    .set_nodelay(true)
+                    .context("setting TCP_NODELAY")?;
+                Transport::Tls(Box::new(stream), Arc::default())
+            }
+        };
         Ok(Conn {
             stream,
             buf: vec![0; READ_BUFFER_BYTES].into_boxed_slice(),
@@ -146,13 +286,13 @@ impl Conn {
     /// Connects, registers, sends `setup` lines (e.g. OPER), joins `room`
     /// and waits for our own JOIN echo.
     pub async fn join(
-        addr: SocketAddr,
+        target: Target,
         nick: String,
         room: &str,
         setup: &[u8],
     ) -> Result<(Conn, JoinTimes)> {
         let connect_started = Instant::now();
-        let mut conn = Conn::connect(addr, nick).await?;
+        let mut conn = Conn::connect(target, nick).await?;
         conn.register().await?;
         conn.send(setup).await?;
         let join_sent = Instant::now();
@@ -278,15 +418,14 @@ impl Conn {
         &mut self,
         on_line: impl FnMut(&[u8]) -> Flow,
     ) -> io::Result<Option<bool>> {
-        match self.stream.try_read(&mut self.buf[self.filled..]) {
-            Ok(0) => Ok(Some(false)),
-            Ok(read) => {
+        match self.stream.try_read(&mut self.buf[self.filled..])? {
+            TryRead::NotReady => Ok(None),
+            TryRead::Closed => Ok(Some(false)),
+            TryRead::Read(read) => {
                 self.filled += read;
                 process_lines(&mut self.buf, &mut self.filled, &mut self.outbox, on_line);
                 Ok(Some(true))
             }
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(err) => Err(err),
         }
     }
 
@@ -341,7 +480,7 @@ fn parse(line: &[u8]) -> Option<Message> {
 /// One read, then every complete line. A free function so the borrows of
 /// the buffer and the stream stay disjoint.
 async fn read_and_process(
-    stream: &mut TcpStream,
+    stream: &mut Transport,
     buf: &mut [u8],
     filled: &mut usize,
     outbox: &mut Vec<u8>,
@@ -351,7 +490,6 @@ async fn read_and_process(
     if process_lines(buf, filled, outbox, &mut on_line) == Flow::Stop {
         return Ok(true);
     }
-    use tokio::io::AsyncReadExt as _;
     let read = stream.read(&mut buf[*filled..]).await?;
     if read == 0 {
         return Ok(false);

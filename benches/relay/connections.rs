@@ -19,6 +19,8 @@ const QUIET_LIMIT: Duration = Duration::from_secs(60);
 pub struct Connections {
     pub clients: usize,
     pub limit: Duration,
+    /// A target to print beside the figures.
+    pub goal: Option<&'static str>,
 }
 
 impl Connections {
@@ -58,6 +60,7 @@ impl Connections {
             QUIET,
             self.limit
         ));
+        table.notes.extend(self.goal.map(str::to_owned));
         table
     }
 

@@ -5,7 +5,6 @@
 //! thread.
 
 use std::cell::{Cell, RefCell};
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,7 @@ use hdrhistogram::Histogram;
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::client::{bench_message, write_bench_privmsg, BenchMessage, Clock, Conn, Flow};
+use crate::client::{bench_message, write_bench_privmsg, BenchMessage, Clock, Conn, Flow, Target};
 use crate::report::{latency_histogram, record_latency};
 use crate::servers::{RunningServer, ServerKind};
 
@@ -162,7 +161,7 @@ impl Crowd {
             .enumerate()
             .map(|(index, role)| {
                 let member = Member {
-                    addr: server.addr,
+                    target: server.target(),
                     kind: server.kind,
                     nick: format!("{nick_prefix}{index}"),
                     role: *role,
@@ -266,7 +265,7 @@ pub fn expected_and_lost(shared: &Shared, reports: &[MemberReport]) -> (u64, u64
 }
 
 struct Member {
-    addr: SocketAddr,
+    target: Target,
     kind: ServerKind,
     nick: String,
     role: Role,
@@ -288,7 +287,7 @@ impl Member {
             Role::Flood { .. } => self.kind.sender_setup(&self.nick),
             _ => Vec::new(),
         };
-        let joined = Conn::join(self.addr, self.nick.clone(), ROOM, &setup).await;
+        let joined = Conn::join(self.target, self.nick.clone(), ROOM, &setup).await;
         drop(permit);
         let mut conn = match joined {
             Ok((conn, times)) => {

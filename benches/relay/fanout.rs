@@ -16,6 +16,8 @@ pub struct Fanout {
     pub send_for: Duration,
     /// Messages a sender may have in flight beyond what the probe has seen.
     pub window: u64,
+    /// A target to print beside the figures.
+    pub goal: Option<&'static str>,
 }
 
 impl Fanout {
@@ -50,6 +52,7 @@ impl Fanout {
             self.window,
             std::thread::available_parallelism().map_or(0, usize::from)
         ));
+        table.notes.extend(self.goal.map(str::to_owned));
         table
     }
 

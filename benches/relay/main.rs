@@ -2,9 +2,14 @@
 //! IRC load on loopback and compares them.
 //!
 //! `cargo bench --bench relay [-- --servers tcp-chat,ngircd,inspircd]
-//! [--scenarios fanout,connections,churn] [--quick]`. Tables go to stdout and
+//! [--scenarios fanout,connections,churn,tls] [--quick]`. Tables go to stdout and
 //! to `target/bench-report.md`. Under `cargo test` (no `--bench` argument)
 //! only the generator's own checks run.
+//!
+//! The `tls` scenario always compares our host over plain text with the
+//! same host over TLS (`tcp-chat+tls`: same binary, TLS clients), whatever
+//! `--servers` says; `tcp-chat+tls` may also be named in `--servers` for
+//! the other scenarios.
 //!
 //! The generator is one single-threaded tokio runtime with one small task
 //! per connection, so on a 2-core machine the server under test keeps a
@@ -17,6 +22,12 @@ mod crowd;
 mod fanout;
 mod report;
 mod servers;
+
+// The tests' TLS client, trusting one certificate by fingerprint. Its one
+// unwrap is on rustls's defaults with the ring provider, which cannot fail.
+#[allow(clippy::unwrap_used)]
+#[path = "../../tests/support/tls.rs"]
+mod pinned_tls;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,19 +48,42 @@ enum Scenario {
     Fanout,
     Connections,
     Churn,
+    /// Our host over TLS against itself over plain text.
+    Tls,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 3] = [Scenario::Fanout, Scenario::Connections, Scenario::Churn];
+    const ALL: [Scenario; 4] = [
+        Scenario::Fanout,
+        Scenario::Connections,
+        Scenario::Churn,
+        Scenario::Tls,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Scenario::Fanout => "fanout",
             Scenario::Connections => "connections",
             Scenario::Churn => "churn",
+            Scenario::Tls => "tls",
+        }
+    }
+
+    /// The servers this scenario runs against, given those asked for.
+    fn servers(self, asked: &[ServerKind]) -> Vec<ServerKind> {
+        match self {
+            Scenario::Tls => vec![ServerKind::TcpChat, ServerKind::TcpChatTls],
+            _ => asked.to_vec(),
         }
     }
 }
+
+/// What the issue asks of TLS, printed beside the figures (not asserted:
+/// a benchmark reports).
+const TLS_FANOUT_GOAL: &str =
+    "Goal: tcp-chat+tls delivers at least 0.70× what tcp-chat does (the ratio column).";
+const TLS_CONNECT_GOAL: &str =
+    "Goal: 1,000 TLS clients connected, registered and in the room in under 5 s (the time column).";
 
 struct Options {
     servers: Vec<ServerKind>,
@@ -79,13 +113,30 @@ impl Bench {
                         // stay near 200k lines, so latency shows the server,
                         // not the window.
                         window: (20_000 / members as u64).clamp(5, 100),
+                        goal: None,
                     })
                 })
                 .collect(),
             Scenario::Connections => vec![Bench::Connections(Connections {
                 clients: scale(10_000, 1000),
                 limit: Duration::from_secs(120),
+                goal: None,
             })],
+            // The sizes the goals name, quick or not.
+            Scenario::Tls => vec![
+                Bench::Fanout(Fanout {
+                    members: 100,
+                    senders: 10,
+                    send_for: Duration::from_secs(if quick { 2 } else { 5 }),
+                    window: 100,
+                    goal: Some(TLS_FANOUT_GOAL),
+                }),
+                Bench::Connections(Connections {
+                    clients: 1000,
+                    limit: Duration::from_secs(120),
+                    goal: Some(TLS_CONNECT_GOAL),
+                }),
+            ],
             Scenario::Churn => vec![Bench::Churn(Churn {
                 members: scale(200, 50),
                 chatters: 5,
@@ -115,7 +166,7 @@ impl Bench {
 
 fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
     let mut options = Options {
-        servers: ServerKind::ALL.to_vec(),
+        servers: ServerKind::COMPARED.to_vec(),
         scenarios: Scenario::ALL.to_vec(),
         quick: false,
     };
@@ -152,6 +203,19 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
     Ok(options)
 }
 
+/// Every server some chosen scenario runs against, in a stable order.
+fn servers_run(options: &Options) -> Vec<ServerKind> {
+    let mut servers: Vec<ServerKind> = Vec::new();
+    for scenario in &options.scenarios {
+        for kind in scenario.servers(&options.servers) {
+            if !servers.contains(&kind) {
+                servers.push(kind);
+            }
+        }
+    }
+    servers
+}
+
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -179,7 +243,7 @@ async fn run_all(options: &Options, scratch: &std::path::Path) -> Vec<Table> {
             let mut table = bench.table();
             println!("\n-- {} --", table.title);
             let run_dir = scratch.join(format!("{}-{index}", scenario.name()));
-            for kind in &options.servers {
+            for kind in &scenario.servers(&options.servers) {
                 let outcome = match RunningServer::start(*kind, &run_dir).await {
                     Ok(server) => {
                         println!(
@@ -250,7 +314,7 @@ fn main() -> Result<()> {
     let header = format!(
         "Loopback, {} CPU cores, generator on one thread; {limit_note}. Servers: {}. Scratch files and server logs: {}.",
         std::thread::available_parallelism().map_or(0, usize::from),
-        options.servers.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+        servers_run(&options).iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
         scratch.display()
     );
     println!("{header}");

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 
-use crate::client::Conn;
+use tcp_chat::protocol::trust::Fingerprint;
+use tcp_chat::server::CERT_FILE;
+
+use crate::client::{Conn, Target};
 
 const NGIRCD_CONF: &str = include_str!("../servers/ngircd.conf");
 const INSPIRCD_CONF: &str = include_str!("../servers/inspircd.conf");
@@ -21,12 +24,24 @@ pub enum ServerKind {
     TcpChat,
     /// Our host keeping every line in its SQLite history (the default).
     TcpChatHistory,
+    /// Our host keeping no history, its clients speaking TLS.
+    TcpChatTls,
     Ngircd,
     Inspircd,
 }
 
 impl ServerKind {
-    pub const ALL: [ServerKind; 4] = [
+    pub const ALL: [ServerKind; 5] = [
+        ServerKind::TcpChat,
+        ServerKind::TcpChatHistory,
+        ServerKind::TcpChatTls,
+        ServerKind::Ngircd,
+        ServerKind::Inspircd,
+    ];
+
+    /// The servers compared unless `--servers` says otherwise; TLS has a
+    /// scenario of its own.
+    pub const COMPARED: [ServerKind; 4] = [
         ServerKind::TcpChat,
         ServerKind::TcpChatHistory,
         ServerKind::Ngircd,
@@ -37,6 +52,7 @@ impl ServerKind {
         match self {
             ServerKind::TcpChat => "tcp-chat",
             ServerKind::TcpChatHistory => "tcp-chat+history",
+            ServerKind::TcpChatTls => "tcp-chat+tls",
             ServerKind::Ngircd => "ngircd",
             ServerKind::Inspircd => "inspircd",
         }
@@ -54,7 +70,10 @@ impl ServerKind {
     pub fn join_in_flight(self) -> usize {
         match self {
             ServerKind::Ngircd => 8,
-            ServerKind::TcpChat | ServerKind::TcpChatHistory | ServerKind::Inspircd => 1000,
+            ServerKind::TcpChat
+            | ServerKind::TcpChatHistory
+            | ServerKind::TcpChatTls
+            | ServerKind::Inspircd => 1000,
         }
     }
 
@@ -63,7 +82,10 @@ impl ServerKind {
     pub fn sender_setup(self, nick: &str) -> Vec<u8> {
         match self {
             ServerKind::Ngircd => format!("OPER bench bench\r\nMODE {nick} +F\r\n").into_bytes(),
-            ServerKind::TcpChat | ServerKind::TcpChatHistory | ServerKind::Inspircd => Vec::new(),
+            ServerKind::TcpChat
+            | ServerKind::TcpChatHistory
+            | ServerKind::TcpChatTls
+            | ServerKind::Inspircd => Vec::new(),
         }
     }
 
@@ -77,16 +99,17 @@ impl ServerKind {
             Ok(path)
         };
         Ok(match self {
-            ServerKind::TcpChat | ServerKind::TcpChatHistory => {
+            ServerKind::TcpChat | ServerKind::TcpChatHistory | ServerKind::TcpChatTls => {
                 let mut command = Command::new(env!("CARGO_BIN_EXE_tcp-chat"));
                 command.args(["--serve", "--bind", "127.0.0.1", "--port"]);
                 command.arg(port.to_string());
                 command.args(["--no-flood-control", "--max-clients", "20000"]);
-                if self == ServerKind::TcpChat {
+                if self != ServerKind::TcpChatHistory {
                     command.args(["--history", "0"]);
-                } else {
-                    command.arg("--state-dir").arg(dir);
                 }
+                // The TLS certificate goes there too (every host makes
+                // one), not into the user's own state directory.
+                command.arg("--state-dir").arg(dir);
                 command
             }
             ServerKind::Ngircd => {
@@ -115,6 +138,8 @@ impl ServerKind {
 pub struct RunningServer {
     pub kind: ServerKind,
     pub addr: SocketAddr,
+    /// The certificate clients pin, for [`ServerKind::TcpChatTls`].
+    tls: Option<Fingerprint>,
     child: Child,
     log: PathBuf,
 }
@@ -139,11 +164,24 @@ impl RunningServer {
         let mut server = RunningServer {
             kind,
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            tls: None,
             child,
             log,
         };
         server.await_ready().await?;
+        if kind == ServerKind::TcpChatTls {
+            // Written before the host listens, so it is there once it answers.
+            server.tls = Some(certificate_fingerprint(&dir.join(CERT_FILE))?);
+        }
         Ok(server)
+    }
+
+    /// Where and how the load generator's clients connect.
+    pub fn target(&self) -> Target {
+        Target {
+            addr: self.addr,
+            tls: self.tls,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -190,7 +228,8 @@ impl RunningServer {
                 );
             }
             let probe = tokio::time::timeout(Duration::from_secs(3), async {
-                let mut conn = Conn::connect(self.addr, "probe".to_owned()).await?;
+                // Plain text: every host answers it, ours on the TLS port too.
+                let mut conn = Conn::connect(Target::plain(self.addr), "probe".to_owned()).await?;
                 conn.register().await?;
                 conn.quit(Duration::from_secs(1)).await;
                 anyhow::Ok(())
@@ -215,6 +254,14 @@ impl Drop for RunningServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The SHA-256 fingerprint of the PEM certificate at `path`.
+fn certificate_fingerprint(path: &Path) -> Result<Fingerprint> {
+    use rustls::pki_types::pem::PemObject as _;
+    let cert = rustls::pki_types::CertificateDer::from_pem_file(path)
+        .with_context(|| format!("reading the host's certificate {}", path.display()))?;
+    Ok(Fingerprint::of_certificate(&cert))
 }
 
 /// A port the OS says is free now; the server binds it right after.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use mdns_sd::{ServiceDaemon, ServiceInfo};
 
 use super::record::{instance_name, srv_host_name};
-use super::{DiscoveryError, SERVICE_TYPE, TXT_VERSION};
+use super::{DiscoveryError, SERVICE_TYPE, TLS_SERVICE_TYPE, TXT_VERSION};
 
 /// How long withdrawing waits for mDNS to say goodbye.
 const GOODBYE_WAIT: Duration = Duration::from_secs(1);
@@ -25,7 +25,7 @@ pub struct Announcement {
     /// `None`: every address of every non-loopback interface, kept up to
     /// date as they come and go; `Some`: only the address the host is bound to.
     pub address: Option<IpAddr>,
-    /// The port speaks TLS (`tls=1`). Always `false` until the host does TLS.
+    /// The port speaks TLS (`tls=1`): announced as `_ircs._tcp` too.
     pub tls: bool,
     /// The host certificate's fingerprint (`fp`), for TLS hosts: hex digits
     /// and colons, at most [`MAX_FINGERPRINT_LEN`](super::MAX_FINGERPRINT_LEN) bytes.
@@ -53,6 +53,17 @@ impl Announcement {
         }
         txt
     }
+
+    /// The service types to register: `_irc._tcp`, and `_ircs._tcp` too
+    /// when the port speaks TLS (plain text is still welcome on it unless
+    /// the host is TLS-only, and browsers of either type should find it).
+    fn service_types(&self) -> &'static [&'static str] {
+        if self.tls {
+            &[SERVICE_TYPE, TLS_SERVICE_TYPE]
+        } else {
+            &[SERVICE_TYPE]
+        }
+    }
 }
 
 /// This machine's host name as the kernel knows it, or empty.
@@ -67,7 +78,8 @@ pub fn machine_name() -> String {
 /// waiting; [`Announcer::withdraw`] waits (briefly) until the goodbye is out.
 pub struct Announcer {
     daemon: ServiceDaemon,
-    fullname: String,
+    /// One per service type registered.
+    fullnames: Vec<String>,
     instance: String,
     withdrawn: bool,
 }
@@ -79,30 +91,44 @@ impl Announcer {
         let instance = announcement.instance();
         let address = announcement.address.map(|ip| ip.to_string());
         let txt = announcement.txt();
-        let info = ServiceInfo::new(
-            SERVICE_TYPE,
-            &instance,
-            &srv_host_name(&announcement.hostname),
-            address.as_deref().unwrap_or(""),
-            announcement.port,
-            txt.as_slice(),
-        )?;
-        let info = if address.is_none() {
-            info.enable_addr_auto()
-        } else {
-            info
-        };
-        let fullname = info.get_fullname().to_owned();
+        let infos = announcement
+            .service_types()
+            .iter()
+            .map(|service_type| {
+                let info = ServiceInfo::new(
+                    service_type,
+                    &instance,
+                    &srv_host_name(&announcement.hostname),
+                    address.as_deref().unwrap_or(""),
+                    announcement.port,
+                    txt.as_slice(),
+                )?;
+                Ok(if address.is_none() {
+                    info.enable_addr_auto()
+                } else {
+                    info
+                })
+            })
+            .collect::<Result<Vec<_>, mdns_sd::Error>>()?;
         let daemon = ServiceDaemon::new()?;
-        if let Err(err) = daemon.register(info) {
-            // The thread we started would otherwise run on, alone.
-            let _ = daemon.shutdown();
-            return Err(err.into());
+        let mut fullnames: Vec<String> = Vec::with_capacity(infos.len());
+        for info in infos {
+            let fullname = info.get_fullname().to_owned();
+            if let Err(err) = daemon.register(info) {
+                // Half an announcement is withdrawn, and the thread we
+                // started would otherwise run on, alone.
+                for registered in &fullnames {
+                    let _ = daemon.unregister(registered);
+                }
+                let _ = daemon.shutdown();
+                return Err(err.into());
+            }
+            fullnames.push(fullname);
         }
         log::info!("announcing “{instance}” on the local network (mDNS)");
         Ok(Announcer {
             daemon,
-            fullname,
+            fullnames,
             instance,
             withdrawn: false,
         })
@@ -115,16 +141,24 @@ impl Announcer {
 
     /// Says goodbye (browsers drop the room at once instead of when its
     /// records expire) and stops the responder. Blocks for at most about
-    /// two seconds: call it off the async runtime's threads.
+    /// three seconds: call it off the async runtime's threads.
     pub fn withdraw(mut self) {
         self.withdrawn = true;
-        match self.daemon.unregister(&self.fullname) {
-            Ok(status) => {
-                if status.recv_timeout(GOODBYE_WAIT).is_err() {
-                    log::debug!("mDNS did not confirm the goodbye in time");
-                }
+        // Both goodbyes are asked for before waiting for either.
+        let goodbyes: Vec<_> = self
+            .fullnames
+            .iter()
+            .filter_map(|fullname| {
+                self.daemon
+                    .unregister(fullname)
+                    .map_err(|err| log::debug!("cannot withdraw {fullname}: {err}"))
+                    .ok()
+            })
+            .collect();
+        for status in goodbyes {
+            if status.recv_timeout(GOODBYE_WAIT).is_err() {
+                log::debug!("mDNS did not confirm the goodbye in time");
             }
-            Err(err) => log::debug!("cannot withdraw the announcement: {err}"),
         }
         match self.daemon.shutdown() {
             Ok(status) => {
@@ -141,7 +175,9 @@ impl Drop for Announcer {
     /// waiting; the thread does both in that order.
     fn drop(&mut self) {
         if !self.withdrawn {
-            let _ = self.daemon.unregister(&self.fullname);
+            for fullname in &self.fullnames {
+                let _ = self.daemon.unregister(fullname);
+            }
             let _ = self.daemon.shutdown();
         }
     }
@@ -163,6 +199,7 @@ mod tests {
             fingerprint: None,
         };
         assert_eq!(announcement.instance(), "#chat by mei on mei-laptop");
+        assert_eq!(announcement.service_types(), [SERVICE_TYPE]);
         assert_eq!(
             announcement.txt(),
             [
@@ -175,6 +212,10 @@ mod tests {
         announcement.nick = None;
         announcement.tls = true;
         announcement.fingerprint = Some("AB:CD".into());
+        assert_eq!(
+            announcement.service_types(),
+            ["_irc._tcp.local.", "_ircs._tcp.local."]
+        );
         assert_eq!(
             announcement.txt(),
             [

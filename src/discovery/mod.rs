@@ -1,6 +1,8 @@
 //! Rooms on the local network: a host announces its room with DNS-SD over
 //! multicast DNS (service type `_irc._tcp.local.`, so any Zeroconf browser
-//! sees an IRC server), and a [`Browser`] lists the rooms others announce.
+//! sees an IRC server; a port that speaks TLS is also `_ircs._tcp.local.`,
+//! same instance and TXT), and a [`Browser`] lists the rooms others
+//! announce, from `_irc._tcp` only, so a TLS room is listed once.
 //! GTK-free and runtime-free: `mdns-sd` runs its own thread, and so does the
 //! browser's translator.
 //!
@@ -31,6 +33,10 @@ pub use record::{
 
 /// The DNS-SD service type rooms are announced under: plain IRC over TCP.
 pub const SERVICE_TYPE: &str = "_irc._tcp.local.";
+
+/// The service type a room whose port speaks TLS is also announced under,
+/// for IRC clients that look for TLS servers. Not browsed.
+pub const TLS_SERVICE_TYPE: &str = "_ircs._tcp.local.";
 
 /// The TXT layout version we write and read (`v=1`).
 pub const TXT_VERSION: &str = "1";

@@ -114,8 +114,21 @@ impl Drop for Slot {
     }
 }
 
-/// Turns away a connection over `max_clients`.
-pub(super) async fn refuse(mut stream: TcpStream) {
+/// Turns away a connection over `max_clients`: one IRC `ERROR` line for
+/// plain text. A client that opens with a TLS ClientHello cannot read that
+/// line, so it is closed without a word instead of being given a
+/// handshake: a full host spends no key exchange and signature on clients
+/// it cannot take, so a flood of them costs a peek each, never more than
+/// `plain_text_wait` to wait for the first byte (a TLS client sends it at
+/// once). Closing with the ClientHello unread resets the connection: the
+/// client hears of it at once and the host keeps no TIME_WAIT.
+pub(super) async fn refuse(mut stream: TcpStream, shared: &Shared) {
+    if shared.tls.is_some() {
+        let until = Instant::now() + shared.config.limits.plain_text_wait;
+        if let Hello::Tls = tls::sniff(&stream, until, &shared.shutdown).await {
+            return;
+        }
+    }
     let goodbye = async {
         stream.write_all(b"ERROR :Server full\r\n").await?;
         stream.shutdown().await

@@ -378,8 +378,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, alive: mpsc::Se
                     "refusing {peer}: already {} clients",
                     shared.config.limits.max_clients
                 );
+                let shared = Arc::clone(&shared);
                 tokio::spawn(async move {
-                    connection::refuse(stream).await;
+                    connection::refuse(stream, &shared).await;
                     drop(alive);
                 });
             }

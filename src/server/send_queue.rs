@@ -400,7 +400,13 @@ async fn write_unless_stalled(
             Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
         }
     }
-    Ok(())
+    // Over TLS a write may return with records still in rustls's buffer
+    // (the socket was full): flushed now, not with the next batch, which
+    // may never come. A no-op for plain TCP.
+    match tokio::time::timeout(stall, socket.flush()).await {
+        Ok(flushed) => flushed,
+        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+    }
 }
 
 #[cfg(test)]
