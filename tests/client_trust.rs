@@ -7,7 +7,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::tls::{first_line, received, TlsFakeHost};
+use support::tls_host::{first_line, received, TlsFakeHost};
 use support::{start_host, start_session, test_config, tls_config, wait_connected, wait_for};
 use tcp_chat::api::{
     CertificateProblem, DisconnectReason, Event, ExpectedIdentity, Fingerprint, Security,

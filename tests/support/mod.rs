@@ -4,6 +4,7 @@
 //! - [`host`]: our host on an ephemeral loopback port.
 //! - [`raw_client`]: a line-by-line TCP connection, for either end (or TLS).
 //! - [`tls`]: a TLS connection trusting one certificate fingerprint.
+//! - [`tls_host`]: a TLS listener whose certificate a test changes.
 //! - [`relay`]: a TCP relay a test cuts and restores.
 //! - [`fake_server`]: a scripted IRC server for client-side tests.
 //! - [`events`]: client sessions and the events they report.
@@ -22,6 +23,7 @@ pub mod programs;
 pub mod raw_client;
 pub mod relay;
 pub mod tls;
+pub mod tls_host;
 
 use std::future::Future;
 use std::time::Duration;
