@@ -1141,15 +1141,7 @@ fn nearby_rooms_are_listed_and_joined() {
     let fake = FakeNetwork::new();
     let window = &fake.window;
     assert!(window.nearby_rooms_shown().is_empty());
-    let room = NearbyRoom {
-        instance: "#lab by li on pc".into(),
-        room: "#lab".into(),
-        nick: Some("li".into()),
-        addresses: vec!["192.0.2.7:6667".parse().unwrap()],
-        port: 6667,
-        tls: true,
-        fingerprint: None,
-    };
+    let room = nearby_lab(true);
     fake.feed([
         Event::NearbyRoom(room.clone()),
         Event::NearbyRoom(NearbyRoom {
@@ -1214,6 +1206,7 @@ fn nearby_lab(tls: bool) -> NearbyRoom {
         port: 6667,
         tls,
         fingerprint: None,
+        ours: false,
     }
 }
 

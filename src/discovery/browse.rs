@@ -167,6 +167,7 @@ mod tests {
             port: 6667,
             tls: false,
             fingerprint: None,
+            ours: false,
         }
     }
 

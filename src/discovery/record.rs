@@ -35,6 +35,10 @@ pub struct NearbyRoom {
     /// The certificate fingerprint the host announces (`fp`), to check
     /// against what the TLS handshake shows.
     pub fingerprint: Option<String>,
+    /// Hosted on this computer by this user (it announces our own
+    /// certificate, e.g. a `--serve` beside the window): set by the
+    /// network thread, never taken from the announcement.
+    pub ours: bool,
 }
 
 /// Why an announcement was ignored.
@@ -192,6 +196,7 @@ pub fn parse_room(
         port,
         tls,
         fingerprint,
+        ours: false,
     })
 }
 
@@ -309,6 +314,7 @@ mod tests {
                 port: 6667,
                 tls: false,
                 fingerprint: None,
+                ours: false,
             }
         );
         let escaped = parse("a\\.b._IRC._tcp.local.", GOOD).unwrap();

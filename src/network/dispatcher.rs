@@ -5,7 +5,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::interfaces::shareable_addresses;
 use super::Settings;
-use crate::api::{Command, ConnectRequest, Event, ExpectedIdentity, HostError, HostRequest};
+use crate::api::{
+    Command, ConnectRequest, Event, ExpectedIdentity, Fingerprint, HostError, HostRequest,
+};
 use crate::client::{room_or_default, Session, SessionConfig, Timing};
 use crate::server::{
     self, Announce, HistoryConfig, RunningHost, ServerConfig, StartError, TlsConfig,
@@ -30,7 +32,7 @@ pub async fn run(
     events: async_channel::Sender<Event>,
 ) {
     if settings.browse {
-        browse_nearby_rooms(events.clone());
+        browse_nearby_rooms(events.clone(), settings.state_dir.clone());
     }
     let mut dispatcher = Dispatcher {
         settings,
@@ -57,8 +59,10 @@ pub async fn run(
 }
 
 /// Tells the window about rooms announced on the local network, for as
-/// long as it listens. A network without multicast only means an empty list.
-fn browse_nearby_rooms(events: async_channel::Sender<Event>) {
+/// long as it listens, marking those that show this user's certificate
+/// (kept in `state_dir`). A network without multicast only means an empty
+/// list.
+fn browse_nearby_rooms(events: async_channel::Sender<Event>, state_dir: std::path::PathBuf) {
     let browser = match crate::discovery::Browser::start() {
         Ok(browser) => browser,
         Err(err) => {
@@ -69,7 +73,14 @@ fn browse_nearby_rooms(events: async_channel::Sender<Event>) {
     tokio::spawn(async move {
         while let Ok(heard) = browser.events().recv().await {
             let event = match heard {
-                crate::discovery::BrowseEvent::Found(room) => Event::NearbyRoom(room),
+                crate::discovery::BrowseEvent::Found(mut room) => {
+                    // Read afresh (a small file; rooms come and go rarely):
+                    // the certificate is made on first hosting.
+                    let own = server::existing_fingerprint(&state_dir);
+                    let announced = room.fingerprint.as_deref().and_then(Fingerprint::from_hex);
+                    room.ours = own.is_some() && announced == own;
+                    Event::NearbyRoom(room)
+                }
                 crate::discovery::BrowseEvent::Lost(instance) => Event::NearbyRoomGone { instance },
             };
             if events.send(event).await.is_err() {

@@ -41,7 +41,7 @@ use crate::discovery::{machine_name, Announcement, Announcer};
 use connection::{Shared, Slot};
 use history::{History, HistoryError};
 use hub::Hub;
-pub use tls::{TlsConfig, TlsError, CERT_FILE, KEY_FILE};
+pub use tls::{existing_fingerprint, TlsConfig, TlsError, CERT_FILE, KEY_FILE};
 
 use crate::protocol::Fingerprint;
 

@@ -98,6 +98,15 @@ pub(super) enum Hello {
     Other,
 }
 
+/// The fingerprint of the certificate kept in `dir`, if one was made:
+/// every room this user hosts shows it, so it marks their own rooms among
+/// those announced on the network.
+pub fn existing_fingerprint(dir: &Path) -> Option<Fingerprint> {
+    let pem = fs::read(dir.join(CERT_FILE)).ok()?;
+    let der = CertificateDer::from_pem_slice(&pem).ok()?;
+    Some(Fingerprint::of_certificate(&der))
+}
+
 impl Tls {
     /// Reads the certificate and key from `config.dir`, making them the first time.
     pub fn load_or_create(config: &TlsConfig) -> Result<Tls, TlsError> {

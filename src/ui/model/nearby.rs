@@ -27,10 +27,14 @@ impl NearbyRooms {
         self.rooms.iter().find(|room| room.instance == instance)
     }
 
-    /// Whether `room` is the one our own host announces: the same
+    /// Whether `room` is the one our own host announces, or another room
+    /// this user hosts here (the network thread marks those): the same
     /// certificate, not the same name or address (a guest's room may share
     /// both).
     pub fn is_own(&self, room: &NearbyRoom) -> bool {
+        if room.ours {
+            return true;
+        }
         let Some(own) = self.own_fingerprint else {
             return false;
         };
@@ -81,6 +85,7 @@ mod tests {
             port: 6667,
             tls: false,
             fingerprint: None,
+            ours: false,
         }
     }
 

@@ -722,6 +722,7 @@ fn our_own_room_is_marked_among_nearby_rooms_while_we_host() {
             port: 6667,
             tls: true,
             fingerprint,
+            ours: false,
         })
     };
     let mut room = Room::default();
@@ -740,6 +741,17 @@ fn our_own_room_is_marked_among_nearby_rooms_while_we_host() {
         own.map(|r| r.instance.clone()).collect()
     };
     assert!(own(&room).is_empty(), "not hosting: nothing is ours");
+    // A room this user hosts elsewhere on this computer (`--serve`), as
+    // the network thread marks it: ours whether or not this window hosts.
+    let Event::NearbyRoom(mut served) = announced("served here", None) else {
+        unreachable!()
+    };
+    served.ours = true;
+    room.apply_all([Event::NearbyRoom(served)]);
+    assert_eq!(own(&room), ["served here"]);
+    room.apply_all([Event::NearbyRoomGone {
+        instance: "served here".into(),
+    }]);
 
     room.start(
         Command::Host(HostRequest {
