@@ -2,7 +2,7 @@
 //! a TLS client (trusting exactly the host's certificate fingerprint) and
 //! a plain one chat together; the certificate outlives restarts; `--tls-only`
 //! refuses plain text with one line; junk, half handshakes and stalled
-//! handshakes leave the host serving; `openssl s_client` gets in.
+//! handshakes leave the host serving; `openssl s_client` and WeeChat get in.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -228,6 +228,67 @@ async fn openssl_s_client_registers_and_is_welcomed() {
     watcher.expect_containing("hi from openssl").await;
     drop((stdin, openssl));
     host.shutdown().await;
+}
+
+/// WeeChat (Debian's weechat-headless) joins an encrypted-only room over
+/// TLS, trusting the host's certificate by its SHA-256 fingerprint as a
+/// person would set it up (in plain text it would be refused).
+#[tokio::test]
+async fn weechat_joins_over_tls_with_the_pinned_fingerprint() {
+    let state = tempfile::tempdir().unwrap();
+    let (host, addr) = start_host(tls_config(state.path(), true)).await;
+    let fingerprint = *host.fingerprint().unwrap();
+    let mut watcher = TlsRawClient::register_tls(addr, "watcher", &fingerprint).await;
+    let home = support::programs::scratch_dir("weechat");
+    let pinned = fingerprint.hex().replace(':', "");
+    // Said once registered (the server's `command` option), so the room
+    // hears the line only after WeeChat got in; `\;` keeps `--run` from
+    // splitting the option's two commands.
+    let tls = weechat_tls_option();
+    let setup = format!(
+        "/server add room {}/{} -{tls} -{tls}_fingerprint={pinned} -nicks=wee -autojoin=#chat; \
+         /connect room",
+        addr.ip(),
+        addr.port()
+    );
+    let _weechat = ChildProcess::spawn(
+        Command::new("weechat-headless")
+            .arg("--dir")
+            .arg(home.path())
+            .args(["--run", &setup])
+            .stderr(Stdio::null()),
+        "weechat-headless",
+    );
+    let join = watcher.expect_command("JOIN").await;
+    assert_eq!(
+        join.prefix.as_deref().map(|p| p.starts_with("wee!")),
+        Some(true),
+        "{join:?}"
+    );
+    host.shutdown().await;
+}
+
+/// WeeChat 4 renamed its server options `ssl*` to `tls*` (Debian 12 has
+/// 3.8); an unknown one would be ignored and WeeChat would connect in
+/// plain text, which the encrypted-only host refuses.
+fn weechat_tls_option() -> &'static str {
+    support::programs::require_program("weechat-headless", "weechat-headless");
+    let version = Command::new("weechat-headless")
+        .arg("--version")
+        .output()
+        .expect("weechat-headless --version");
+    let version = String::from_utf8_lossy(&version.stdout);
+    let major: u32 = version
+        .trim()
+        .split('.')
+        .next()
+        .and_then(|major| major.parse().ok())
+        .unwrap_or_else(|| panic!("no version in {version:?}"));
+    if major >= 4 {
+        "tls"
+    } else {
+        "ssl"
+    }
 }
 
 #[tokio::test]
