@@ -239,6 +239,13 @@ mod imp {
 
         pub(super) fn stick_to_bottom(&self) {
             let adjustment = self.scroller.vadjustment();
+            // Not before the log has a height: the text view would keep
+            // that offset as its own when the adjustment is later clamped
+            // back to 0 (no value-changed), leaving the first lines above
+            // the top of a log that does not even fill the page.
+            if adjustment.page_size() <= 0.0 {
+                return;
+            }
             adjustment.set_value(adjustment.upper() - adjustment.page_size());
         }
 
