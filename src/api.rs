@@ -57,14 +57,25 @@ pub enum Security {
     /// Plain text: anyone on the network path can read it.
     Plain,
     /// TLS with the host's own certificate, pinned the first time we met
-    /// it (`first_use`: just now) or accepted by the person.
+    /// it, or accepted by the person after it changed.
     Pinned {
         fingerprint: Fingerprint,
-        first_use: bool,
+        trust: Trust,
     },
     /// TLS with a certificate an authority the system trusts signed for
     /// `host`.
     Verified { host: String },
+}
+
+/// Why a pinned certificate is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// Never met before: pinned just now (compare the safety code).
+    FirstUse,
+    /// The one pinned on an earlier visit (or our own host's).
+    Remembered,
+    /// A new one the person accepted after the host's identity changed.
+    Accepted,
 }
 
 impl Security {

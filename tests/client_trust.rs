@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use support::tls_host::{first_line, received, TlsFakeHost};
 use support::{start_host, start_session, test_config, tls_config, wait_connected, wait_for};
 use tcp_chat::api::{
-    CertificateProblem, DisconnectReason, Event, ExpectedIdentity, Fingerprint, Security,
+    CertificateProblem, DisconnectReason, Event, ExpectedIdentity, Fingerprint, Security, Trust,
 };
 use tcp_chat::client::known_hosts::{KnownHosts, FILE_NAME};
 use tcp_chat::client::SessionConfig;
@@ -56,7 +56,7 @@ async fn a_changed_certificate_is_refused_before_anything_is_sent() {
         security_or_end(&events).await,
         Ok(Security::Pinned {
             fingerprint: first,
-            first_use: true
+            trust: Trust::FirstUse
         })
     );
     assert_eq!(first_line(&mut guest).await, "CAP LS 302");
@@ -87,7 +87,7 @@ async fn a_changed_certificate_is_refused_before_anything_is_sent() {
         security_or_end(&events).await,
         Ok(Security::Pinned {
             fingerprint: second,
-            first_use: false
+            trust: Trust::Accepted
         })
     );
     assert_eq!(first_line(&mut guest).await, "CAP LS 302");
@@ -100,7 +100,7 @@ async fn a_changed_certificate_is_refused_before_anything_is_sent() {
         security_or_end(&events).await,
         Ok(Security::Pinned {
             fingerprint: second,
-            first_use: false
+            trust: Trust::Remembered
         })
     );
 }
@@ -117,7 +117,7 @@ async fn our_host_is_joined_over_tls_and_pinned() {
         security_or_end(&events).await,
         Ok(Security::Pinned {
             fingerprint,
-            first_use: true
+            trust: Trust::FirstUse
         })
     );
     wait_connected(&events).await;
@@ -187,7 +187,7 @@ async fn a_room_whose_announcement_names_another_certificate_is_refused() {
         security_or_end(&events).await,
         Ok(Security::Pinned {
             fingerprint: presented,
-            first_use: true
+            trust: Trust::FirstUse
         })
     );
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use adw::prelude::*;
 use fake_network::FakeNetwork;
 use tcp_chat::api::{
-    ExpectedIdentity, Fingerprint, HistoryKind, LineMeta, NearbyRoom, Presence, Security,
+    ExpectedIdentity, Fingerprint, HistoryKind, LineMeta, NearbyRoom, Presence, Security, Trust,
     TypingState,
 };
 use tcp_chat::network::{
@@ -390,7 +390,7 @@ fn encryption_shows_and_a_changed_identity_asks_first() {
     assert_eq!(fake.window.security_shown(), None, "nothing known yet");
     fake.feed([Event::Security(Security::Pinned {
         fingerprint: first,
-        first_use: true,
+        trust: Trust::FirstUse,
     })]);
     fake.feed([
         Event::Connected {

@@ -16,7 +16,9 @@ use super::address::Target;
 use super::connect;
 use super::known_hosts;
 use super::tls::{self, TlsStream};
-use crate::api::{CertificateProblem, DisconnectReason, ExpectedIdentity, Fingerprint, Security};
+use crate::api::{
+    CertificateProblem, DisconnectReason, ExpectedIdentity, Fingerprint, Security, Trust,
+};
 use crate::transport::{self, ReadHalf, WriteHalf};
 
 /// An open connection, and how it is protected.
@@ -88,8 +90,8 @@ pub async fn open(opening: &Opening<'_>, learnt: &mut Learnt) -> Result<Opened, 
             problem: CertificateProblem::Other("no certificate".to_owned()),
         }
     })?;
-    let first_use = check_identity(opening, pinned, presented)?;
-    if first_use || matches!(opening.identity, ExpectedIdentity::Accepted(_)) {
+    let trust = check_identity(opening, pinned, presented)?;
+    if trust != Trust::Remembered {
         known_hosts::pin(opening.known_hosts, &target.host, target.port, presented).await;
     }
     let (reader, writer) = transport::tls(encrypted);
@@ -98,34 +100,40 @@ pub async fn open(opening: &Opening<'_>, learnt: &mut Learnt) -> Result<Opened, 
         writer,
         security: Security::Pinned {
             fingerprint: presented,
-            first_use,
+            trust,
         },
     })
 }
 
-/// Whether the host may be spoken to: `Ok(true)` on a first visit (pin
-/// it), `Ok(false)` for a host known by this certificate.
+/// Whether the host may be spoken to, and why (anything but
+/// [`Trust::Remembered`] is pinned).
 fn check_identity(
     opening: &Opening<'_>,
     pinned: Option<Fingerprint>,
     presented: Fingerprint,
-) -> Result<bool, DisconnectReason> {
+) -> Result<Trust, DisconnectReason> {
     let changed = |expected| DisconnectReason::IdentityChanged {
         expected,
         presented,
     };
     match opening.identity {
-        ExpectedIdentity::Own(own) if own == presented => return Ok(false),
+        ExpectedIdentity::Own(own) if own == presented => return Ok(Trust::Remembered),
         ExpectedIdentity::Own(own) => return Err(changed(own)),
-        ExpectedIdentity::Accepted(accepted) if accepted == presented => return Ok(false),
+        ExpectedIdentity::Accepted(accepted) if accepted == presented => {
+            return Ok(if pinned == Some(presented) {
+                Trust::Remembered
+            } else {
+                Trust::Accepted
+            });
+        }
         ExpectedIdentity::AnnouncedTls(Some(announced)) if announced != presented => {
             return Err(changed(announced));
         }
         _ => {}
     }
     match pinned {
-        None => Ok(true),
-        Some(pinned) if pinned == presented => Ok(false),
+        None => Ok(Trust::FirstUse),
+        Some(pinned) if pinned == presented => Ok(Trust::Remembered),
         Some(pinned) => Err(changed(pinned)),
     }
 }

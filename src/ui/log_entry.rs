@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use crate::api::{Event, LineMeta, Security};
+use crate::api::{Event, LineMeta, Security, Trust};
 use crate::i18n::{gettext, gettext_f};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,12 +159,22 @@ pub fn security(security: &Security, hosting: bool) -> LogEntry {
         ),
         Security::Pinned {
             fingerprint,
-            first_use: true,
+            trust: Trust::FirstUse,
         } => gettext_f(
             "Encrypted. First visit to this host: its safety code is {code}. Compare it with the code in the host’s window",
             &[("code", &fingerprint.safety_code())],
         ),
-        Security::Pinned { fingerprint, .. } => gettext_f(
+        Security::Pinned {
+            fingerprint,
+            trust: Trust::Accepted,
+        } => gettext_f(
+            "Encrypted. You trusted the host’s new safety code {code}",
+            &[("code", &fingerprint.safety_code())],
+        ),
+        Security::Pinned {
+            fingerprint,
+            trust: Trust::Remembered,
+        } => gettext_f(
             "Encrypted. The host’s safety code is {code}, as on your first visit",
             &[("code", &fingerprint.safety_code())],
         ),

@@ -1,7 +1,7 @@
 //! What the header bar and window title say in each phase.
 
 use super::{Conversations, Phase, Visit};
-use crate::api::{Command, Security};
+use crate::api::{Command, Security, Trust};
 use crate::i18n::{gettext, gettext_f};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,13 +48,24 @@ pub fn security_details(security: &Security, hosting: bool) -> SecurityDetails {
         ),
         Security::Pinned {
             fingerprint,
-            first_use: true,
+            trust: Trust::FirstUse,
         } => (
             gettext("Encrypted Connection"),
             gettext("This is your first visit to this host. Compare this safety code with the one in the host’s window: if they are the same, no one is in between. TCP Chat remembers it and warns you if it ever changes."),
             Some(fingerprint),
         ),
-        Security::Pinned { fingerprint, .. } => (
+        Security::Pinned {
+            fingerprint,
+            trust: Trust::Accepted,
+        } => (
+            gettext("Encrypted Connection"),
+            gettext("You trusted this new safety code after the host’s identity changed. TCP Chat remembers it and warns you if it changes again."),
+            Some(fingerprint),
+        ),
+        Security::Pinned {
+            fingerprint,
+            trust: Trust::Remembered,
+        } => (
             gettext("Encrypted Connection"),
             gettext("The host’s safety code is the one TCP Chat remembered from your first visit. Compare it with the one in the host’s window to be sure no one is in between."),
             Some(fingerprint),

@@ -550,7 +550,9 @@ impl Room {
         if let DisconnectReason::IdentityChanged { presented, .. } = reason {
             self.visit.changed_identity = Some(*presented);
         }
-        if let Some(problem) = problem::for_disconnect(reason, &self.visit.target()) {
+        // Whatever protected the last connection protects nothing now.
+        self.visit.security = None;
+        if let Some(problem) = problem::for_disconnect(reason, &self.visit.server_or_target()) {
             self.fail(problem, true, effects);
         }
     }

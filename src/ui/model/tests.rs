@@ -3,7 +3,7 @@
 use super::*;
 use crate::api::{
     Command, ConnectRequest, DisconnectReason, Event, ExpectedIdentity, HistoryKind, HostRequest,
-    LineMeta, NearbyRoom,
+    LineMeta, NearbyRoom, Security, Trust,
 };
 use crate::protocol::Fingerprint;
 use crate::ui::log_entry::{Kind, LogEntry};
@@ -776,4 +776,53 @@ fn our_own_room_is_marked_among_nearby_rooms_while_we_host() {
         reason: DisconnectReason::HostClosed { message: None },
     });
     assert!(own(&room).is_empty(), "the host is gone");
+}
+
+#[test]
+fn a_changed_identity_closes_the_lock_and_trusting_it_reconnects() {
+    let mut room = in_room();
+    let first = Fingerprint::of_certificate(b"first");
+    let second = Fingerprint::of_certificate(b"second");
+    room.apply_all([Event::Security(Security::Pinned {
+        fingerprint: first,
+        trust: Trust::Remembered,
+    })]);
+    assert!(room.header().security.is_some_and(|lock| lock.encrypted));
+    let effects = room.apply_all([Event::Disconnected {
+        reason: DisconnectReason::IdentityChanged {
+            expected: first,
+            presented: second,
+        },
+    }]);
+    assert_eq!(room.security(), None, "the lock stays closed no longer");
+    let problem = effects.iter().find_map(|effect| match effect {
+        Effect::ShowProblem(problem) => Some(problem.clone()),
+        _ => None,
+    });
+    let problem = problem.expect("a banner");
+    // Where we were, not the whole link that was typed.
+    assert!(
+        problem.message.contains("pc.local:6667"),
+        "{}",
+        problem.message
+    );
+    assert!(!problem.message.contains("irc://"), "{}", problem.message);
+    let effects = room.trust_new_identity();
+    let sent: Vec<&Command> = effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Send(command) => Some(command),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(
+            sent.as_slice(),
+            [Command::Connect(ConnectRequest {
+                identity: ExpectedIdentity::Accepted(accepted),
+                ..
+            })] if *accepted == second
+        ),
+        "{sent:?}"
+    );
 }
