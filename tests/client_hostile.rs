@@ -165,3 +165,28 @@ async fn names_beyond_the_cap_end_the_session() {
     // Said goodbye, as to any host.
     peer.expect("QUIT").await;
 }
+
+#[tokio::test]
+async fn member_lists_nobody_asked_for_are_ignored() {
+    let (_server, mut peer, _session, events) = joined().await;
+    // Each of these could carry up to the cap: only our JOIN's list is taken.
+    for _ in 0..3 {
+        peer.send(":alice!u@127.0.0.1 JOIN #room").await;
+        peer.send(":irc.test 353 alice = #room :alice mallory")
+            .await;
+        peer.send(":irc.test 366 alice #room :End of NAMES list")
+            .await;
+    }
+    peer.send(":bob!b@127.0.0.1 PRIVMSG #room :after the lists")
+        .await;
+    loop {
+        match within("the line after the lists", events.recv())
+            .await
+            .unwrap()
+        {
+            Event::Message { text, .. } => break assert_eq!(text, "after the lists"),
+            Event::Members { nicks, .. } => panic!("an unasked-for member list: {nicks:?}"),
+            _ => {}
+        }
+    }
+}

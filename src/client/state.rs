@@ -161,6 +161,9 @@ pub struct State<'c> {
     /// NICKLEN from ISUPPORT, once the server says.
     nick_len: Option<usize>,
     names: Vec<String>,
+    /// Our JOIN's member list is still to come. Only that one is taken:
+    /// unasked-for lists (each up to the cap) would only fill memory.
+    names_wanted: bool,
     /// A 332 waiting to see whether a 333 names who set it.
     pending_topic: Option<(String, String)>,
     /// Nick and topic changes typed before the room is joined.
@@ -202,6 +205,7 @@ impl<'c> State<'c> {
             conversation,
             nick_len: None,
             names: Vec::new(),
+            names_wanted: false,
             pending_topic: None,
             queued: Vec::new(),
             sent_password: false,
@@ -543,7 +547,7 @@ impl<'c> State<'c> {
             numeric::RPL_NAMREPLY => {
                 // The names are always last (old servers leave out the
                 // channel-type symbol before the channel).
-                if let Some(names) = params.last() {
+                if let Some(names) = params.last().filter(|_| self.names_wanted) {
                     for name in names.split(' ').filter(|n| !n.is_empty()) {
                         if self.names.len() == MAX_COLLECTED_NAMES {
                             self.quit(None);
@@ -559,7 +563,10 @@ impl<'c> State<'c> {
                 let _me = next();
                 let room = next();
                 let nicks = std::mem::take(&mut self.names);
-                self.emit(Event::Members { room, nicks })?;
+                if self.names_wanted && self.is_our_room(&room) {
+                    self.names_wanted = false;
+                    self.emit(Event::Members { room, nicks })?;
+                }
             }
             // "No MOTD" is an error numeric only in name: many servers,
             // our host among them, send it on every connection.
@@ -707,6 +714,7 @@ impl<'c> State<'c> {
         let own = self.is_me(&nick);
         if own && self.is_our_room(&room) && self.phase != Phase::Joined {
             self.phase = Phase::Joined;
+            self.names_wanted = true;
             // The server's spelling of the room is the one to show.
             self.conversation.room.clone_from(&room);
             self.emit(Event::Connected {
