@@ -318,7 +318,8 @@ async fn wait_to_reconnect(
             () = tokio::time::sleep_until(deadline) => break,
             command = commands.recv() => {
                 match while_away(command, conversation, events, &mut deferred)? {
-                    Away::Kept => {}
+                    // What the person typed shows without waiting for the next connection.
+                    Away::Kept => events.deliver_backlog().await?,
                     Away::ReconnectNow => break,
                     Away::Leave => return Err(End(DisconnectReason::Left)),
                 }

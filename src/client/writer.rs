@@ -294,3 +294,68 @@ impl Pacer {
         self.timer = self.timer.max(now) + self.pacing.interval * lines;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::{TcpSocket, TcpStream};
+
+    use super::*;
+
+    /// Our end of a connection whose other end never reads (returned, to
+    /// keep it open), with small buffers both ways so writes block soon.
+    async fn unread_connection() -> (WriteHalf, TcpStream) {
+        let listening = TcpSocket::new_v4().unwrap();
+        listening.set_recv_buffer_size(4096).unwrap();
+        listening.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = listening.listen(1).unwrap();
+        let ours = TcpSocket::new_v4().unwrap();
+        ours.set_send_buffer_size(4096).unwrap();
+        let (ours, theirs) = tokio::join!(
+            ours.connect(listener.local_addr().unwrap()),
+            listener.accept()
+        );
+        let (_read, write) = crate::transport::plain(ours.unwrap());
+        (write, theirs.unwrap().0)
+    }
+
+    #[tokio::test]
+    async fn a_host_that_takes_nothing_ends_the_writer() {
+        let (write, _never_read) = unread_connection().await;
+        let (queue, task) = spawn(write, Pacing::default(), Duration::from_millis(100));
+        let line = Message::new("PRIVMSG", ["#room", &"x".repeat(400)]);
+        // Within the budget (the queue takes them all), beyond the buffers.
+        for _ in 0..100 {
+            queue.urgent(&line);
+        }
+        assert!(!queue.is_backlogged());
+        let ended = tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .expect("the writer gave up")
+            .expect("the writer task ran");
+        assert_eq!(
+            ended.map_err(|err| err.kind()),
+            Err(std::io::ErrorKind::TimedOut)
+        );
+    }
+
+    #[tokio::test]
+    async fn lines_beyond_the_budget_mark_the_queue_backlogged() {
+        let (write, _never_read) = unread_connection().await;
+        let (queue, _task) = spawn(write, Pacing::default(), Duration::from_secs(60));
+        let pong = Message::new("PONG", [&"x".repeat(400)]);
+        let fits = MAX_UNWRITTEN_URGENT_BYTES / pong.to_bytes().len();
+        for _ in 0..fits {
+            queue.urgent(&pong);
+        }
+        // The socket took some: the budget counts only what waits.
+        let filling = async {
+            while !queue.is_backlogged() {
+                queue.urgent(&pong);
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), filling)
+            .await
+            .expect("the queue took everything");
+    }
+}
