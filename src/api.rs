@@ -225,6 +225,21 @@ pub enum DisconnectReason {
     CertificateRejected {
         problem: CertificateProblem,
     },
+    /// The host sent more than a window can take; we left rather than let
+    /// it use up this computer's memory.
+    HostFlooded {
+        flood: Flood,
+    },
+}
+
+/// What a host sent too much of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flood {
+    /// Requests for answers (PINGs and the like) while it did not read the
+    /// answers we owed it.
+    UnreadAnswers,
+    /// A member list longer than `limit` names.
+    Members { limit: usize },
 }
 
 /// Where and when a chat line was said, as far as the host tells.
@@ -248,6 +263,11 @@ pub enum HistoryKind {
     /// What was said while we were away (after a reconnect).
     Missed,
 }
+
+/// How long the network thread waits for the window to take one [`Event`]
+/// from a full channel before it takes the window for gone: a main loop
+/// stuck that long will not come back.
+pub const WINDOW_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the network thread reports to the window.
 #[derive(Debug, Clone, PartialEq, Eq)]

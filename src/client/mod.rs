@@ -25,4 +25,5 @@ pub use address::{
     DEFAULT_ROOM,
 };
 pub use session::{Session, SessionConfig, Timing};
-pub use writer::Pacing;
+pub use state::MAX_COLLECTED_NAMES;
+pub use writer::{Pacing, MAX_UNWRITTEN_PACED_BYTES, MAX_UNWRITTEN_URGENT_BYTES};

@@ -89,7 +89,9 @@ impl Session {
             let reason = run(config, receiver, &sink).await;
             log::info!("session ended: {reason:?}");
             // If the window is gone there is nobody to tell.
-            let _ = sink.emit(Event::Disconnected { reason });
+            if sink.emit(Event::Disconnected { reason }).is_ok() {
+                let _ = sink.deliver_backlog().await;
+            }
         });
         Session {
             commands,
@@ -155,6 +157,9 @@ async fn run(
     let mut deferred = Vec::new();
     let mut learnt = Learnt::default();
     loop {
+        if let Err(End(reason)) = events.deliver_backlog().await {
+            return reason;
+        }
         let opening = Opening {
             target: &target,
             identity: request.identity,
@@ -245,7 +250,7 @@ async fn connection(
     if events.emit(Event::Security(opened.security)).is_err() {
         return ended(DisconnectReason::Left, false);
     }
-    let (wire, writing) = writer::spawn(opened.writer, timing.pacing);
+    let (wire, writing) = writer::spawn(opened.writer, timing.pacing, timing.ping_timeout);
     let mut state = State::new(
         events.clone(),
         wire,
@@ -257,7 +262,22 @@ async fn connection(
         state.on_command(command);
     }
     state.register(request.password.as_deref());
-    let reason = converse(&mut state, opened.reader, commands, writing, timing).await;
+    // A writer stuck on a host that does not read gets a moment for our
+    // last lines (QUIT), then goes, and the socket closes with it.
+    let stop_writer = writing.abort_handle();
+    let quit_wait = timing.quit_wait;
+    let reason = converse(
+        &mut state,
+        (opened.reader, writing),
+        commands,
+        events,
+        timing,
+    )
+    .await;
+    tokio::spawn(async move {
+        tokio::time::sleep(quit_wait).await;
+        stop_writer.abort();
+    });
     ConnectionEnd {
         retry: state.may_reconnect() && is_worth_retrying(&reason),
         got_in: state.got_in(),
@@ -298,7 +318,8 @@ async fn wait_to_reconnect(
             () = tokio::time::sleep_until(deadline) => break,
             command = commands.recv() => {
                 match while_away(command, conversation, events, &mut deferred)? {
-                    Away::Kept => {}
+                    // What the person typed shows without waiting for the next connection.
+                    Away::Kept => events.deliver_backlog().await?,
                     Away::ReconnectNow => break,
                     Away::Leave => return Err(End(DisconnectReason::Left)),
                 }
@@ -351,12 +372,13 @@ fn server_label(target: &Target) -> String {
 }
 
 /// The session's main loop: lines in, commands in, keep-alive, until the
-/// conversation ends.
+/// conversation ends. Events wait for the window before more is read: a
+/// host cannot send faster than the window takes what it sends.
 async fn converse(
     state: &mut State<'_>,
-    mut reader: ReadHalf,
+    (mut reader, mut writing): (ReadHalf, JoinHandle<std::io::Result<()>>),
     commands: &mut mpsc::UnboundedReceiver<Command>,
-    mut writing: JoinHandle<std::io::Result<()>>,
+    events: &EventSink,
     timing: Timing,
 ) -> DisconnectReason {
     let mut buffer = BytesMut::with_capacity(8 * 1024);
@@ -365,6 +387,10 @@ async fn converse(
     let mut quit_deadline: Option<Instant> = None;
     let mut writer_running = true;
     loop {
+        // What a command or an expired catch-up made waits no longer.
+        if let Err(End(reason)) = events.deliver_backlog().await {
+            return reason;
+        }
         let wake_at = quit_deadline.map_or(keep_alive.deadline, |q| q.min(keep_alive.deadline));
         let catch_up = state.catch_up_deadline();
         tokio::select! {
@@ -375,7 +401,8 @@ async fn converse(
                     Err(err) => return state.lost(err.to_string()),
                 };
                 keep_alive.heard_from_server(timing);
-                if let Err(End(reason)) = read_lines(state, &mut codec, &mut buffer, eof) {
+                let taken = take_lines(state, (&mut codec, &mut buffer, eof), events, &mut keep_alive, timing);
+                if let Err(End(reason)) = taken.await {
                     return reason;
                 }
                 if eof {
@@ -388,6 +415,9 @@ async fn converse(
                     quit_deadline = Some(Instant::now() + timing.quit_wait);
                 }
                 state.on_command(command);
+                if let Some(reason) = state.flooded() {
+                    return reason;
+                }
             }
             () = tokio::time::sleep_until(catch_up.unwrap_or(wake_at)), if catch_up.is_some() => {
                 if let Err(End(reason)) = state.catch_up_expired() {
@@ -408,6 +438,9 @@ async fn converse(
                 writer_running = false;
                 let detail = match written {
                     Ok(Ok(())) => continue,
+                    Ok(Err(err)) if err.kind() == std::io::ErrorKind::TimedOut => {
+                        return state.stalled();
+                    }
                     Ok(Err(err)) => err.to_string(),
                     Err(err) => err.to_string(),
                 };
@@ -417,14 +450,38 @@ async fn converse(
     }
 }
 
-/// Decodes and handles every complete line in `buffer`.
+/// Handles every complete line read, pausing whenever the window's events
+/// back up until it has taken them.
+async fn take_lines(
+    state: &mut State<'_>,
+    (codec, buffer, eof): (&mut LineCodec, &mut BytesMut, bool),
+    events: &EventSink,
+    keep_alive: &mut KeepAlive,
+    timing: Timing,
+) -> Result<(), End> {
+    loop {
+        let backed_up = read_lines(state, codec, buffer, eof)?;
+        if !backed_up {
+            return Ok(());
+        }
+        events.deliver_backlog().await?;
+        // The host was not silent: its lines waited on the window.
+        keep_alive.heard_from_server(timing);
+    }
+}
+
+/// Decodes and handles the complete lines in `buffer`, until none is left
+/// (false) or events wait for the window (true).
 fn read_lines(
     state: &mut State<'_>,
     codec: &mut LineCodec,
     buffer: &mut BytesMut,
     eof: bool,
-) -> Result<(), End> {
+) -> Result<bool, End> {
     loop {
+        if state.events_backed_up() {
+            return Ok(true);
+        }
         let decoded = if eof {
             codec.decode_eof(buffer)
         } else {
@@ -436,8 +493,11 @@ fn read_lines(
                 Err(_) => continue,
             },
             Ok(Some(Line::TooLong)) => log::debug!("skipped an over-long line from the server"),
-            Ok(None) => return Ok(()),
+            Ok(None) => return Ok(false),
             Err(err) => return Err(End(state.lost(err.to_string()))),
+        }
+        if let Some(reason) = state.flooded() {
+            return Err(End(reason));
         }
     }
 }

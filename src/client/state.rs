@@ -2,6 +2,9 @@
 //! catch-up under way) and how each IRC message and each command changes it
 //! and the [`Conversation`] it carries on.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
 use tokio::time::Instant;
 
 use super::caps::{self, Granted};
@@ -10,7 +13,10 @@ use super::history::{self, Batches, MAX_BATCH_LINES};
 use super::nick::{alternative_nick, sanitize_nick, RFC_NICK_LEN};
 use super::outbox::TOKEN_TAG;
 use super::writer::WriteQueue;
-use crate::api::{Command, DisconnectReason, Event, HistoryKind, LineMeta, Presence, TypingState};
+use crate::api::{
+    Command, DisconnectReason, Event, Flood, HistoryKind, LineMeta, Presence, TypingState,
+    WINDOW_PATIENCE,
+};
 use crate::protocol::{
     ctcp, fold_case, is_channel_name, numeric, tags, truncate_utf8, Message, MAX_LINE_BYTES,
 };
@@ -23,8 +29,9 @@ pub struct End(pub DisconnectReason);
 const MAX_NICK_ATTEMPTS: u32 = 30;
 /// Commands typed before the room is joined that we keep for later.
 const MAX_QUEUED_COMMANDS: usize = 256;
-/// Names collected from 353 replies before a 366 must come.
-const MAX_COLLECTED_NAMES: usize = 100_000;
+/// Names collected from 353 replies before a 366 must come: a room beyond
+/// it is a host trying to use up our memory, and the session ends.
+pub const MAX_COLLECTED_NAMES: usize = 100_000;
 /// Join failures that leave us outside the room for good.
 const JOIN_FAILURES: [&str; 6] = [
     numeric::ERR_NOSUCHCHANNEL,
@@ -46,22 +53,75 @@ const MAX_TYPING_TARGET_BYTES: usize = 200;
 /// rest (each page is at most [`MAX_BATCH_LINES`]).
 const MAX_MISSED_PAGES: u32 = 5;
 
-/// Where events go; a send that fails means the window is gone.
+/// Where events go. The channel to the window is bounded; the events one
+/// message or command makes beyond it wait here (a few: at most one history
+/// batch's worth), and the session reads nothing more from the host until
+/// [`EventSink::deliver_backlog`] has handed them over. A send that fails
+/// means the window is gone.
 #[derive(Clone)]
-pub struct EventSink(async_channel::Sender<Event>);
+pub struct EventSink {
+    sender: async_channel::Sender<Event>,
+    backlog: Arc<Mutex<VecDeque<Event>>>,
+}
 
 impl EventSink {
     pub fn new(sender: async_channel::Sender<Event>) -> Self {
-        EventSink(sender)
+        EventSink {
+            sender,
+            backlog: Arc::default(),
+        }
+    }
+
+    fn backlog(&self) -> MutexGuard<'_, VecDeque<Event>> {
+        // The queue stays whole whatever panicked while holding it.
+        self.backlog.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn emit(&self, event: Event) -> Result<(), End> {
-        // Unbounded, so this only fails once the window has gone away.
-        self.0.try_send(event).map_err(|_| {
-            log::info!("the window is gone; ending the session");
-            End(DisconnectReason::Left)
-        })
+        let mut backlog = self.backlog();
+        // Behind what already waits, to keep the order.
+        let refused = if backlog.is_empty() {
+            self.sender.try_send(event)
+        } else {
+            Err(async_channel::TrySendError::Full(event))
+        };
+        match refused {
+            Ok(()) => Ok(()),
+            Err(async_channel::TrySendError::Full(event)) if !self.sender.is_closed() => {
+                backlog.push_back(event);
+                Ok(())
+            }
+            Err(_) => Err(window_gone()),
+        }
     }
+
+    /// Whether events wait for room in the window's channel.
+    pub fn is_backed_up(&self) -> bool {
+        !self.backlog().is_empty()
+    }
+
+    /// Hands the waiting events to the window, in order, as it takes them;
+    /// a window that takes none for [`WINDOW_PATIENCE`] counts as gone.
+    pub async fn deliver_backlog(&self) -> Result<(), End> {
+        loop {
+            let Some(event) = self.backlog().pop_front() else {
+                return Ok(());
+            };
+            match tokio::time::timeout(WINDOW_PATIENCE, self.sender.send(event)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(window_gone()),
+                Err(_) => {
+                    log::warn!("the window took no event for {WINDOW_PATIENCE:?}");
+                    return Err(window_gone());
+                }
+            }
+        }
+    }
+}
+
+fn window_gone() -> End {
+    log::info!("the window is gone; ending the session");
+    End(DisconnectReason::Left)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -101,6 +161,9 @@ pub struct State<'c> {
     /// NICKLEN from ISUPPORT, once the server says.
     nick_len: Option<usize>,
     names: Vec<String>,
+    /// Our JOIN's member list is still to come. Only that one is taken:
+    /// unasked-for lists (each up to the cap) would only fill memory.
+    names_wanted: bool,
     /// A 332 waiting to see whether a 333 names who set it.
     pending_topic: Option<(String, String)>,
     /// Nick and topic changes typed before the room is joined.
@@ -142,6 +205,7 @@ impl<'c> State<'c> {
             conversation,
             nick_len: None,
             names: Vec::new(),
+            names_wanted: false,
             pending_topic: None,
             queued: Vec::new(),
             sent_password: false,
@@ -206,6 +270,26 @@ impl<'c> State<'c> {
         self.send_new("PING", ["tcp-chat"]);
     }
 
+    /// Why the connection is of no more use, if it is not: the host does
+    /// not read what we owe it (answers to its PINGs, our lines).
+    pub fn flooded(&self) -> Option<DisconnectReason> {
+        self.wire
+            .is_backlogged()
+            .then_some(DisconnectReason::HostFlooded {
+                flood: Flood::UnreadAnswers,
+            })
+    }
+
+    /// How the connection ended, given that the host took nothing we wrote
+    /// for the stall timeout.
+    pub fn stalled(&self) -> DisconnectReason {
+        if self.quitting {
+            DisconnectReason::Left
+        } else {
+            DisconnectReason::TimedOut
+        }
+    }
+
     /// How the connection ended, given that it broke with `detail`.
     pub fn lost(&self, detail: String) -> DisconnectReason {
         if self.quitting {
@@ -225,6 +309,12 @@ impl<'c> State<'c> {
 
     fn emit(&self, event: Event) -> Result<(), End> {
         self.events.emit(event)
+    }
+
+    /// Whether events wait for the window: read nothing more until it
+    /// has taken them.
+    pub fn events_backed_up(&self) -> bool {
+        self.events.is_backed_up()
     }
 
     pub fn on_message(&mut self, message: Message) -> Result<(), End> {
@@ -457,11 +547,15 @@ impl<'c> State<'c> {
             numeric::RPL_NAMREPLY => {
                 // The names are always last (old servers leave out the
                 // channel-type symbol before the channel).
-                if let Some(names) = params.last() {
+                if let Some(names) = params.last().filter(|_| self.names_wanted) {
                     for name in names.split(' ').filter(|n| !n.is_empty()) {
-                        if self.names.len() < MAX_COLLECTED_NAMES {
-                            self.names.push(member_nick(name).to_owned());
+                        if self.names.len() == MAX_COLLECTED_NAMES {
+                            self.quit(None);
+                            let limit = MAX_COLLECTED_NAMES;
+                            let flood = Flood::Members { limit };
+                            return Err(End(DisconnectReason::HostFlooded { flood }));
                         }
+                        self.names.push(member_nick(name).to_owned());
                     }
                 }
             }
@@ -469,7 +563,10 @@ impl<'c> State<'c> {
                 let _me = next();
                 let room = next();
                 let nicks = std::mem::take(&mut self.names);
-                self.emit(Event::Members { room, nicks })?;
+                if self.names_wanted && self.is_our_room(&room) {
+                    self.names_wanted = false;
+                    self.emit(Event::Members { room, nicks })?;
+                }
             }
             // "No MOTD" is an error numeric only in name: many servers,
             // our host among them, send it on every connection.
@@ -617,6 +714,7 @@ impl<'c> State<'c> {
         let own = self.is_me(&nick);
         if own && self.is_our_room(&room) && self.phase != Phase::Joined {
             self.phase = Phase::Joined;
+            self.names_wanted = true;
             // The server's spelling of the room is the one to show.
             self.conversation.room.clone_from(&room);
             self.emit(Event::Connected {

@@ -7,6 +7,7 @@ use super::interfaces::shareable_addresses;
 use super::Settings;
 use crate::api::{
     Command, ConnectRequest, Event, ExpectedIdentity, Fingerprint, HostError, HostRequest,
+    WINDOW_PATIENCE,
 };
 use crate::client::{room_or_default, Session, SessionConfig, Timing};
 use crate::server::{
@@ -110,11 +111,16 @@ impl Dispatcher {
         Ok(())
     }
 
-    fn emit(&self, event: Event) -> Result<(), WindowGone> {
-        self.events.try_send(event).map_err(|_| {
-            log::info!("the window is gone; stopping the network thread");
-            WindowGone
-        })
+    /// Waits while the window's channel is full (the window takes events
+    /// without waiting for us, so this ends), but not forever.
+    async fn emit(&self, event: Event) -> Result<(), WindowGone> {
+        match tokio::time::timeout(WINDOW_PATIENCE, self.events.send(event)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => {
+                log::info!("the window is gone; stopping the network thread");
+                Err(WindowGone)
+            }
+        }
     }
 
     async fn host(&mut self, request: HostRequest) -> Result<(), WindowGone> {
@@ -144,7 +150,7 @@ impl Dispatcher {
             Ok(host) => host,
             Err(err) => {
                 log::warn!("cannot host: {err}");
-                return self.emit(Event::HostFailed(host_error(err)));
+                return self.emit(Event::HostFailed(host_error(err))).await;
             }
         };
         let port = host
@@ -165,7 +171,8 @@ impl Dispatcher {
                 .host
                 .as_ref()
                 .and_then(|host| host.fingerprint().copied()),
-        })?;
+        })
+        .await?;
         self.session = Some(Session::start(
             SessionConfig {
                 request: ConnectRequest {
@@ -205,12 +212,14 @@ impl Dispatcher {
 
     async fn clear_history(&mut self) -> Result<(), WindowGone> {
         let Some(host) = &self.host else {
-            return self.emit(Event::HistoryCleared {
-                error: Some("this window is not hosting a room".to_owned()),
-            });
+            return self
+                .emit(Event::HistoryCleared {
+                    error: Some("this window is not hosting a room".to_owned()),
+                })
+                .await;
         };
         let error = host.clear_history().await.err().map(|err| err.to_string());
-        self.emit(Event::HistoryCleared { error })
+        self.emit(Event::HistoryCleared { error }).await
     }
 
     /// Quits the session (it reports `Disconnected`) and stops our host.

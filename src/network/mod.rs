@@ -16,6 +16,12 @@ pub struct NetworkHandle {
     pub events: async_channel::Receiver<Event>,
 }
 
+/// Events that may wait for the window at most. When it is full the
+/// session stops reading from the host until the window catches up, so a
+/// host that floods cannot fill this process's memory. Two of the window's
+/// batches: it never waits for the network while taking one.
+pub const EVENT_QUEUE_CAPACITY: usize = 1024;
+
 /// Worker threads for the runtime: chat traffic for one window needs few.
 const WORKER_THREADS: usize = 2;
 
@@ -59,7 +65,7 @@ pub fn spawn() -> std::io::Result<NetworkHandle> {
 /// the command sender is dropped.
 pub fn spawn_with(settings: Settings) -> std::io::Result<NetworkHandle> {
     let (commands, command_receiver) = async_channel::unbounded();
-    let (event_sender, events) = async_channel::unbounded();
+    let (event_sender, events) = async_channel::bounded(EVENT_QUEUE_CAPACITY);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(WORKER_THREADS)
         .thread_name("tcp-chat-net")

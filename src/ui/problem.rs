@@ -1,7 +1,7 @@
 //! Turns the network's typed failures into what the banner says and the one
 //! thing it offers to do about it. GTK-free.
 
-use crate::api::{CertificateProblem, DisconnectReason, HostError};
+use crate::api::{CertificateProblem, DisconnectReason, Flood, HostError};
 use crate::i18n::{gettext, gettext_f};
 
 /// The banner's button.
@@ -145,6 +145,17 @@ pub fn for_disconnect(reason: &DisconnectReason, target: &str) -> Option<Problem
             Remedy::TryAgain,
         ),
         Reason::CertificateRejected { problem } => certificate_problem(problem, target),
+        Reason::HostFlooded { flood: Flood::UnreadAnswers } => Problem::new(
+            gettext_f("{target} stopped reading what TCP Chat sends while it kept asking for answers, so TCP Chat disconnected.", &at),
+            Remedy::TryAgain,
+        ),
+        Reason::HostFlooded { flood: Flood::Members { limit } } => Problem::new(
+            gettext_f(
+                "The room at {target} lists more than {limit} members, more than TCP Chat can show, so TCP Chat disconnected.",
+                &[("target", target), ("limit", &limit.to_string())],
+            ),
+            Remedy::TryAgain,
+        ),
     };
     Some(problem)
 }
@@ -222,6 +233,10 @@ mod tests {
             .unwrap()
             .message
             .contains("pc:6667"));
+        let flooded = |flood| DisconnectReason::HostFlooded { flood };
+        assert_eq!(remedy(flooded(Flood::UnreadAnswers)), Remedy::TryAgain);
+        let members = for_disconnect(&flooded(Flood::Members { limit: 100_000 }), "pc:6667");
+        assert!(members.unwrap().message.contains("100000 members"));
         let port = for_host_error(&HostError::PortInUse { port: 6667 });
         assert_eq!(port.remedy, Some(Remedy::ChooseAnotherPort));
         assert!(port.message.contains("6667"));

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use tcp_chat::protocol::Message;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 use super::{within, RawClient};
 
@@ -15,6 +15,20 @@ pub struct FakeServer {
 impl FakeServer {
     pub async fn bind() -> FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        FakeServer { listener, addr }
+    }
+
+    /// A server whose connections take little before the client's writes
+    /// (small receive buffer) or ours (small send buffer) block: for
+    /// floods, where a test must see either end stall soon.
+    pub async fn bind_small_buffers() -> FakeServer {
+        let socket = TcpSocket::new_v4().unwrap();
+        // Accepted connections inherit both.
+        socket.set_recv_buffer_size(4096).unwrap();
+        socket.set_send_buffer_size(4096).unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(16).unwrap();
         let addr = listener.local_addr().unwrap();
         FakeServer { listener, addr }
     }
@@ -95,6 +109,11 @@ impl Peer {
 
     pub async fn send_raw(&mut self, bytes: &[u8]) {
         self.connection.send_raw(bytes).await;
+    }
+
+    /// Writes `bytes`, or says why not (the client hung up).
+    pub async fn try_send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.connection.try_send_raw(bytes).await
     }
 
     /// Reads NICK and USER (and PASS if sent); returns the password.

@@ -143,6 +143,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> RawClient<R, W> {
         self.writer.write_all(bytes).await.expect("send");
     }
 
+    /// Writes `bytes`, or says why not: for floods that the other end may
+    /// end by hanging up.
+    pub async fn try_send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.writer.write_all(bytes).await
+    }
+
     /// The raw bytes of the next line, line ending included; empty at EOF.
     pub async fn next_raw_line(&mut self) -> Vec<u8> {
         let mut raw = Vec::new();
