@@ -264,3 +264,22 @@ async fn with_flood_control_a_burst_arrives_whole_and_in_order() {
     }
     host.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_line_break_or_nul_in_a_message_does_not_cut_it_short() {
+    let (host, addr) = start_host(test_config()).await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut bob = RawClient::register(addr, "bob").await;
+    for (sent, relayed) in [
+        (&b"left\rright"[..], "left right"),
+        (b"left\0right", "left right"),
+    ] {
+        let mut line = b"PRIVMSG #chat :".to_vec();
+        line.extend_from_slice(sent);
+        line.extend_from_slice(b"\r\n");
+        alice.send_raw(&line).await;
+        let got = bob.expect_command("PRIVMSG").await;
+        assert_eq!(got.params, ["#chat", relayed], "{got}");
+    }
+    host.shutdown().await;
+}
