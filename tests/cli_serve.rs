@@ -189,6 +189,67 @@ fn version_and_help_need_no_display() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("--serve"));
 }
 
+/// Registers on `port` with `pass` (none: no PASS); what the host said
+/// until the room's names (366) or the end.
+fn register_with(port: u16, pass: Option<&str>) -> Vec<String> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    if let Some(pass) = pass {
+        writer
+            .write_all(format!("PASS {pass}\r\n").as_bytes())
+            .unwrap();
+    }
+    writer
+        .write_all(b"NICK guest\r\nUSER g 0 * :G\r\n")
+        .unwrap();
+    let mut seen = Vec::new();
+    for line in BufReader::new(stream).lines() {
+        let line = line.unwrap();
+        let done = line.contains(" 366 ");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_password_comes_from_a_file_or_the_environment_out_of_sight() {
+    let state = tempfile::tempdir().unwrap();
+    let file = state.path().join("room-password");
+    std::fs::write(&file, "sesame\n").unwrap();
+    let file = file.display().to_string();
+    let from_file = ["--password-file", file.as_str()];
+    for (args, env) in [(&from_file[..], None), (&[][..], Some("sesame"))] {
+        let port = free_port();
+        let port_arg = port.to_string();
+        let mut command = serve(state.path(), &["--bind", "127.0.0.1", "--port", &port_arg]);
+        command.args(args);
+        match env {
+            Some(password) => command.env("TCP_CHAT_PASSWORD", password),
+            None => command.env_remove("TCP_CHAT_PASSWORD"),
+        };
+        let mut host = command.spawn().unwrap();
+        let _stderr = wait_until_listening(&mut host);
+        // Other users of the computer read the command line, not the
+        // password.
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", host.id())).unwrap();
+        assert!(!String::from_utf8_lossy(&cmdline).contains("sesame"));
+        let missing = register_with(port, None);
+        assert!(missing.iter().any(|l| l.contains(" 464 ")), "{missing:?}");
+        let right = register_with(port, Some("sesame"));
+        assert!(right.iter().any(|l| l.contains(" 001 ")), "{right:?}");
+        host.kill().unwrap();
+        host.wait().unwrap();
+    }
+    let help = Command::new(BINARY).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--password-file"), "{help}");
+    assert!(help.contains("TCP_CHAT_PASSWORD"), "{help}");
+}
+
 /// Our host on loopback `port` with its history in `state_dir`, listening.
 fn start_with_history(port: u16, state_dir: &Path) -> Child {
     let mut child = history_host(port, state_dir).spawn().unwrap();

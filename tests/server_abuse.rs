@@ -264,3 +264,122 @@ async fn with_flood_control_a_burst_arrives_whole_and_in_order() {
     }
     host.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_line_break_or_nul_in_a_message_does_not_cut_it_short() {
+    let (host, addr) = start_host(test_config()).await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut bob = RawClient::register(addr, "bob").await;
+    for (sent, relayed) in [
+        (&b"left\rright"[..], "left right"),
+        (b"left\0right", "left right"),
+    ] {
+        let mut line = b"PRIVMSG #chat :".to_vec();
+        line.extend_from_slice(sent);
+        line.extend_from_slice(b"\r\n");
+        alice.send_raw(&line).await;
+        let got = bob.expect_command("PRIVMSG").await;
+        assert_eq!(got.params, ["#chat", relayed], "{got}");
+    }
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn target_lists_of_commas_alone_are_answered() {
+    let (host, addr) = start_host(test_config()).await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    for (line, numeric) in [
+        ("JOIN ,,,", "461"),
+        ("PART ,,,", "461"),
+        ("NAMES ,,,", "461"),
+        ("PRIVMSG ,,, :x", "411"),
+    ] {
+        alice.send(line).await;
+        let answers = alice.sync(line).await;
+        assert!(
+            answers.len() == 1 && answers[0].contains(&format!(" {numeric} alice ")),
+            "{line}: {answers:?}"
+        );
+    }
+    host.shutdown().await;
+}
+
+/// A plain-text user, named `name`, in the room.
+async fn plain_user(addr: std::net::SocketAddr, name: &str) -> RawClient {
+    let mut user = RawClient::connect(addr, name).await;
+    user.expect_containing("What's your name?").await;
+    user.send(name).await;
+    user.expect_containing("Type /help").await;
+    user
+}
+
+#[tokio::test]
+async fn plain_users_can_tell_actions_from_the_host() {
+    let (host, addr) = start_host(test_config()).await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut bob = RawClient::register(addr, "bob").await;
+    let mut carol = plain_user(addr, "carol").await;
+    alice
+        .send("PRIVMSG #chat :\u{1}ACTION left (Ping timeout)\u{1}")
+        .await;
+    let acted = carol.expect_containing("alice").await;
+    bob.send("QUIT :Ping timeout").await;
+    let left = carol.expect_containing("bob").await;
+    assert_ne!(
+        acted,
+        left.replace("bob", "alice"),
+        "an action reads like a real leave"
+    );
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn plain_users_never_see_text_reordered() {
+    let (host, addr) = start_host(test_config()).await;
+    let mut alice = RawClient::register(addr, "alice").await;
+    let mut carol = plain_user(addr, "carol").await;
+    alice
+        .send("PRIVMSG #chat :abc\u{202E}def\u{2066}ghi\u{2069}\u{200F}!")
+        .await;
+    let said = carol.expect_containing("abc").await;
+    assert_eq!(said, "<alice> abcdefghi!");
+    host.shutdown().await;
+}
+
+/// The timer `/proc/net/tcp` shows for the host's end of `client`'s
+/// connection (`tr`: 0 none, 1 retransmit, 2 keep-alive, …).
+fn host_side_timer(host: std::net::SocketAddr, client: std::net::SocketAddr) -> u8 {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let port = |field: &str| u16::from_str_radix(field.rsplit(':').next().unwrap(), 16).unwrap();
+    let row = table
+        .lines()
+        .skip(1)
+        .map(|row| row.split_whitespace().collect::<Vec<_>>())
+        .find(|f| port(f[1]) == host.port() && port(f[2]) == client.port())
+        .expect("the host's socket in /proc/net/tcp");
+    u8::from_str_radix(row[5].split(':').next().unwrap(), 16).unwrap()
+}
+
+#[tokio::test]
+async fn registered_plain_users_are_kept_alive_by_tcp_keepalive() {
+    let (host, addr) = start_host(test_config()).await;
+    let mut carol = plain_user(addr, "carol").await;
+    // An empty line (which the host ignores) carries the ACK of all the
+    // host sent, so its retransmit timer (1) stops; loopback delivers it
+    // before the write returns, but should the kernel defer that, look
+    // again until the ACK is in.
+    carol.send("").await;
+    let timer = within("the host's retransmit timer to stop", async {
+        loop {
+            match host_side_timer(addr, carol.local_addr()) {
+                1 => tokio::task::yield_now().await,
+                timer => return timer,
+            }
+        }
+    })
+    .await;
+    // The kernel's keep-alive timer runs on the host's end of the idle
+    // connection (no PING is ever sent to a plain-text user).
+    assert_eq!(timer, 2);
+    host.shutdown().await;
+}

@@ -30,6 +30,22 @@ pub fn strip_formatting(text: &str) -> String {
     plain
 }
 
+/// Whether `c` is a Unicode control that reorders the text around it
+/// (bidi embeddings, overrides, isolates and marks): passed on, one person's
+/// line could show reversed or mixed into the next one's.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` without the characters [`is_bidi_control`] names.
+pub fn strip_bidi_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(is_bidi_control) {
+        text.chars().filter(|c| !is_bidi_control(*c)).collect()
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// Skips up to two digits; returns how many.
 fn skip_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> usize {
     (0..2)

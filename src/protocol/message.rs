@@ -119,7 +119,11 @@ impl Message {
         for (index, param) in self.params.iter().enumerate() {
             out.push(b' ');
             let is_last = index + 1 == count;
-            if is_last && (param.is_empty() || param.contains(' ') || param.starts_with(':')) {
+            // Decided on the parameter as written, after cleaning: a CR or
+            // NUL becomes a space, which without the colon would cut the
+            // parameter short (`left\rright` read back as `left`).
+            let spaced = param.contains([' ', '\r', '\n', '\0']);
+            if is_last && (param.is_empty() || spaced || param.starts_with(':')) {
                 out.push(b':');
             }
             push_clean(out, param);
@@ -208,6 +212,22 @@ mod tests {
     fn writing_never_splits_a_line() {
         let m = Message::new("PRIVMSG", ["#chat", "one\r\nQUIT :two\0"]);
         assert_eq!(m.to_bytes(), b"PRIVMSG #chat :one  QUIT :two \r\n");
+    }
+
+    #[test]
+    fn a_last_parameter_with_a_line_break_or_nul_keeps_its_colon() {
+        for (text, wire) in [
+            ("left\rright", "left right"),
+            ("left\0right", "left right"),
+            ("left\nright", "left right"),
+            ("\r", " "),
+        ] {
+            let m = Message::new("PRIVMSG", ["#chat", text]);
+            let line = String::from_utf8(m.to_bytes()).unwrap();
+            assert_eq!(line, format!("PRIVMSG #chat :{wire}\r\n"));
+            let read = Message::parse(line.trim_end_matches("\r\n")).unwrap();
+            assert_eq!(read.params, ["#chat", wire]);
+        }
     }
 
     #[test]

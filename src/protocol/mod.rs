@@ -15,10 +15,17 @@ pub mod time;
 pub mod trust;
 
 pub use codec::{Line, LineCodec, MAX_LINE_BYTES, MAX_TAGS_BYTES};
-pub use formatting::strip_formatting;
+pub use formatting::{strip_bidi_controls, strip_formatting};
 pub use message::{Message, ParseError};
 pub use names::{
     fold_case, is_channel_name, is_valid_nick, truncate_utf8, DEFAULT_PORT, DEFAULT_ROOM,
     DEFAULT_TLS_PORT,
 };
 pub use trust::Fingerprint;
+
+/// A room password as every part compares it: without surrounding white
+/// space, which a line typed into `nc` or a password file's last line
+/// break cannot help adding, and the window's form should not keep either.
+pub fn trim_password(text: &str) -> &str {
+    text.trim()
+}

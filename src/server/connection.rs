@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::guard::PasswordGuard;
 use super::hub::{ClientId, Hub, Style};
 use super::input::{Ending, Input, Next};
 use super::send_queue::{self, SendQueue};
@@ -30,6 +31,8 @@ pub(super) struct Shared {
     /// `None`: plain text only.
     pub tls: Option<Tls>,
     pub hub: Hub,
+    /// The room password's rule, for both front-ends.
+    pub guard: PasswordGuard,
     pub shutdown: CancellationToken,
     /// Open connections, for `max_clients`.
     pub connections: Arc<AtomicUsize>,
@@ -41,6 +44,8 @@ pub(super) struct Client<'a> {
     pub id: ClientId,
     /// The peer's address as written in prefixes.
     pub host: String,
+    /// The peer's address, for counting its wrong passwords.
+    pub ip: IpAddr,
     pub queue: SendQueue,
     /// Replies that found the client's queue full, queued with waiting
     /// before its next line is read: a long WHO may not overflow the
@@ -146,6 +151,8 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     let greet_at = accepted + limits.plain_text_wait;
     // Chat lines are small and latency matters; the writer batches anyway.
     let _ = stream.set_nodelay(true);
+    // Before the session is known: plain-text users (TLS ones too) need it.
+    plain::keep_alive(&stream, limits);
     match (
         tls::sniff(&stream, greet_at, &shared.shutdown).await,
         &shared.tls,
@@ -186,7 +193,8 @@ async fn session(
     greet_at: Instant,
 ) {
     let limits = &shared.config.limits;
-    let host = host_name(listen::canonical_peer(peer));
+    let ip = listen::canonical_peer(peer);
+    let host = host_name(ip);
     let (queue, writer) = send_queue::spawn(
         write,
         limits.send_queue_lines,
@@ -203,6 +211,7 @@ async fn session(
         shared,
         id: shared.hub.new_id(),
         host,
+        ip,
         queue,
         replies: Mutex::default(),
     };
@@ -237,7 +246,8 @@ async fn session(
 /// The last line a client gets, in its own style.
 fn farewell(style: Style, ending: &Ending) -> Option<Vec<u8>> {
     let (irc, human) = match ending {
-        Ending::PeerClosed | Ending::Overflow => return None,
+        // Banned: the front-end has said why, in its own words.
+        Ending::PeerClosed | Ending::Overflow | Ending::Banned => return None,
         Ending::Quit(_) => ("Closing link: quit", "Bye!"),
         Ending::HostClosing => (
             "Closing link: host is closing the room",
@@ -267,7 +277,7 @@ fn quit_reason(ending: &Ending) -> String {
         Ending::HostClosing => "Host is closing the room".to_owned(),
         Ending::Overflow => "Send queue full".to_owned(),
         Ending::PingTimeout => "Ping timeout".to_owned(),
-        Ending::PeerClosed | Ending::RegistrationTimeout | Ending::BadPassword => {
+        Ending::PeerClosed | Ending::RegistrationTimeout | Ending::BadPassword | Ending::Banned => {
             "Connection closed".to_owned()
         }
     }

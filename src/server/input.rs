@@ -30,6 +30,8 @@ pub(super) enum Ending {
     RegistrationTimeout,
     PingTimeout,
     BadPassword,
+    /// Too many wrong passwords from the client's address lately.
+    Banned,
 }
 
 pub(super) enum Next {

@@ -4,6 +4,7 @@
 use super::caps::Caps;
 use super::chathistory::{self, Fail, Request};
 use super::connection::Client;
+use super::guard::Verdict;
 use super::hub::{
     ChannelError, Identity, Joined, Listed, MessageKind, SayError, Style, Topic,
     MAX_CHANNELS_PER_CLIENT, MAX_REASON_BYTES,
@@ -19,6 +20,7 @@ use crate::protocol::{
 // Numerics the shared table does not list.
 const ERR_NOORIGIN: &str = "409";
 const ERR_INVALIDCAPCMD: &str = "410";
+const ERR_YOUREBANNEDCREEP: &str = "465";
 const ERR_CHANOPRIVSNEEDED: &str = "482";
 const ERR_UMODEUNKNOWNFLAG: &str = "501";
 
@@ -42,6 +44,11 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: String) -
         let was_registered = session.registered;
         if let Some(ending) = session.handle(line) {
             return ending;
+        }
+        if let Some(guess) = session.guess.take() {
+            if let Some(ending) = session.judge(&guess).await {
+                return ending;
+            }
         }
         if session.registered && !was_registered {
             let limits = &client.shared.config.limits;
@@ -67,7 +74,13 @@ struct Session<'a> {
     nick: Option<String>,
     /// `(user name, real name)` from USER.
     user: Option<(String, String)>,
-    password: Option<String>,
+    /// The connection's one PASS, to judge once its line is handled.
+    guess: Option<String>,
+    /// A PASS was given (later ones are ignored: one guess per connection).
+    guessed: bool,
+    /// The room has no password, or this client gave it. Until then
+    /// nothing looks at the hub: a NICK must not tell who is in the room.
+    password_ok: bool,
     /// Between CAP LS/REQ and CAP END the welcome is held back.
     cap_negotiating: bool,
     caps: Caps,
@@ -86,7 +99,9 @@ impl<'a> Session<'a> {
             client,
             nick: None,
             user: None,
-            password: None,
+            guess: None,
+            guessed: false,
+            password_ok: !client.shared.guard.required(),
             cap_negotiating: false,
             caps: Caps::default(),
             registered: false,
@@ -126,7 +141,11 @@ impl<'a> Session<'a> {
             "CAP" => return self.cap(&message),
             _ if self.registered => self.command(&message),
             "PASS" => match message.param(0) {
-                Some(password) => self.password = Some(password.to_owned()),
+                Some(_) if self.guessed || self.password_ok => {}
+                Some(password) => {
+                    self.guessed = true;
+                    self.guess = Some(password.to_owned());
+                }
                 None => self.need_more_params("PASS"),
             },
             "NICK" => {
@@ -149,6 +168,36 @@ impl<'a> Session<'a> {
             _ => self.reply(ERR_NOTREGISTERED, ["You have not registered"]),
         }
         None
+    }
+
+    /// Judges the connection's PASS (a wrong one is answered late, see
+    /// [`super::guard`]); the ending when it was not the password.
+    async fn judge(&mut self, guess: &str) -> Option<Ending> {
+        let shared = self.client.shared;
+        match shared
+            .guard
+            .judge(self.client.ip, guess, &shared.shutdown)
+            .await
+        {
+            Ok(Verdict::Accepted) => {
+                self.password_ok = true;
+                None
+            }
+            Ok(Verdict::Wrong) => {
+                self.reply(ERR_PASSWDMISMATCH, ["Password incorrect"]);
+                Some(Ending::BadPassword)
+            }
+            Ok(Verdict::Banned) => {
+                self.reply(
+                    ERR_YOUREBANNEDCREEP,
+                    ["Too many wrong passwords from your address; try again later"],
+                );
+                let goodbye = "Closing link: too many wrong passwords";
+                self.client.send(&Message::new("ERROR", [goodbye]));
+                Some(Ending::Banned)
+            }
+            Err(ending) => Some(ending),
+        }
     }
 
     fn need_more_params(&self, command: &str) {
@@ -226,7 +275,9 @@ impl<'a> Session<'a> {
                 .nick
                 .as_deref()
                 .is_some_and(|n| n.eq_ignore_ascii_case(nick));
-        if !own && self.client.shared.hub.nick_in_use(nick) {
+        // Before the password, a taken nick is only found at registration.
+        let may_look = self.registered || self.password_ok;
+        if !own && may_look && self.client.shared.hub.nick_in_use(nick) {
             self.reply(ERR_NICKNAMEINUSE, [nick, "Nickname is already in use"]);
             return None;
         }
@@ -240,9 +291,10 @@ impl<'a> Session<'a> {
         let (Some(nick), Some((user, realname))) = (self.nick.clone(), self.user.clone()) else {
             return None;
         };
-        let config = &self.client.shared.config;
-        if config.password.is_some() && self.password != config.password {
-            self.reply(ERR_PASSWDMISMATCH, ["Password incorrect"]);
+        if !self.password_ok {
+            // NICK and USER with no PASS before them (a wrong one has ended
+            // the connection already).
+            self.reply(ERR_PASSWDMISMATCH, ["Password required"]);
             return Some(Ending::BadPassword);
         }
         let identity = Identity {
@@ -389,6 +441,8 @@ impl<'a> Session<'a> {
     ) {
         match message.param(0) {
             Some(list) if !list.is_empty() => match distinct_targets(list) {
+                // Nothing but commas names no target.
+                Ok(targets) if targets.is_empty() => self.need_more_params(command),
                 Ok(targets) => targets.into_iter().for_each(|n| each(self, n)),
                 Err(first_extra) => {
                     self.reply(ERR_TOOMANYTARGETS, [first_extra, "Too many targets"])
@@ -475,6 +529,13 @@ impl<'a> Session<'a> {
             return;
         };
         let targets = match distinct_targets(targets) {
+            Ok(targets) if targets.is_empty() => {
+                // Nothing but commas: no recipient.
+                if !quiet {
+                    self.reply(ERR_NORECIPIENT, ["No recipient given (PRIVMSG)"]);
+                }
+                return;
+            }
             Ok(targets) => targets,
             Err(first_extra) => {
                 if !quiet {
@@ -524,6 +585,7 @@ impl<'a> Session<'a> {
             return self.need_more_params("TAGMSG");
         };
         let targets = match distinct_targets(targets) {
+            Ok(targets) if targets.is_empty() => return self.need_more_params("TAGMSG"),
             Ok(targets) => targets,
             Err(first_extra) => {
                 return self.reply(ERR_TOOMANYTARGETS, [first_extra, "Too many targets"]);

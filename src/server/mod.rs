@@ -18,6 +18,7 @@ mod caps;
 mod chathistory;
 mod connection;
 mod flood;
+mod guard;
 pub mod history;
 mod hub;
 mod input;
@@ -95,6 +96,15 @@ pub struct Limits {
     /// How long a new connection may stay silent before it is greeted as a
     /// plain-text (`nc`/`telnet`) user.
     pub plain_text_wait: Duration,
+    /// How long a wrong password waits for its answer (each connection has
+    /// one guess): guessing in sequence costs this much per guess.
+    pub password_delay: Duration,
+    /// Wrong passwords from one address (an IPv6 /64) before its guesses
+    /// are refused for `password_ban`.
+    pub password_failures: u32,
+    /// How long a banned address stays banned, and how long its failures
+    /// are remembered after the latest one.
+    pub password_ban: Duration,
 }
 
 impl Default for Limits {
@@ -107,6 +117,9 @@ impl Default for Limits {
             ping_timeout: Duration::from_secs(60),
             send_queue_lines: 4096,
             plain_text_wait: Duration::from_secs(1),
+            password_delay: Duration::from_secs(2),
+            password_failures: 5,
+            password_ban: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -302,6 +315,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
     let shutdown = CancellationToken::new();
     let shared = Arc::new(Shared {
         hub: Hub::new(&config.room, history),
+        guard: guard::PasswordGuard::new(config.password.as_deref(), &config.limits),
         config,
         tls,
         shutdown: shutdown.clone(),

@@ -2,12 +2,20 @@
 //! is a message to the room, and they read the room as plain sentences —
 //! never IRC syntax. IRC users see them as ordinary members.
 
+use std::time::Duration;
+
+use socket2::{SockRef, TcpKeepalive};
+use tokio::net::TcpStream;
+
 use super::caps::Caps;
 use super::connection::Client;
+use super::guard::Verdict;
 use super::history::{LineCommand, Selector, StoredLine};
 use super::hub::{Happening, Identity, MessageKind, Style};
 use super::input::{Ending, Input, Next};
+use super::Limits;
 use crate::i18n::{gettext, gettext_f, ngettext_f};
+use crate::protocol::formatting::is_bidi_control;
 use crate::protocol::names::MAX_NICK_LEN;
 use crate::protocol::{ctcp, fold_case, is_valid_nick, strip_formatting, time, Line};
 
@@ -30,10 +38,48 @@ fn help() -> [String; 7] {
 /// Names listed by `/who` and on arrival; a terminal line holds no more.
 const WHO_SHOWN: usize = 40;
 
-/// One line for a plain-text user, with the CRLF telnet wants.
+/// What starts a line about the room (joins, leaves, renames, topics). No
+/// one can type it: an action reads `* nick …` and a nick starts with a
+/// letter, so `/me left (Ping timeout)` cannot pass for someone leaving.
+const SYSTEM_MARK: &str = "***";
+
+/// A line about the room, marked as the host's.
+fn system(text: String) -> String {
+    format!("{SYSTEM_MARK} {text}")
+}
+
+/// The kernel's keep-alive probes before it gives up on a silent peer
+/// (Linux's default `tcp_keepalive_probes`; setting it needs socket2's
+/// `all` feature).
+const KEEPALIVE_PROBES: u32 = 9;
+
+/// TCP keep-alive on a new connection. Plain-text users are never sent
+/// PING (a line they cannot answer would only confuse them), so without it
+/// a peer that vanished (laptop closed, Wi-Fi gone) would hold its nick
+/// for ever: the kernel probes a silent connection after `ping_interval`
+/// and gives up about `ping_timeout` later, as the PINGs do for IRC users.
+pub(super) fn keep_alive(stream: &TcpStream, limits: &Limits) {
+    let second = Duration::from_secs(1);
+    let probes = (limits.ping_timeout / KEEPALIVE_PROBES).max(second);
+    let keepalive = TcpKeepalive::new()
+        .with_time(limits.ping_interval.max(second))
+        .with_interval(probes);
+    if let Err(err) = SockRef::from(stream).set_tcp_keepalive(&keepalive) {
+        log::debug!("no TCP keep-alive: {err}");
+    }
+}
+
+/// One line for a plain-text user, with the CRLF telnet wants. Control
+/// characters and the Unicode controls that reorder text never reach a
+/// terminal: someone else's line must not rewrite or reverse what is shown.
 pub(super) fn line(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() + 2);
-    out.extend_from_slice(text.as_bytes());
+    let mut buffer = [0; 4];
+    for c in text.chars() {
+        if !c.is_control() && !is_bidi_control(c) {
+            out.extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
+        }
+    }
     out.extend_from_slice(b"\r\n");
     out
 }
@@ -44,24 +90,24 @@ pub(super) fn render(nick: &str, happening: Happening, room: &str) -> Option<Vec
     let in_room = |channel: &str| fold_case(channel) == fold_case(room);
     let text = match happening {
         Happening::Joined { channel } if in_room(channel) => {
-            gettext_f("* {nick} joined", &[("nick", nick)])
+            system(gettext_f("{nick} joined", &[("nick", nick)]))
         }
         Happening::Left { channel, reason } if in_room(channel) => match reason {
             Some(reason) if !reason.is_empty() => left(nick, reason),
-            _ => gettext_f("* {nick} left", &[("nick", nick)]),
+            _ => system(gettext_f("{nick} left", &[("nick", nick)])),
         },
         Happening::Quit { reason } => match reason
             .strip_prefix("Quit")
             .map(|r| r.trim_start_matches(": "))
         {
-            Some("") => gettext_f("* {nick} left", &[("nick", nick)]),
+            Some("") => system(gettext_f("{nick} left", &[("nick", nick)])),
             Some(said) => left(nick, said),
             None => left(nick, reason),
         },
-        Happening::Renamed { new } => gettext_f(
-            "* {nick} is now known as {new}",
+        Happening::Renamed { new } => system(gettext_f(
+            "{nick} is now known as {new}",
             &[("nick", nick), ("new", new)],
-        ),
+        )),
         Happening::Said { kind, target, text } => {
             let private = !in_room(target);
             if private && target.starts_with(['#', '&']) {
@@ -78,20 +124,20 @@ pub(super) fn render(nick: &str, happening: Happening, room: &str) -> Option<Vec
                 }
             }
         }
-        Happening::TopicSet { channel, text } if in_room(channel) => gettext_f(
-            "* {nick} changed the topic to: {topic}",
+        Happening::TopicSet { channel, text } if in_room(channel) => system(gettext_f(
+            "{nick} changed the topic to: {topic}",
             &[("nick", nick), ("topic", &strip_formatting(text))],
-        ),
+        )),
         _ => return None,
     };
     Some(line(&text))
 }
 
 fn left(nick: &str, reason: &str) -> String {
-    gettext_f(
-        "* {nick} left ({reason})",
+    system(gettext_f(
+        "{nick} left ({reason})",
         &[("nick", nick), ("reason", &strip_formatting(reason))],
-    )
+    ))
 }
 
 pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Line>) -> Ending {
@@ -105,22 +151,37 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
         "Welcome to {room} on {host}!",
         &[("room", room), ("host", client.server_name())],
     );
-    if let Some(password) = &shared.config.password {
+    if shared.guard.required() {
+        if shared.guard.is_banned(client.ip) {
+            client.say(&banned());
+            return Ending::Banned;
+        }
         client.say(&gettext_f(
             "{greeting} This room needs a password. Password?",
             &[("greeting", &greeting)],
         ));
-        let attempt = match unprompted.take() {
-            Some(text) if text == *password => Some(text),
-            _ => match next_text(client, input).await {
-                Ok(text) => Some(text),
+        // One guess per connection: a line typed before the question
+        // (`printf 'secret\nname\n' | nc …`) is it.
+        let guess = match unprompted.take() {
+            Some(text) => text,
+            None => match next_text(client, input).await {
+                Ok(text) => text,
                 Err(ending) => return ending,
             },
         };
-        if attempt.as_deref().map(str::trim) != Some(password.as_str()) {
-            return Ending::BadPassword;
+        match shared
+            .guard
+            .judge(client.ip, &guess, &shared.shutdown)
+            .await
+        {
+            Ok(Verdict::Accepted) => greeting = gettext("Password accepted."),
+            Ok(Verdict::Wrong) => return Ending::BadPassword,
+            Ok(Verdict::Banned) => {
+                client.say(&banned());
+                return Ending::Banned;
+            }
+            Err(ending) => return ending,
         }
-        greeting = gettext("Password accepted.");
     }
     let nick = match unprompted.filter(|name| free_name(client, name).is_ok()) {
         Some(name) if register(client, &name) => {
@@ -148,6 +209,10 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
         &[("members", &who_line(client))],
     ));
     chat(client, input).await
+}
+
+fn banned() -> String {
+    gettext("Too many wrong passwords from your address. Try again later. Bye!")
 }
 
 /// The room's last lines, each with its time of day, before the newcomer
@@ -339,10 +404,10 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
             "/nick" => rename(client, rest),
             "/away" => {
                 let reason = (!rest.is_empty()).then_some(rest);
-                client.say(if hub.set_away(client.id, reason) {
-                    "You are marked as away."
+                client.say(&if hub.set_away(client.id, reason) {
+                    gettext("You are marked as away.")
                 } else {
-                    "You are back."
+                    gettext("You are back.")
                 });
             }
             "/topic" if rest.is_empty() => match hub.topic(client.id, room) {
@@ -391,7 +456,7 @@ mod tests {
         let said = |kind, target, text| Happening::Said { kind, target, text };
         assert_eq!(
             rendered(Happening::Joined { channel: "#Chat" }).unwrap(),
-            "* bob joined\r\n"
+            "*** bob joined\r\n"
         );
         assert_eq!(
             rendered(Happening::Left {
@@ -399,29 +464,29 @@ mod tests {
                 reason: Some("later")
             })
             .unwrap(),
-            "* bob left (later)\r\n"
+            "*** bob left (later)\r\n"
         );
         assert_eq!(
             rendered(Happening::Quit { reason: "Quit" }).unwrap(),
-            "* bob left\r\n"
+            "*** bob left\r\n"
         );
         assert_eq!(
             rendered(Happening::Quit {
                 reason: "Quit: gone"
             })
             .unwrap(),
-            "* bob left (gone)\r\n"
+            "*** bob left (gone)\r\n"
         );
         assert_eq!(
             rendered(Happening::Quit {
                 reason: "Ping timeout"
             })
             .unwrap(),
-            "* bob left (Ping timeout)\r\n"
+            "*** bob left (Ping timeout)\r\n"
         );
         assert_eq!(
             rendered(Happening::Renamed { new: "rob" }).unwrap(),
-            "* bob is now known as rob\r\n"
+            "*** bob is now known as rob\r\n"
         );
         assert_eq!(
             rendered(said(MessageKind::Privmsg, "#chat", "hi")).unwrap(),
@@ -450,8 +515,29 @@ mod tests {
                 text: "news"
             })
             .unwrap(),
-            "* bob changed the topic to: news\r\n"
+            "*** bob changed the topic to: news\r\n"
         );
+    }
+
+    #[test]
+    fn an_action_cannot_pass_for_a_system_line() {
+        let act = Happening::Said {
+            kind: MessageKind::Privmsg,
+            target: "#chat",
+            text: "\u{1}ACTION left (Ping timeout)\u{1}",
+        };
+        let real = Happening::Quit {
+            reason: "Ping timeout",
+        };
+        assert_eq!(rendered(act).unwrap(), "* bob left (Ping timeout)\r\n");
+        assert_eq!(rendered(real).unwrap(), "*** bob left (Ping timeout)\r\n");
+    }
+
+    #[test]
+    fn lines_lose_controls_that_reorder_or_rewrite_text() {
+        let text = "a\u{202E}b\u{2066}c\u{2069}d\u{200F}e\u{200E}f\u{202A}g\rh\u{1b}[2Ji";
+        assert_eq!(line(text), b"abcdefgh[2Ji\r\n");
+        assert_eq!(line("你好 \u{1F600}"), "你好 \u{1F600}\r\n".as_bytes());
     }
 
     #[test]

@@ -135,7 +135,7 @@ impl TcpChatApplication {
 
     fn add_options(&self) {
         use glib::{OptionArg as Arg, OptionFlags as Flags};
-        let options: [(&str, Arg, String, Option<&str>); 16] = [
+        let options: [(&str, Arg, String, Option<&str>); 17] = [
             (
                 "host",
                 Arg::None,
@@ -181,8 +181,14 @@ impl TcpChatApplication {
             (
                 "password",
                 Arg::String,
-                gettext("With --serve: require this password"),
+                launch::password_help(),
                 Some("SECRET"),
+            ),
+            (
+                "password-file",
+                Arg::String,
+                gettext("With --serve: require the password on the first line of FILE"),
+                Some("FILE"),
             ),
             (
                 "max-clients",
@@ -412,6 +418,8 @@ fn read_options(dict: &glib::VariantDict) -> Options {
         port: string("port"),
         room: string("room"),
         password: string("password"),
+        password_file: string("password-file"),
+        password_env: std::env::var(launch::PASSWORD_ENV).ok(),
         max_clients: string("max-clients"),
         no_flood_control: dict.contains("no-flood-control"),
         history: string("history"),

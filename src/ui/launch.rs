@@ -16,6 +16,10 @@ pub struct Options {
     pub port: Option<String>,
     pub room: Option<String>,
     pub password: Option<String>,
+    /// `--password-file FILE`: the password on the file's first line.
+    pub password_file: Option<String>,
+    /// The password from [`PASSWORD_ENV`], if set.
+    pub password_env: Option<String>,
     pub max_clients: Option<String>,
     pub no_flood_control: bool,
     /// Lines of history kept per room (`0`: none), as text.
@@ -47,6 +51,47 @@ pub enum Launch {
         nick: Option<String>,
         room: Option<String>,
     },
+}
+
+/// Where `--serve` also finds the room password: unlike `--password`, the
+/// environment is not shown to other users (`/proc/PID/cmdline` is).
+pub const PASSWORD_ENV: &str = "TCP_CHAT_PASSWORD";
+
+/// The help text of `--password`.
+pub fn password_help() -> String {
+    gettext_f(
+        "With --serve: require this password (other users of this computer can read it in the process list: prefer --password-file or {env})",
+        &[("env", PASSWORD_ENV)],
+    )
+}
+
+/// The room password of `--serve`: `--password`, else `--password-file`'s
+/// first line, else [`PASSWORD_ENV`]; trimmed like every password.
+fn serve_password(options: &Options) -> Result<Option<String>, String> {
+    if let Some(file) = &options.password_file {
+        if options.password.is_some() {
+            return Err(gettext("Give --password or --password-file, not both"));
+        }
+        let text = std::fs::read_to_string(file).map_err(|err| {
+            gettext_f(
+                "Cannot read the password file {file}: {error}",
+                &[("file", file), ("error", &err.to_string())],
+            )
+        })?;
+        let first = text.lines().next().unwrap_or_default();
+        // An empty file must not leave the room open by mistake.
+        return validate::password(first).map(Some).ok_or_else(|| {
+            gettext_f(
+                "The password file {file} has no password on its first line",
+                &[("file", file)],
+            )
+        });
+    }
+    let given = options
+        .password
+        .as_deref()
+        .or(options.password_env.as_deref());
+    Ok(given.and_then(validate::password))
 }
 
 /// The help text of `--tls-only`.
@@ -99,7 +144,7 @@ pub fn serve_config(options: &Options) -> Result<ServerConfig, String> {
         bind,
         port,
         room: checked_room(options.room.as_deref())?.unwrap_or(defaults.room),
-        password: options.password.as_deref().and_then(validate::password),
+        password: serve_password(options)?,
         history,
         // TLS on the same port as plain text, with a certificate kept in
         // the state directory (made the first time).
@@ -268,6 +313,36 @@ mod tests {
     }
 
     #[test]
+    fn the_serve_password_comes_from_the_option_a_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, " from file \nsecond line\n").unwrap();
+        let password = |options: Options| serve_config(&options).unwrap().password;
+        let from_file = Options {
+            password_file: Some(file.display().to_string()),
+            password_env: Some("from env".into()),
+            ..Options::default()
+        };
+        assert_eq!(password(from_file).as_deref(), Some("from file"));
+        let from_env = Options {
+            password_env: Some(" from env\n".into()),
+            ..Options::default()
+        };
+        assert_eq!(password(from_env).as_deref(), Some("from env"));
+        let option_first = Options {
+            password: Some("given".into()),
+            password_env: Some("from env".into()),
+            ..Options::default()
+        };
+        assert_eq!(password(option_first).as_deref(), Some("given"));
+        let blank = Options {
+            password: Some("  ".into()),
+            ..Options::default()
+        };
+        assert_eq!(password(blank), None);
+    }
+
+    #[test]
     fn serve_options_make_a_config() {
         let options = Options {
             serve: true,
@@ -345,6 +420,19 @@ mod tests {
         };
         assert_eq!(serve_config(&none).unwrap().history, None);
         for bad in [
+            Options {
+                password: Some("a".into()),
+                password_file: Some("/dev/null".into()),
+                ..Options::default()
+            },
+            Options {
+                password_file: Some("/dev/null".into()),
+                ..Options::default()
+            },
+            Options {
+                password_file: Some("/nonexistent/password".into()),
+                ..Options::default()
+            },
             Options {
                 history: Some("lots".into()),
                 ..Options::default()

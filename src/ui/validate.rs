@@ -36,8 +36,10 @@ pub fn address(text: &str) -> Option<String> {
     (!text.is_empty() && !text.contains(char::is_whitespace)).then(|| text.to_owned())
 }
 
-/// An empty password field means no password.
+/// An empty password field means no password. Trimmed as the host
+/// compares it: spaces around it could never be typed by an `nc` user.
 pub fn password(text: &str) -> Option<String> {
+    let text = crate::protocol::trim_password(text);
     (!text.is_empty()).then(|| text.to_owned())
 }
 
@@ -79,7 +81,8 @@ mod tests {
         assert_eq!(address("a b"), None);
         assert_eq!(address("  "), None);
         assert_eq!(password(""), None);
-        assert_eq!(password(" s ").as_deref(), Some(" s "));
+        assert_eq!(password(" s \n").as_deref(), Some("s"));
+        assert_eq!(password("  "), None);
     }
 
     #[test]

@@ -83,6 +83,23 @@ impl RawClient {
         Self::from_stream(stream, name)
     }
 
+    /// Connects from `source` (another loopback address such as
+    /// 127.0.0.2: on Linux the whole 127.0.0.0/8 is loopback), for what
+    /// the host counts per address.
+    pub async fn connect_from(addr: SocketAddr, source: std::net::IpAddr, name: &str) -> Self {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(source, 0)).unwrap();
+        let stream = within("connection", socket.connect(addr))
+            .await
+            .expect("connect");
+        Self::from_stream(stream, name)
+    }
+
+    /// The local address of this end (to find its socket in `/proc/net/tcp`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.writer.local_addr().unwrap()
+    }
+
     /// A bare connection attempt, for checking nothing listens any more.
     pub async fn try_connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
         TcpStream::connect(addr).await
@@ -189,6 +206,17 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> RawClient<R, W> {
                 return raw;
             }
         }
+    }
+
+    /// Whether anything (a line, or the end) has arrived and not been read
+    /// yet: looks without waiting.
+    pub async fn has_unread_input(&mut self) -> bool {
+        use tokio::io::AsyncBufRead;
+        let mut reader = std::pin::Pin::new(&mut self.reader);
+        std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(reader.as_mut().poll_fill_buf(cx).is_ready())
+        })
+        .await
     }
 
     /// Skips lines until one satisfies `wanted`; panics at EOF or timeout.
