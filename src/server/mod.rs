@@ -406,6 +406,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, alive: mpsc::Se
 pub fn run_headless(config: ServerConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        // Watched before anything says "listening": a SIGTERM sent right
+        // after that line must close the room properly, not kill the
+        // process (its default) before the watch is set up.
+        let stop = StopSignals::watch()?;
         let host = match start(config).await {
             Ok(host) => host,
             Err(err @ StartError::History(_)) => {
@@ -429,18 +433,32 @@ pub fn run_headless(config: ServerConfig) -> anyhow::Result<()> {
         for addr in host.local_addrs() {
             log::info!("listening on {addr}; stop with Ctrl+C");
         }
-        wait_for_stop_signal().await?;
+        stop.wait().await?;
         log::info!("closing the room");
         host.shutdown().await;
         Ok(())
     })
 }
 
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    tokio::select! {
-        interrupted = tokio::signal::ctrl_c() => interrupted.context("cannot watch SIGINT"),
-        _ = terminate.recv() => Ok(()),
+/// SIGINT and SIGTERM, caught from the moment [`StopSignals::watch`] returns.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn watch() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+        })
+    }
+
+    async fn wait(mut self) -> anyhow::Result<()> {
+        tokio::select! {
+            _ = self.interrupt.recv() => Ok(()),
+            _ = self.terminate.recv() => Ok(()),
+        }
     }
 }
