@@ -135,7 +135,7 @@ impl TcpChatApplication {
 
     fn add_options(&self) {
         use glib::{OptionArg as Arg, OptionFlags as Flags};
-        let options: [(&str, Arg, String, Option<&str>); 16] = [
+        let options: [(&str, Arg, String, Option<&str>); 17] = [
             (
                 "host",
                 Arg::None,
@@ -191,9 +191,15 @@ impl TcpChatApplication {
                 Some("N"),
             ),
             (
+                "max-per-address",
+                Arg::String,
+                gettext("With --serve: allow at most N connections from one address (default 10, 0 for no limit)"),
+                Some("N"),
+            ),
+            (
                 "no-flood-control",
                 Arg::None,
-                gettext("With --serve: do not throttle busy clients"),
+                gettext("With --serve: do not throttle busy clients or frequent reconnections"),
                 None,
             ),
             (
@@ -413,6 +419,7 @@ fn read_options(dict: &glib::VariantDict) -> Options {
         room: string("room"),
         password: string("password"),
         max_clients: string("max-clients"),
+        max_per_address: string("max-per-address"),
         no_flood_control: dict.contains("no-flood-control"),
         history: string("history"),
         state_dir: string("state-dir"),
