@@ -122,7 +122,7 @@ impl Default for Limits {
             registration_timeout: Duration::from_secs(60),
             ping_interval: Duration::from_secs(90),
             ping_timeout: Duration::from_secs(60),
-            send_queue_bytes: 512 * 1024,
+            send_queue_bytes: 256 * 1024,
             plain_text_wait: Duration::from_secs(1),
             quit_reason_after: Duration::from_secs(60),
         }
