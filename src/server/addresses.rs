@@ -40,10 +40,12 @@ impl Refusal {
             Refusal::TooMany { max } => {
                 format!("Too many connections from your address (at most {max})")
             }
-            Refusal::TooFast { retry_after } => format!(
-                "Connecting too often from your address: try again in {} seconds",
-                retry_after.as_secs().max(1)
-            ),
+            Refusal::TooFast { retry_after } => {
+                // Rounded up: "in 0 seconds" would invite the next refusal.
+                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                let unit = if secs == 1 { "second" } else { "seconds" };
+                format!("Connecting too often from your address: try again in {secs} {unit}")
+            }
         }
     }
 }
@@ -232,6 +234,10 @@ mod tests {
                 Err(Refusal::TooFast { .. })
             ));
         }
+        assert_eq!(
+            addresses.admit(ip, now).unwrap_err().text(),
+            "Connecting too often from your address: try again in 1 second"
+        );
         // One second later exactly one more fits: the refusals cost nothing.
         let later = now + Duration::from_secs(1);
         assert!(addresses.admit(ip, later).is_ok());
