@@ -12,7 +12,7 @@ use tokio::io::AsyncWriteExt;
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_and_others_keep_getting_messages() {
     let config = test_config_with(|limits| {
-        limits.send_queue_lines = 8;
+        limits.send_queue_bytes = 4096;
     });
     let (host, addr) = start_host(config).await;
     let mut alice = RawClient::register(addr, "alice").await;
@@ -68,7 +68,7 @@ async fn flood_pings_without_reading(addr: std::net::SocketAddr) {
 /// still be closed, and must not lock newcomers out.
 async fn a_stuck_unregistered_client_is_closed(change: impl FnOnce(&mut tcp_chat::server::Limits)) {
     let config = test_config_with(|limits| {
-        limits.send_queue_lines = 8;
+        limits.send_queue_bytes = 4096;
         change(limits);
     });
     let (host, addr) = start_host(config).await;

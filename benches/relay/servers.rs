@@ -104,6 +104,8 @@ impl ServerKind {
                 command.args(["--serve", "--bind", "127.0.0.1", "--port"]);
                 command.arg(port.to_string());
                 command.args(["--no-flood-control", "--max-clients", "20000"]);
+                // Every client of the bench comes from 127.0.0.1.
+                command.args(["--max-per-address", "0"]);
                 if self != ServerKind::TcpChatHistory {
                     command.args(["--history", "0"]);
                 }

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::guard::PasswordGuard;
+use super::addresses::Addresses;
 use super::hub::{ClientId, Hub, Style};
 use super::input::{Ending, Input, Next};
 use super::send_queue::{self, SendQueue};
@@ -24,6 +25,10 @@ use crate::transport::{self, ReadHalf, WriteHalf};
 
 /// How long a closing connection may take to hand over its last lines.
 const FLUSH_GRACE: Duration = Duration::from_secs(5);
+/// The kernel's send buffer per client. Left to autotuning it grows to
+/// megabytes, which a client that stopped reading soaks up for minutes
+/// before its send queue even starts to fill; chat needs little.
+const SOCKET_SEND_BUFFER_BYTES: usize = 64 * 1024;
 
 /// What every connection task shares.
 pub(super) struct Shared {
@@ -36,6 +41,10 @@ pub(super) struct Shared {
     pub shutdown: CancellationToken,
     /// Open connections, for `max_clients`.
     pub connections: Arc<AtomicUsize>,
+    /// Open connections and recent ones per address.
+    pub addresses: Arc<Addresses>,
+    /// `max_clients` fitted to the open-file limit.
+    pub max_clients: usize,
 }
 
 /// One connected client as its session sees it.
@@ -119,23 +128,24 @@ impl Drop for Slot {
     }
 }
 
-/// Turns away a connection over `max_clients`: one IRC `ERROR` line for
-/// plain text. A client that opens with a TLS ClientHello cannot read that
+/// Turns away a connection over a limit: one IRC `ERROR` line with `text`
+/// for plain text. A client that opens with a TLS ClientHello cannot read that
 /// line, so it is closed without a word instead of being given a
 /// handshake: a full host spends no key exchange and signature on clients
 /// it cannot take, so a flood of them costs a peek each, never more than
 /// `plain_text_wait` to wait for the first byte (a TLS client sends it at
 /// once). Closing with the ClientHello unread resets the connection: the
 /// client hears of it at once and the host keeps no TIME_WAIT.
-pub(super) async fn refuse(mut stream: TcpStream, shared: &Shared) {
+pub(super) async fn refuse(mut stream: TcpStream, shared: &Shared, text: &str) {
     if shared.tls.is_some() {
         let until = Instant::now() + shared.config.limits.plain_text_wait;
         if let Hello::Tls = tls::sniff(&stream, until, &shared.shutdown).await {
             return;
         }
     }
+    let line = Message::new("ERROR", [text]).to_bytes();
     let goodbye = async {
-        stream.write_all(b"ERROR :Server full\r\n").await?;
+        stream.write_all(&line).await?;
         stream.shutdown().await
     };
     let _ = tokio::time::timeout(FLUSH_GRACE, goodbye).await;
@@ -153,6 +163,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     let _ = stream.set_nodelay(true);
     // Before the session is known: plain-text users (TLS ones too) need it.
     plain::keep_alive(&stream, limits);
+    let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SOCKET_SEND_BUFFER_BYTES);
     match (
         tls::sniff(&stream, greet_at, &shared.shutdown).await,
         &shared.tls,
@@ -164,7 +175,12 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
                 // Its first line is awaited afresh: the handshake took time.
                 let greet_at = Instant::now() + limits.plain_text_wait;
                 let (read, write) = transport::tls(encrypted);
-                session(read, write, peer, &shared, registration_deadline, greet_at).await;
+                let times = Times {
+                    accepted,
+                    registration_deadline,
+                    greet_at,
+                };
+                session(read, write, peer, &shared, times).await;
             }
         }
         (Hello::Tls, None) => {
@@ -178,9 +194,22 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
         }
         (Hello::Other, _) => {
             let (read, write) = transport::plain(stream);
-            session(read, write, peer, &shared, registration_deadline, greet_at).await;
+            let times = Times {
+                accepted,
+                registration_deadline,
+                greet_at,
+            };
+            session(read, write, peer, &shared, times).await;
         }
     }
+}
+
+/// When a connection came, and what it must do by when.
+struct Times {
+    accepted: Instant,
+    registration_deadline: Instant,
+    /// Silent until then: a plain-text user.
+    greet_at: Instant,
 }
 
 /// One connection's session, plain or encrypted, from its first line to close.
@@ -189,15 +218,14 @@ async fn session(
     write: WriteHalf,
     peer: SocketAddr,
     shared: &Shared,
-    registration_deadline: Instant,
-    greet_at: Instant,
+    times: Times,
 ) {
     let limits = &shared.config.limits;
     let ip = listen::canonical_peer(peer);
     let host = host_name(ip);
     let (queue, writer) = send_queue::spawn(
         write,
-        limits.send_queue_lines,
+        limits.send_queue_bytes,
         Arc::clone(shared.hub.backlog()),
         limits.ping_timeout,
     );
@@ -205,7 +233,8 @@ async fn session(
         read,
         queue.clone(),
         shared.shutdown.clone(),
-        registration_deadline,
+        times.registration_deadline,
+        limits.flood_control,
     );
     let client = Client {
         shared,
@@ -216,7 +245,7 @@ async fn session(
         replies: Mutex::default(),
     };
     log::debug!("connection from {peer}");
-    let (style, ending) = match input.first(greet_at).await {
+    let (style, ending) = match input.first(times.greet_at).await {
         Err(ending) => (Style::Irc, ending),
         Ok(Some(Line::Text(first))) if irc::is_registration(&first) => {
             (Style::Irc, irc::run(&client, &mut input, first).await)
@@ -237,7 +266,10 @@ async fn session(
     if let Some(line) = farewell(style, &ending) {
         client.queue.push(&line);
     }
-    shared.hub.remove(client.id, &quit_reason(&ending));
+    // A young connection's reason is not relayed: else connecting, saying
+    // something in the QUIT and leaving again reaches everyone each time.
+    let young = times.accepted.elapsed() < limits.quit_reason_after;
+    shared.hub.remove(client.id, &quit_reason(&ending, young));
     drop(input);
     drop(client);
     writer.finish(FLUSH_GRACE).await;
@@ -269,10 +301,11 @@ fn farewell(style: Style, ending: &Ending) -> Option<Vec<u8>> {
     })
 }
 
-/// What the others are told in the QUIT.
-fn quit_reason(ending: &Ending) -> String {
+/// What the others are told in the QUIT (without the client's own words
+/// when it has only just come).
+fn quit_reason(ending: &Ending, young: bool) -> String {
     match ending {
-        Ending::Quit(Some(reason)) if !reason.is_empty() => format!("Quit: {reason}"),
+        Ending::Quit(Some(reason)) if !reason.is_empty() && !young => format!("Quit: {reason}"),
         Ending::Quit(_) => "Quit".to_owned(),
         Ending::HostClosing => "Host is closing the room".to_owned(),
         Ending::Overflow => "Send queue full".to_owned(),

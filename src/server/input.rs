@@ -55,6 +55,7 @@ impl Input {
         queue: SendQueue,
         shutdown: CancellationToken,
         registration_deadline: Instant,
+        flood_control: bool,
     ) -> Self {
         Input {
             lines: LineReader {
@@ -66,12 +67,14 @@ impl Input {
             shutdown,
             registration_deadline: Some(registration_deadline),
             keepalive: None,
-            flood: None,
+            // From the first line: registering is no way round it.
+            flood: flood_control.then(|| TokenBucket::new(std::time::Instant::now())),
         }
     }
 
     /// Called once the client has a name: no more deadline; keep-alive PINGs
-    /// (IRC clients only) and flood control from now on.
+    /// (IRC clients only) from now on. Flood control went on with the
+    /// connection: its bucket carries on as it is, never refilled here.
     pub fn registered(
         &mut self,
         keepalive: Option<(Duration, Duration, String)>,
@@ -79,7 +82,7 @@ impl Input {
     ) {
         self.registration_deadline = None;
         self.keepalive = keepalive;
-        if flood_control {
+        if flood_control && self.flood.is_none() {
             self.flood = Some(TokenBucket::new(std::time::Instant::now()));
         }
     }

@@ -62,3 +62,45 @@ fn open(addr: SocketAddr) -> io::Result<Socket> {
 pub(super) fn canonical_peer(addr: SocketAddr) -> IpAddr {
     addr.ip().to_canonical()
 }
+
+/// Descriptors kept for everything but clients: the listener, the history
+/// database and its journal, the TLS files read at start, mDNS sockets,
+/// the accept loop's reserve, and the window's own when it hosts.
+const FDS_KEPT: usize = 64;
+
+/// Raises the soft open-file limit to the hard one (1,024 is a common soft
+/// limit, far below what a host needs) and returns `wanted` lowered to what
+/// the limit leaves for clients: a host that promised more would run out
+/// of descriptors and fail to accept instead of saying it is full.
+pub(super) fn fit_max_clients(wanted: usize) -> usize {
+    let soft = rlimit::increase_nofile_limit(u64::MAX)
+        // RLIM_INFINITY as the hard limit cannot be set: try the kernel's usual cap.
+        .or_else(|_| rlimit::increase_nofile_limit(1 << 20))
+        .or_else(|_| rlimit::getrlimit(rlimit::Resource::NOFILE).map(|(soft, _)| soft));
+    let soft = match soft {
+        Ok(soft) => usize::try_from(soft).unwrap_or(usize::MAX),
+        Err(err) => {
+            log::warn!("cannot read the open-file limit: {err}");
+            return wanted;
+        }
+    };
+    let open = std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count);
+    let room = soft.saturating_sub(open + FDS_KEPT).max(1);
+    if room < wanted {
+        log::warn!(
+            "allowing at most {room} clients: the open-file limit is {soft} \
+             (raise it with `ulimit -n` or LimitNOFILE=)"
+        );
+    }
+    wanted.min(room)
+}
+
+/// A descriptor held in reserve: given up when the process has run out, to accept the waiting newcomer and tell it the host is full.
+pub(super) fn reserve_fd() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
+}
+
+/// Whether accepting failed for want of file descriptors (EMFILE, ENFILE).
+pub(super) fn out_of_fds(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(24 | 23))
+}

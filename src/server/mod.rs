@@ -14,6 +14,7 @@
 //! dropped rather than allowed to slow anyone else. A client's own replies
 //! may wait for room in its own queue.
 
+mod addresses;
 mod caps;
 mod chathistory;
 mod connection;
@@ -39,6 +40,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::discovery::{machine_name, Announcement, Announcer};
+use addresses::Addresses;
 use connection::{Shared, Slot};
 use history::{History, HistoryError};
 use hub::Hub;
@@ -84,15 +86,24 @@ pub fn default_state_dir() -> PathBuf {
 /// Protection against slow, silent or flooding clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
+    /// Also lowered at start to what the open-file limit allows.
     pub max_clients: usize,
-    /// Throttle each client's messages (RFC 1459 §8.10 style). Off for benchmarks.
+    /// Connections one address (IPv4, or an IPv6 /64) may have open at
+    /// once, loopback included; 0: no limit.
+    pub max_per_address: usize,
+    /// Throttle each client's messages (RFC 1459 §8.10 style), from its
+    /// first byte, and how often one address may connect. Off for benchmarks.
     pub flood_control: bool,
+    /// With flood control: connections one address may open in a burst…
+    pub connect_burst: u32,
+    /// …and then one more each this often; faster ones are refused.
+    pub connect_every: Duration,
     pub registration_timeout: Duration,
     /// Silence after which we send PING; no answer within `ping_timeout` drops.
     pub ping_interval: Duration,
     pub ping_timeout: Duration,
-    /// Lines queued for one client before it is dropped as not reading.
-    pub send_queue_lines: usize,
+    /// Bytes queued for one client before it is dropped as not reading.
+    pub send_queue_bytes: usize,
     /// How long a new connection may stay silent before it is greeted as a
     /// plain-text (`nc`/`telnet`) user.
     pub plain_text_wait: Duration,
@@ -105,21 +116,28 @@ pub struct Limits {
     /// How long a banned address stays banned, and how long its failures
     /// are remembered after the latest one.
     pub password_ban: Duration,
+    /// A connection younger than this leaves with a plain "Quit": else
+    /// reconnecting would broadcast a fresh reason to everyone each time.
+    pub quit_reason_after: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_clients: 10_000,
+            max_per_address: 10,
             flood_control: true,
+            connect_burst: 10,
+            connect_every: Duration::from_secs(2),
             registration_timeout: Duration::from_secs(60),
             ping_interval: Duration::from_secs(90),
             ping_timeout: Duration::from_secs(60),
-            send_queue_lines: 4096,
+            send_queue_bytes: 256 * 1024,
             plain_text_wait: Duration::from_secs(1),
             password_delay: Duration::from_secs(2),
             password_failures: 5,
             password_ban: Duration::from_secs(10 * 60),
+            quit_reason_after: Duration::from_secs(60),
         }
     }
 }
@@ -313,9 +331,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
         .as_ref()
         .and_then(|announce| announce_room(&config, announce, local_addr.port(), fingerprint));
     let shutdown = CancellationToken::new();
+    let max_clients = listen::fit_max_clients(config.limits.max_clients);
     let shared = Arc::new(Shared {
         hub: Hub::new(&config.room, history),
         guard: guard::PasswordGuard::new(config.password.as_deref(), &config.limits),
+        addresses: Arc::new(Addresses::new(&config.limits)),
+        max_clients,
         config,
         tls,
         shutdown: shutdown.clone(),
@@ -364,6 +385,11 @@ fn announce_room(
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, alive: mpsc::Sender<()>) {
+    // One descriptor kept in reserve (the classic trick): when the process
+    // has run out, it is given up to accept the waiting newcomer and tell
+    // it the host is full. Else the newcomer would wait unanswered in the
+    // backlog, and accept would fail again at once, in a busy loop.
+    let mut reserve = listen::reserve_fd();
     loop {
         let accepted = tokio::select! {
             () = shared.shutdown.cancelled() => return,
@@ -371,34 +397,69 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, alive: mpsc::Se
         };
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
+            Err(err) if listen::out_of_fds(&err) => {
+                log::warn!("cannot accept: {err}");
+                if reserve.take().is_some() {
+                    refuse_out_of_fds(&listener, &shared, &alive).await;
+                } else {
+                    // The reserve is out with a refused newcomer: wait for
+                    // it (or anyone) to give a descriptor back.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                reserve = listen::reserve_fd();
+                continue;
+            }
             Err(err) => {
-                // Out of file descriptors, usually: give clients time to leave.
                 log::warn!("cannot accept: {err}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };
         let alive = alive.clone();
-        match Slot::take(&shared.connections, shared.config.limits.max_clients) {
-            Some(slot) => {
+        let Some(slot) = Slot::take(&shared.connections, shared.max_clients) else {
+            log::warn!("refusing {peer}: already {} clients", shared.max_clients);
+            let shared = Arc::clone(&shared);
+            tokio::spawn(async move {
+                connection::refuse(stream, &shared, "Server full").await;
+                drop(alive);
+            });
+            continue;
+        };
+        let ip = listen::canonical_peer(peer);
+        match shared.addresses.admit(ip, std::time::Instant::now()) {
+            Ok(address) => {
                 let shared = Arc::clone(&shared);
                 tokio::spawn(async move {
                     connection::serve(stream, peer, shared).await;
-                    drop((slot, alive));
+                    drop((address, slot, alive));
                 });
             }
-            None => {
-                log::warn!(
-                    "refusing {peer}: already {} clients",
-                    shared.config.limits.max_clients
-                );
+            Err(refusal) => {
+                let text = refusal.text();
+                log::info!("refusing {peer}: {text}");
+                drop(slot);
                 let shared = Arc::clone(&shared);
                 tokio::spawn(async move {
-                    connection::refuse(stream, &shared).await;
+                    connection::refuse(stream, &shared, &text).await;
                     drop(alive);
                 });
             }
         }
+    }
+}
+
+/// With the reserve descriptor just closed: accepts the newcomer waiting
+/// in the backlog and has it told the host is full (its task holds that
+/// descriptor until then; the loop never waits for it).
+async fn refuse_out_of_fds(listener: &TcpListener, shared: &Arc<Shared>, alive: &mpsc::Sender<()>) {
+    let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+    if let Ok(Ok((stream, peer))) = accepted {
+        log::warn!("refusing {peer}: out of file descriptors");
+        let (shared, alive) = (Arc::clone(shared), alive.clone());
+        tokio::spawn(async move {
+            connection::refuse(stream, &shared, "Server full").await;
+            drop(alive);
+        });
     }
 }
 

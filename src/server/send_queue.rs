@@ -8,7 +8,10 @@
 //! allocating. A client that has been quiet for a moment holds no buffer.
 //!
 //! Senders never wait: a full queue means the client stopped reading, so it
-//! is marked for dropping instead of slowing whoever is broadcasting.
+//! is marked for dropping instead of slowing whoever is broadcasting. The
+//! queue is bounded in bytes (what is queued plus what the writer is still
+//! writing), like InspIRCd's sendq: counting lines would let long lines
+//! take many times the memory.
 
 use std::future::poll_fn;
 use std::pin::pin;
@@ -36,6 +39,11 @@ const KEEP_FOR: Duration = Duration::from_millis(250);
 /// every member, and unchecked those announcements pile up in memory
 /// faster than they can be written.
 const BACKLOG_ADMIT_BYTES: isize = 16 * 1024 * 1024;
+/// A write that takes nothing for this long means the peer is not reading
+/// right now: its queue stops counting in the [`Backlog`], so clients that
+/// stopped reading never hold newcomers back (only queues being drained say
+/// how busy the host is).
+const STUCK_AFTER: Duration = Duration::from_millis(500);
 
 /// Bytes queued for all clients together that their writers have not
 /// taken yet, and newcomers waiting for it to fall.
@@ -88,13 +96,14 @@ pub(super) struct SendQueue {
 #[derive(Debug)]
 struct Shared {
     queue: Mutex<Queue>,
-    /// Lines the queue may hold before the client counts as not reading.
+    /// Bytes the queue (and the write under way) may hold before the client
+    /// counts as not reading.
     capacity: usize,
     /// Live `SendQueue` clones.
     senders: AtomicUsize,
     /// Cancelled when the client must go at once (queue overflow).
     dropped: CancellationToken,
-    /// Woken when the writer empties the queue, for `send`.
+    /// Woken when the writer has written some of the queue, for `send`.
     room: Notify,
     backlog: Arc<Backlog>,
 }
@@ -102,8 +111,11 @@ struct Shared {
 #[derive(Debug, Default)]
 struct Queue {
     bytes: Vec<u8>,
-    /// Lines in `bytes`.
-    lines: usize,
+    /// Bytes the writer has taken and not yet written.
+    in_flight: usize,
+    /// The writer's write has taken nothing for [`STUCK_AFTER`]: `bytes`
+    /// is not counted in the [`Backlog`] meanwhile.
+    stuck: bool,
     /// Every `SendQueue` is gone: write what is left, then close.
     closed: bool,
     /// The writer task has ended: nothing queued will ever be sent.
@@ -115,7 +127,10 @@ struct Queue {
 }
 
 enum Enqueued {
-    Queued,
+    /// `counted`: the line counts in the [`Backlog`] (the writer is not stuck).
+    Queued {
+        counted: bool,
+    },
     Full,
     /// The connection is closing; the line goes nowhere.
     WriterGone,
@@ -141,7 +156,7 @@ impl SendQueue {
     /// and tells the [`Backlog`] once: `true` if `line` was queued.
     pub(super) fn relay(&self, line: &[u8]) -> bool {
         match self.enqueue(line, false) {
-            Enqueued::Queued => true,
+            Enqueued::Queued { counted } => counted,
             Enqueued::WriterGone => false,
             Enqueued::Full => {
                 if !self.shared.dropped.is_cancelled() {
@@ -155,8 +170,10 @@ impl SendQueue {
     /// Queues a line if there is room.
     pub(super) fn try_push(&self, line: &[u8]) -> Result<(), Full> {
         match self.enqueue(line, false) {
-            Enqueued::Queued => {
-                self.shared.backlog.add(line.len());
+            Enqueued::Queued { counted } => {
+                if counted {
+                    self.shared.backlog.add(line.len());
+                }
                 Ok(())
             }
             Enqueued::WriterGone => Ok(()),
@@ -173,8 +190,10 @@ impl SendQueue {
             let mut emptied = pin!(self.shared.room.notified());
             emptied.as_mut().enable();
             match self.enqueue(line, true) {
-                Enqueued::Queued => {
-                    self.shared.backlog.add(line.len());
+                Enqueued::Queued { counted } => {
+                    if counted {
+                        self.shared.backlog.add(line.len());
+                    }
                     return Ok(());
                 }
                 Enqueued::WriterGone => return Err(Closed),
@@ -190,7 +209,9 @@ impl SendQueue {
         if queue.writer_gone {
             return Enqueued::WriterGone;
         }
-        if queue.lines >= self.shared.capacity {
+        // One line always fits an empty queue, however long.
+        let unsent = queue.bytes.len() + queue.in_flight;
+        if unsent > 0 && unsent + line.len() > self.shared.capacity {
             queue.sender_waiting |= will_wait;
             return Enqueued::Full;
         }
@@ -198,13 +219,13 @@ impl SendQueue {
             queue.bytes.reserve(FIRST_RESERVE_BYTES.max(line.len()));
         }
         queue.bytes.extend_from_slice(line);
-        queue.lines += 1;
+        let counted = !queue.stuck;
         let writer = queue.writer.take();
         drop(queue);
         if let Some(writer) = writer {
             writer.wake();
         }
-        Enqueued::Queued
+        Enqueued::Queued { counted }
     }
 
     /// Resolves once the client has overflowed its queue.
@@ -272,16 +293,41 @@ impl Shared {
         .await
     }
 
-    /// Swaps the queued bytes into `batch`, which must be empty.
+    /// Swaps the queued bytes into `batch`, which must be empty. (Never
+    /// stuck here: that only lasts while a write is under way.)
     fn take(&self, batch: &mut Vec<u8>) {
         let mut queue = self.lock();
         std::mem::swap(&mut queue.bytes, batch);
-        queue.lines = 0;
-        let waiting = std::mem::take(&mut queue.sender_waiting);
+        queue.in_flight = batch.len();
         drop(queue);
         self.backlog.remove(batch.len());
+    }
+
+    /// `bytes` of the batch reached the socket: room for as many more.
+    fn written(&self, bytes: usize) {
+        let mut queue = self.lock();
+        queue.in_flight = queue.in_flight.saturating_sub(bytes);
+        let waiting = std::mem::take(&mut queue.sender_waiting);
+        drop(queue);
         if waiting {
             self.room.notify_waiters();
+        }
+    }
+
+    /// The writer is stuck (`true`) or moving again: what is queued stops
+    /// or starts counting in the backlog.
+    fn set_stuck(&self, stuck: bool) {
+        let mut queue = self.lock();
+        if queue.stuck == stuck {
+            return;
+        }
+        queue.stuck = stuck;
+        let queued = queue.bytes.len();
+        drop(queue);
+        if stuck {
+            self.backlog.remove(queued);
+        } else {
+            self.backlog.add(queued);
         }
     }
 
@@ -312,7 +358,7 @@ impl Writer {
     }
 }
 
-/// Creates the queue of `capacity` lines, counting into `backlog`, and
+/// Creates the queue of `capacity` bytes, counting into `backlog`, and
 /// spawns its writer task, which drops the client if a write makes no
 /// progress for `stall`.
 pub(super) fn spawn(
@@ -354,7 +400,7 @@ async fn drain(mut socket: WriteHalf, shared: Arc<Shared>, stall: Duration) {
             // first, so more of the burst joins this write.
             tokio::task::yield_now().await;
             shared.take(&mut batch);
-            write_unless_stalled(&mut socket, &batch, stall).await?;
+            write_unless_stalled(&mut socket, &batch, stall, &shared).await?;
             batch.clear();
             if batch.capacity() > KEEP_BYTES {
                 batch = Vec::new();
@@ -379,8 +425,15 @@ async fn drain(mut socket: WriteHalf, shared: Arc<Shared>, stall: Duration) {
     let mut queue = shared.lock();
     queue.writer_gone = true;
     let abandoned = std::mem::take(&mut queue.bytes);
+    // A stuck queue's bytes were taken out of the backlog already.
+    let counted = if std::mem::take(&mut queue.stuck) {
+        0
+    } else {
+        abandoned.len()
+    };
+    queue.in_flight = 0;
     drop(queue);
-    shared.backlog.remove(abandoned.len());
+    shared.backlog.remove(counted);
     shared.room.notify_waiters();
 }
 
@@ -391,11 +444,27 @@ async fn write_unless_stalled(
     socket: &mut WriteHalf,
     mut bytes: &[u8],
     stall: Duration,
+    shared: &Shared,
 ) -> std::io::Result<()> {
     while !bytes.is_empty() {
-        match tokio::time::timeout(stall, socket.write(bytes)).await {
+        let mut write = pin!(socket.write(bytes));
+        let first = STUCK_AFTER.min(stall);
+        let result = match tokio::time::timeout(first, &mut write).await {
+            Ok(result) => Ok(result),
+            Err(_) => {
+                shared.set_stuck(true);
+                let rest = stall.saturating_sub(first);
+                let result = tokio::time::timeout(rest, &mut write).await;
+                shared.set_stuck(false);
+                result
+            }
+        };
+        match result {
             Ok(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(Ok(written)) => bytes = &bytes[written..],
+            Ok(Ok(written)) => {
+                bytes = &bytes[written..];
+                shared.written(written);
+            }
             Ok(Err(err)) => return Err(err),
             Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
         }

@@ -135,7 +135,7 @@ impl TcpChatApplication {
 
     fn add_options(&self) {
         use glib::{OptionArg as Arg, OptionFlags as Flags};
-        let options: [(&str, Arg, String, Option<&str>); 17] = [
+        let options: [(&str, Arg, String, Option<&str>); 18] = [
             (
                 "host",
                 Arg::None,
@@ -197,9 +197,15 @@ impl TcpChatApplication {
                 Some("N"),
             ),
             (
+                "max-per-address",
+                Arg::String,
+                gettext("With --serve: allow at most N connections from one address (default 10, 0 for no limit)"),
+                Some("N"),
+            ),
+            (
                 "no-flood-control",
                 Arg::None,
-                gettext("With --serve: do not throttle busy clients"),
+                gettext("With --serve: do not throttle busy clients or frequent reconnections"),
                 None,
             ),
             (
@@ -421,6 +427,7 @@ fn read_options(dict: &glib::VariantDict) -> Options {
         password_file: string("password-file"),
         password_env: std::env::var(launch::PASSWORD_ENV).ok(),
         max_clients: string("max-clients"),
+        max_per_address: string("max-per-address"),
         no_flood_control: dict.contains("no-flood-control"),
         history: string("history"),
         state_dir: string("state-dir"),

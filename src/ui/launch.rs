@@ -21,6 +21,8 @@ pub struct Options {
     /// The password from [`PASSWORD_ENV`], if set.
     pub password_env: Option<String>,
     pub max_clients: Option<String>,
+    /// `--max-per-address N`: connections one address may keep open (`0`: no limit).
+    pub max_per_address: Option<String>,
     pub no_flood_control: bool,
     /// Lines of history kept per room (`0`: none), as text.
     pub history: Option<String>,
@@ -121,6 +123,12 @@ pub fn serve_config(options: &Options) -> Result<ServerConfig, String> {
             .ok()
             .filter(|max| *max > 0)
             .ok_or_else(|| gettext("--max-clients needs a number above 0"))?;
+    }
+    if let Some(max) = &options.max_per_address {
+        limits.max_per_address = max
+            .trim()
+            .parse()
+            .map_err(|_| gettext("--max-per-address needs a number (0 for no limit)"))?;
     }
     limits.flood_control = !options.no_flood_control;
     // Headless hosts may ask for port 0 to get any free port.
@@ -351,6 +359,7 @@ mod tests {
             room: Some("lobby".into()),
             password: Some("s3cret".into()),
             max_clients: Some("50".into()),
+            max_per_address: Some("3".into()),
             no_flood_control: true,
             ..Options::default()
         };
@@ -359,6 +368,7 @@ mod tests {
         assert_eq!((config.port, config.room.as_str()), (0, "#lobby"));
         assert_eq!(config.password.as_deref(), Some("s3cret"));
         assert_eq!(config.limits.max_clients, 50);
+        assert_eq!(config.limits.max_per_address, 3);
         assert!(!config.limits.flood_control);
         let plain = serve_config(&Options::default()).unwrap();
         let history = plain.history.clone().unwrap();
@@ -447,6 +457,10 @@ mod tests {
             },
             Options {
                 max_clients: Some("0".into()),
+                ..Options::default()
+            },
+            Options {
+                max_per_address: Some("-1".into()),
                 ..Options::default()
             },
             Options {

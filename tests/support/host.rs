@@ -6,14 +6,18 @@ use std::time::Duration;
 
 use tcp_chat::server::{self, Limits, RunningHost, ServerConfig, TlsConfig};
 
-/// Loopback, a free port, no flood control (tests send bursts), and a short
-/// wait before a silent client counts as a plain-text user.
+/// Loopback, a free port, no flood control (tests send bursts and connect
+/// often), no cap per address (every test client comes from 127.0.0.1),
+/// QUIT reasons relayed however young the connection, and a short wait
+/// before a silent client counts as a plain-text user.
 pub fn test_config() -> ServerConfig {
     ServerConfig {
         bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         port: 0,
         limits: Limits {
             flood_control: false,
+            max_per_address: 0,
+            quit_reason_after: Duration::ZERO,
             plain_text_wait: Duration::from_millis(200),
             ..Limits::default()
         },
