@@ -7,11 +7,13 @@ use std::time::Duration;
 use tcp_chat::server::{self, Limits, RunningHost, ServerConfig, TlsConfig};
 
 /// Loopback, a free port, no flood control (tests send bursts), and a short
-/// wait before a silent client counts as a plain-text user.
+/// wait before a silent client counts as a plain-text user; the fallback
+/// server name rather than this machine's, so replies are the same anywhere.
 pub fn test_config() -> ServerConfig {
     ServerConfig {
         bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         port: 0,
+        server_name: server::FALLBACK_SERVER_NAME.to_owned(),
         limits: Limits {
             flood_control: false,
             plain_text_wait: Duration::from_millis(200),
