@@ -9,7 +9,8 @@ pub const FALLBACK_SERVER_NAME: &str = "tcp-chat";
 /// In 002, 004 and 351.
 pub const VERSION: &str = concat!("tcp-chat-", env!("CARGO_PKG_VERSION"));
 
-/// MOTD lines kept: a long file must not make every arrival a flood.
+/// MOTD lines kept: a long file must not make every arrival a flood, nor
+/// fill the send queue before the room's JOIN that follows the welcome.
 pub const MAX_MOTD_LINES: usize = 100;
 /// Longest MOTD line kept, so `:server 372 nick :line` fits in 512 bytes
 /// with the longest server name (63) and nickname (30).

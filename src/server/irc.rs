@@ -333,7 +333,9 @@ impl<'a> Session<'a> {
         self.reply(RPL_CREATED, ["This server is a TCP Chat host"]);
         self.reply(RPL_MYINFO, [server, VERSION, "i", "bn"]);
         self.isupport();
-        self.lusers();
+        // No LUSERS here (ngircd sends it): everything up to the room's
+        // JOIN is queued at once, and the JOIN, relayed by the hub, must
+        // still find room in a small send queue.
         self.motd();
     }
 
