@@ -158,6 +158,58 @@ fn tls_only_logs_the_fingerprint_and_safety_code_and_refuses_plain_text() {
 }
 
 #[test]
+fn serves_under_its_server_name_with_its_motd() {
+    let state = tempfile::tempdir().unwrap();
+    let motd = state.path().join("motd.txt");
+    std::fs::write(&motd, "Welcome to the lab\nBe kind\n").unwrap();
+    let motd = motd.display().to_string();
+    let named = [("irc.lan.test", Some(motd.as_str())), ("", None)];
+    for (name, motd) in named {
+        let port = free_port();
+        let port_arg = port.to_string();
+        let mut args = vec!["--bind", "127.0.0.1", "--port", &port_arg];
+        if !name.is_empty() {
+            args.extend(["--server-name", name]);
+        }
+        if let Some(motd) = motd {
+            args.extend(["--motd", motd]);
+        }
+        let mut host = serve(state.path(), &args).spawn().unwrap();
+        let _stderr = wait_until_listening(&mut host);
+        let lines = register_with(port, None);
+        // Without --server-name, this machine's host name (or the fallback).
+        let expected = if name.is_empty() {
+            tcp_chat::server::default_server_name()
+        } else {
+            name.to_owned()
+        };
+        let welcome = lines.iter().find(|l| l.contains(" 001 ")).unwrap();
+        assert!(
+            welcome.starts_with(&format!(":{expected} 001 ")),
+            "{lines:?}"
+        );
+        let said: Vec<&String> = lines.iter().filter(|l| l.contains(" 372 ")).collect();
+        if motd.is_some() {
+            assert_eq!(said.len(), 2, "{lines:?}");
+            assert!(said[1].ends_with(":- Be kind"), "{lines:?}");
+        } else {
+            assert!(said.is_empty() && lines.iter().any(|l| l.contains(" 422 ")));
+        }
+        host.kill().unwrap();
+        host.wait().unwrap();
+    }
+    for bad in [
+        ["--server-name", "my pc"],
+        ["--motd", "/nonexistent/motd.txt"],
+    ] {
+        let output = serve(state.path(), &bad).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{bad:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(bad[1]), "{stderr}");
+    }
+}
+
+#[test]
 fn a_port_in_use_is_a_clear_error() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();

@@ -6,6 +6,7 @@ mod support;
 use std::ffi::OsString;
 use std::path::Path;
 
+use support::conformance::{queries_answer_like_the_specs, Server};
 use support::daemons::{two_sessions_chat, Daemon, DaemonSpec};
 use support::{wait_connected, wait_disconnected};
 use tcp_chat::network::DisconnectReason;
@@ -58,4 +59,15 @@ async fn ngircd_password_is_checked() {
     assert_eq!(reason, DisconnectReason::WrongPassword);
     let (_right, right_events) = server.session("trent", Some("sesame"));
     wait_connected(&right_events).await;
+}
+
+/// The checks `server_conformance` runs against our host, against ngircd.
+#[tokio::test]
+async fn ngircd_answers_queries_like_the_specs() {
+    let daemon = Daemon::start(&NGIRCD);
+    let server = Server {
+        addr: daemon.address().parse().unwrap(),
+        name: "irc.test".to_owned(),
+    };
+    queries_answer_like_the_specs(&server).await;
 }

@@ -18,8 +18,8 @@ pub use codec::{Line, LineCodec, MAX_LINE_BYTES, MAX_TAGS_BYTES};
 pub use formatting::{strip_bidi_controls, strip_formatting};
 pub use message::{Message, ParseError};
 pub use names::{
-    fold_case, is_channel_name, is_valid_nick, truncate_utf8, DEFAULT_PORT, DEFAULT_ROOM,
-    DEFAULT_TLS_PORT,
+    fold_case, is_channel_name, is_valid_nick, is_valid_server_name, same_name, truncate_utf8,
+    DEFAULT_PORT, DEFAULT_ROOM, DEFAULT_TLS_PORT,
 };
 pub use trust::Fingerprint;
 

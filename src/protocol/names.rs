@@ -14,10 +14,34 @@ pub const MAX_NICK_LEN: usize = 30;
 /// Longest channel name we accept.
 pub const MAX_CHANNEL_LEN: usize = 50;
 
-/// Case folding for nickname and channel comparison. We advertise
-/// `CASEMAPPING=ascii`, the simplest mapping modern clients understand.
+/// The `CASEMAPPING` advertised in 005: what [`fold_case`] does, the
+/// simplest mapping modern clients understand.
+pub const CASEMAPPING: &str = "ascii";
+
+/// Case folding for nickname and channel comparison (see [`CASEMAPPING`]).
 pub fn fold_case(name: &str) -> String {
     name.to_ascii_lowercase()
+}
+
+/// Whether two nicknames or channel names are one under [`fold_case`].
+pub fn same_name(a: &str, b: &str) -> bool {
+    fold_case(a) == fold_case(b)
+}
+
+/// Longest server name we use (ngircd's and a DNS label's limit).
+pub const MAX_SERVER_NAME_LEN: usize = 63;
+
+/// A server name as it may stand in a prefix: a host name of dot-separated
+/// labels of letters, digits and inner `-`. Anything else (a space, `!`,
+/// `@`) would make every prefix the host writes ambiguous.
+pub fn is_valid_server_name(name: &str) -> bool {
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    !name.is_empty() && name.len() <= MAX_SERVER_NAME_LEN && name.split('.').all(label_ok)
 }
 
 /// A nickname starts with a letter or one of `[]\`_^{|}` and goes on with
@@ -78,6 +102,27 @@ mod tests {
         ] {
             assert!(!is_valid_nick(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn server_names() {
+        for ok in ["tcp-chat", "mei-laptop", "irc.example.org", "a1"] {
+            assert!(is_valid_server_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a b",
+            "-x",
+            "x-",
+            "a..b",
+            ".a",
+            "a!b",
+            "名字",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_valid_server_name(bad), "{bad}");
+        }
+        assert!(same_name("Alice", "aLICE") && !same_name("alice", "alicia"));
     }
 
     #[test]

@@ -13,8 +13,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::guard::PasswordGuard;
 use super::addresses::Addresses;
+use super::guard::PasswordGuard;
 use super::hub::{ClientId, Hub, Style};
 use super::input::{Ending, Input, Next};
 use super::send_queue::{self, SendQueue};

@@ -280,6 +280,10 @@ struct Member {
     channels: BTreeSet<String>,
     /// The away reason, while marked away.
     away: Option<String>,
+    /// When it registered, and when it last said something (seconds since
+    /// the Unix epoch), for WHOIS.
+    signon: u64,
+    last_spoke: u64,
 }
 
 /// A member as WHO and `/who` list them.
@@ -329,6 +333,8 @@ impl Channel {
 #[derive(Default)]
 struct State {
     members: HashMap<ClientId, Member>,
+    /// The most members there have been at once (LUSERS).
+    peak_members: usize,
     /// Folded nickname → client.
     nicks: HashMap<String, ClientId>,
     /// Folded channel name → channel.
@@ -408,6 +414,35 @@ pub(super) enum SayError {
     NoSuchNick,
     NoSuchChannel,
     CannotSendToChannel,
+}
+
+/// Someone as WHOIS shows them.
+#[derive(Debug, Clone)]
+pub(super) struct Whois {
+    pub identity: Identity,
+    /// Display names of the channels they are in.
+    pub channels: Vec<String>,
+    pub away: Option<String>,
+    /// Seconds since the Unix epoch.
+    pub signon: u64,
+    /// Seconds since they last said something.
+    pub idle: u64,
+}
+
+/// A channel as LIST shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ChannelSummary {
+    pub name: String,
+    pub members: usize,
+    pub topic: Option<String>,
+}
+
+/// What LUSERS counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Counts {
+    pub users: usize,
+    pub channels: usize,
+    pub peak_users: usize,
 }
 
 /// What a client that just joined is shown.
@@ -530,13 +565,17 @@ impl Hub {
             return Err(NickInUse);
         }
         state.nicks.insert(folded, id);
+        let now = unix_now();
         let member = Member {
             identity,
             recipient: Recipient { style, caps, queue },
             channels: BTreeSet::new(),
             away: None,
+            signon: now,
+            last_spoke: now,
         };
         state.members.insert(id, member);
+        state.peak_members = state.peak_members.max(state.members.len());
         Ok(())
     }
 
@@ -696,7 +735,11 @@ impl Hub {
         text: &str,
         client_tags: &str,
     ) -> Result<Said, SayError> {
-        let state = self.lock();
+        let mut guard = self.lock();
+        if let Some(member) = guard.members.get_mut(&id) {
+            member.last_spoke = unix_now();
+        }
+        let state = &*guard;
         let Some(member) = state.members.get(&id) else {
             return Ok(Said::default());
         };
@@ -879,6 +922,68 @@ impl Hub {
         let state = self.lock();
         let id = state.nicks.get(&fold_case(nick))?;
         state.members.get(id).map(Member::listed)
+    }
+
+    /// What WHOIS tells about `nick`.
+    pub fn whois(&self, nick: &str) -> Option<Whois> {
+        let state = self.lock();
+        let member = state.members.get(state.nicks.get(&fold_case(nick))?)?;
+        let channels = member
+            .channels
+            .iter()
+            .filter_map(|folded| state.channels.get(folded))
+            .map(|channel| channel.name.clone())
+            .collect();
+        Some(Whois {
+            identity: member.identity.clone(),
+            channels,
+            away: member.away.clone(),
+            signon: member.signon,
+            idle: unix_now().saturating_sub(member.last_spoke),
+        })
+    }
+
+    /// Every channel (or those of `only` that exist), for LIST, in name order.
+    pub fn list(&self, only: Option<&[&str]>) -> Vec<ChannelSummary> {
+        let state = self.lock();
+        let summary = |channel: &Channel| ChannelSummary {
+            name: channel.name.clone(),
+            members: channel.members.len(),
+            topic: channel.topic.as_ref().map(|t| t.text.clone()),
+        };
+        let mut found: Vec<ChannelSummary> = match only {
+            Some(names) => names
+                .iter()
+                .filter_map(|name| state.channels.get(&fold_case(name)))
+                .map(summary)
+                .collect(),
+            None => state.channels.values().map(summary).collect(),
+        };
+        found.sort_by_key(|c| fold_case(&c.name));
+        found
+    }
+
+    /// Registered clients, channels and the peak, for LUSERS.
+    pub fn counts(&self) -> Counts {
+        let state = self.lock();
+        Counts {
+            users: state.members.len(),
+            channels: state.channels.len(),
+            peak_users: state.peak_members,
+        }
+    }
+
+    /// The display names of the channels `id` is in (for JOIN 0).
+    pub fn channels_of(&self, id: ClientId) -> Vec<String> {
+        let state = self.lock();
+        state.members.get(&id).map_or_else(Vec::new, |member| {
+            member
+                .channels
+                .iter()
+                .filter_map(|folded| state.channels.get(folded))
+                .map(|channel| channel.name.clone())
+                .collect()
+        })
     }
 
     /// Forgets a client, telling everyone who shared a channel with it.

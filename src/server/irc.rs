@@ -1,30 +1,22 @@
 //! An IRC client's session: registration (CAP, PASS, NICK, USER), then the
 //! commands of a small, compatible server.
 
+use super::about::{info_lines, VERSION};
 use super::caps::Caps;
 use super::chathistory::{self, Fail, Request};
 use super::connection::Client;
 use super::guard::Verdict;
 use super::hub::{
-    ChannelError, Identity, Joined, Listed, MessageKind, SayError, Style, Topic,
+    ChannelError, Identity, Joined, Listed, MessageKind, SayError, Style, Topic, Whois,
     MAX_CHANNELS_PER_CLIENT, MAX_REASON_BYTES,
 };
 use super::input::{Ending, Input, Next};
-use crate::protocol::names::{MAX_CHANNEL_LEN, MAX_NICK_LEN};
+use crate::protocol::names::{CASEMAPPING, MAX_CHANNEL_LEN, MAX_NICK_LEN};
 use crate::protocol::numeric::*;
 use crate::protocol::{
-    fold_case, is_channel_name, is_valid_nick, tags, time, truncate_utf8, Line, Message,
+    fold_case, is_channel_name, is_valid_nick, same_name, tags, time, truncate_utf8, Line, Message,
     MAX_LINE_BYTES,
 };
-
-// Numerics the shared table does not list.
-const ERR_NOORIGIN: &str = "409";
-const ERR_INVALIDCAPCMD: &str = "410";
-const ERR_YOUREBANNEDCREEP: &str = "465";
-const ERR_CHANOPRIVSNEEDED: &str = "482";
-const ERR_UMODEUNKNOWNFLAG: &str = "501";
-
-const VERSION: &str = concat!("tcp-chat-", env!("CARGO_PKG_VERSION"));
 
 /// Whether a connection's first line shows an IRC client. Clients write
 /// commands in capitals; a person typing "nick" as a name is not one.
@@ -155,6 +147,8 @@ impl<'a> Session<'a> {
                 }
             }
             "USER" => {
+                // Only the last parameter can be empty: an empty real name
+                // is kept (WHO and WHOIS show it empty).
                 if message.params.len() < 4 {
                     self.need_more_params("USER");
                 } else {
@@ -270,11 +264,7 @@ impl<'a> Session<'a> {
             self.reply(ERR_ERRONEUSNICKNAME, [nick, "Erroneous nickname"]);
             return None;
         }
-        let own = self.registered
-            && self
-                .nick
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(nick));
+        let own = self.registered && self.nick.as_deref().is_some_and(|n| same_name(n, nick));
         // Before the password, a taken nick is only found at registration.
         let may_look = self.registered || self.password_ok;
         if !own && may_look && self.client.shared.hub.nick_in_use(nick) {
@@ -342,6 +332,17 @@ impl<'a> Session<'a> {
         self.reply(RPL_YOURHOST, [your_host.as_str()]);
         self.reply(RPL_CREATED, ["This server is a TCP Chat host"]);
         self.reply(RPL_MYINFO, [server, VERSION, "i", "bn"]);
+        self.isupport();
+        // No LUSERS here (ngircd sends it): everything up to the room's
+        // JOIN is queued at once, and the JOIN, relayed by the hub, must
+        // still find room in a small send queue.
+        self.motd();
+    }
+
+    /// 005: what this server supports (after the welcome and VERSION).
+    fn isupport(&self) {
+        let server = self.client.server_name();
+        let network: String = server.chars().filter(|c| !c.is_whitespace()).collect();
         let nicklen = format!("NICKLEN={MAX_NICK_LEN}");
         let chanlen = format!("CHANNELLEN={MAX_CHANNEL_LEN}");
         let network = format!("NETWORK={network}");
@@ -356,8 +357,9 @@ impl<'a> Session<'a> {
         let history_tokens = [history_limit.as_str(), "MSGREFTYPES=msgid,timestamp"];
         let keeps_history = self.client.shared.hub.history().is_some();
         let history_tokens = history_tokens.iter().filter(|_| keeps_history).copied();
+        let casemapping = format!("CASEMAPPING={CASEMAPPING}");
         let tokens = [
-            "CASEMAPPING=ascii",
+            casemapping.as_str(),
             "CHANTYPES=#&",
             nicklen.as_str(),
             chanlen.as_str(),
@@ -374,7 +376,202 @@ impl<'a> Session<'a> {
             .chain(history_tokens)
             .chain(["are supported by this server"]);
         self.reply(RPL_ISUPPORT, tokens);
-        self.reply(ERR_NOMOTD, ["MOTD File is missing"]);
+    }
+
+    /// 375, 372s and 376, or 422 when the host has no MOTD.
+    fn motd(&self) {
+        let lines = &self.client.shared.config.motd;
+        if lines.is_empty() {
+            return self.reply(ERR_NOMOTD, ["MOTD File is missing"]);
+        }
+        let start = format!("- {} Message of the day - ", self.client.server_name());
+        self.reply(RPL_MOTDSTART, [start.as_str()]);
+        for line in lines {
+            self.reply(RPL_MOTD, [format!("- {line}").as_str()]);
+        }
+        self.reply(RPL_ENDOFMOTD, ["End of /MOTD command."]);
+    }
+
+    /// LUSERS: one server, no operators, no invisible count (user mode +i
+    /// is kept by each session, not counted).
+    fn lusers(&self) {
+        let shared = self.client.shared;
+        let counts = shared.hub.counts();
+        let (users, peak) = (counts.users.to_string(), counts.peak_users.to_string());
+        let clients = format!("There are {users} users on 1 server");
+        self.reply(RPL_LUSERCLIENT, [clients.as_str()]);
+        let open = shared
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let unknown = open.saturating_sub(counts.users);
+        if unknown > 0 {
+            let unknown = unknown.to_string();
+            self.reply(
+                RPL_LUSERUNKNOWN,
+                [unknown.as_str(), "unknown connection(s)"],
+            );
+        }
+        let channels = counts.channels.to_string();
+        self.reply(RPL_LUSERCHANNELS, [channels.as_str(), "channels formed"]);
+        let me = format!("I have {users} clients and 0 servers");
+        self.reply(RPL_LUSERME, [me.as_str()]);
+        let local = format!("Current local users {users}, max {peak}");
+        self.reply(
+            RPL_LOCALUSERS,
+            [users.as_str(), peak.as_str(), local.as_str()],
+        );
+        let global = format!("Current global users {users}, max {peak}");
+        self.reply(
+            RPL_GLOBALUSERS,
+            [users.as_str(), peak.as_str(), global.as_str()],
+        );
+    }
+
+    /// WHOIS [server] nick[,nick…]: 311, 319, 312, 301, 317 and 318 for each,
+    /// or 401 and 318.
+    fn whois(&self, message: &Message) {
+        let list = match message.params.len() {
+            0 => return self.reply(ERR_NONICKNAMEGIVEN, ["No nickname given"]),
+            // `WHOIS server nick` asks that server; there is only us.
+            1 => message.param(0),
+            _ => message.param(1),
+        };
+        let targets = match distinct_targets(list.unwrap_or_default()) {
+            Ok(targets) if targets.is_empty() => {
+                return self.reply(ERR_NONICKNAMEGIVEN, ["No nickname given"]);
+            }
+            Ok(targets) => targets,
+            Err(first_extra) => {
+                return self.reply(ERR_TOOMANYTARGETS, [first_extra, "Too many targets"]);
+            }
+        };
+        for nick in targets {
+            match self.client.shared.hub.whois(nick) {
+                Some(found) => self.whois_reply(&found),
+                None => self.reply(ERR_NOSUCHNICK, [nick, "No such nick/channel"]),
+            }
+            self.reply(RPL_ENDOFWHOIS, [nick, "End of /WHOIS list"]);
+        }
+    }
+
+    fn whois_reply(&self, found: &Whois) {
+        let who = &found.identity;
+        let nick = who.nick.as_str();
+        let params = [
+            nick,
+            who.user.as_str(),
+            who.host.as_str(),
+            "*",
+            who.realname.as_str(),
+        ];
+        self.reply(RPL_WHOISUSER, params);
+        // ":server 319 me nick :" + channels + CRLF
+        let fixed = self.client.server_name().len() + self.me().len() + nick.len() + 12;
+        let width = MAX_LINE_BYTES.saturating_sub(fixed);
+        for line in pack_words(found.channels.iter().map(String::as_str), width) {
+            self.reply(RPL_WHOISCHANNELS, [nick, line.as_str()]);
+        }
+        let server = self.client.server_name();
+        self.reply(RPL_WHOISSERVER, [nick, server, "TCP Chat host"]);
+        if let Some(reason) = &found.away {
+            self.reply(RPL_AWAY, [nick, reason.as_str()]);
+        }
+        let (idle, signon) = (found.idle.to_string(), found.signon.to_string());
+        let params = [
+            nick,
+            idle.as_str(),
+            signon.as_str(),
+            "seconds idle, signon time",
+        ];
+        self.reply(RPL_WHOISIDLE, params);
+    }
+
+    /// LIST [channel,…]: 322 for each existing channel, then 323.
+    fn list(&self, message: &Message) {
+        let names: Option<Vec<&str>> = message
+            .param(0)
+            .map(|list| list.split(',').filter(|n| !n.is_empty()).collect());
+        for channel in self.client.shared.hub.list(names.as_deref()) {
+            let count = channel.members.to_string();
+            let topic = channel.topic.as_deref().unwrap_or_default();
+            self.reply(RPL_LIST, [channel.name.as_str(), count.as_str(), topic]);
+        }
+        self.reply(RPL_LISTEND, ["End of /LIST"]);
+    }
+
+    /// USERHOST nick…: up to five `nick=+user@host` (`-` when away) in one 302.
+    fn userhost(&self, message: &Message) {
+        if message.params.is_empty() {
+            return self.need_more_params("USERHOST");
+        }
+        let hub = &self.client.shared.hub;
+        let found: Vec<String> = message
+            .params
+            .iter()
+            .take(MAX_USERHOST_NICKS)
+            .filter_map(|nick| hub.find_nick(nick))
+            .map(|listed| {
+                let who = &listed.identity;
+                let here = if listed.away { '-' } else { '+' };
+                format!("{}={here}{}@{}", who.nick, who.user, who.host)
+            })
+            .collect();
+        self.reply(RPL_USERHOST, [found.join(" ").as_str()]);
+    }
+
+    /// ISON nick…: those of the nicks (in any parameter, space-separated)
+    /// who are here, as they spell themselves, in one 303.
+    fn ison(&self, message: &Message) {
+        if message.params.is_empty() {
+            return self.need_more_params("ISON");
+        }
+        let hub = &self.client.shared.hub;
+        let mut found = Vec::new();
+        for nick in message.params.iter().flat_map(|p| p.split(' ')) {
+            if let Some(listed) = hub.find_nick(nick).filter(|_| !nick.is_empty()) {
+                found.push(listed.identity.nick);
+            }
+        }
+        // ":server 303 me :" + nicks + CRLF
+        let fixed = self.client.server_name().len() + self.me().len() + 10;
+        let nicks = pack_words(found.iter().map(String::as_str), MAX_LINE_BYTES - fixed);
+        let first = nicks.first().map(String::as_str).unwrap_or_default();
+        self.reply(RPL_ISON, [first]);
+    }
+
+    /// MOTD, TIME, VERSION and INFO: about this server, the only one (402
+    /// when another is named).
+    fn about_server(&self, message: &Message) {
+        if let Some(server) = message.param(0) {
+            if !same_name(server, self.client.server_name()) {
+                return self.reply(ERR_NOSUCHSERVER, [server, "No such server"]);
+            }
+        }
+        match message.command.as_str() {
+            "MOTD" => self.motd(),
+            "TIME" => self.time(),
+            "VERSION" => self.version(),
+            _ => self.info(),
+        }
+    }
+
+    fn time(&self) {
+        let now = jiff::ZonedDateTime::now();
+        let text = now.strftime("%A %B %-d %Y -- %H:%M:%S %:z").to_string();
+        self.reply(RPL_TIME, [self.client.server_name(), text.as_str()]);
+    }
+
+    fn version(&self) {
+        let server = self.client.server_name();
+        self.reply(RPL_VERSION, [VERSION, server, "TCP Chat host"]);
+        self.isupport();
+    }
+
+    fn info(&self) {
+        for line in info_lines() {
+            self.reply(RPL_INFO, [line]);
+        }
+        self.reply(RPL_ENDOFINFO, ["End of /INFO list"]);
     }
 
     fn me(&self) -> &str {
@@ -397,6 +594,14 @@ impl<'a> Session<'a> {
                 }
             }
             "USER" | "PASS" => self.reply(ERR_ALREADYREGISTERED, ["You may not reregister"]),
+            // JOIN 0 leaves every channel, as a PART of each would.
+            "JOIN" if message.param(0) == Some("0") => {
+                for channel in hub.channels_of(client.id) {
+                    if let Err(err) = hub.part(client.id, &channel, None) {
+                        self.channel_error(&channel, err);
+                    }
+                }
+            }
             "JOIN" => self.for_each_target(message, "JOIN", |s, name| {
                 if !is_channel_name(name) {
                     s.reply(ERR_NOSUCHCHANNEL, [name, "No such channel"]);
@@ -426,7 +631,12 @@ impl<'a> Session<'a> {
                 Some(_) => self.for_each_target(message, "NAMES", |s, name| s.names(name)),
                 None => self.reply(RPL_ENDOFNAMES, ["*", "End of /NAMES list"]),
             },
-            "MOTD" => self.reply(ERR_NOMOTD, ["MOTD File is missing"]),
+            "WHOIS" => self.whois(message),
+            "LIST" => self.list(message),
+            "LUSERS" => self.lusers(),
+            "USERHOST" => self.userhost(message),
+            "ISON" => self.ison(message),
+            "MOTD" | "TIME" | "VERSION" | "INFO" => self.about_server(message),
             "CHATHISTORY" if hub.history().is_some() => self.chathistory(message),
             command => self.reply(ERR_UNKNOWNCOMMAND, [command, "Unknown command"]),
         }
@@ -658,7 +868,7 @@ impl<'a> Session<'a> {
                     [channel.as_str(), "You're not channel operator"],
                 ),
             }
-        } else if !target.eq_ignore_ascii_case(self.me()) {
+        } else if !same_name(target, self.me()) {
             if self.client.shared.hub.find_nick(target).is_some() {
                 self.reply(ERR_USERSDONTMATCH, ["Can't change mode for other users"]);
             } else {
@@ -914,6 +1124,8 @@ pub(super) fn pack_words<'a>(
 /// Most distinct targets one PRIVMSG, NOTICE, JOIN, PART or NAMES may name:
 /// without a cap one line would be relayed once per repeated target.
 const MAX_TARGETS: usize = 4;
+/// Nicknames one USERHOST answers for (RFC 2812).
+const MAX_USERHOST_NICKS: usize = 5;
 /// Longest real name kept: WHO replies carry it after the prefix-sized fields.
 const MAX_REALNAME_BYTES: usize = 100;
 

@@ -14,6 +14,7 @@
 //! dropped rather than allowed to slow anyone else. A client's own replies
 //! may wait for room in its own queue.
 
+mod about;
 mod addresses;
 mod caps;
 mod chathistory;
@@ -40,6 +41,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::discovery::{machine_name, Announcement, Announcer};
+pub use about::{default_server_name, motd_lines, FALLBACK_SERVER_NAME};
 use addresses::Addresses;
 use connection::{Shared, Slot};
 use history::{History, HistoryError};
@@ -151,8 +153,12 @@ pub struct ServerConfig {
     /// The room every registered client joins, e.g. `#chat`.
     pub room: String,
     pub password: Option<String>,
-    /// Our name in prefixes and numerics.
+    /// Our name in prefixes and numerics (by default the machine's host
+    /// name, see [`default_server_name`]).
     pub server_name: String,
+    /// The message of the day, as [`motd_lines`] makes it (empty: none,
+    /// answered with 422).
+    pub motd: Vec<String>,
     /// `None`: the host keeps no history (nothing is written to disk).
     pub history: Option<HistoryConfig>,
     /// `None`: plain text only (no certificate is read or made).
@@ -177,7 +183,8 @@ impl Default for ServerConfig {
             port: crate::protocol::DEFAULT_PORT,
             room: crate::protocol::DEFAULT_ROOM.to_owned(),
             password: None,
-            server_name: "tcp-chat".to_owned(),
+            server_name: default_server_name(),
+            motd: Vec::new(),
             history: None,
             tls: None,
             limits: Limits::default(),

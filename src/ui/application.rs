@@ -135,7 +135,7 @@ impl TcpChatApplication {
 
     fn add_options(&self) {
         use glib::{OptionArg as Arg, OptionFlags as Flags};
-        let options: [(&str, Arg, String, Option<&str>); 18] = [
+        let options: [(&str, Arg, String, Option<&str>); 20] = [
             (
                 "host",
                 Arg::None,
@@ -231,6 +231,18 @@ impl TcpChatApplication {
                 Arg::None,
                 gettext("With --serve: do not list the room on the local network"),
                 None,
+            ),
+            (
+                "server-name",
+                Arg::String,
+                gettext("With --serve: the host's name in IRC replies (default this computer's host name)"),
+                Some("NAME"),
+            ),
+            (
+                "motd",
+                Arg::String,
+                gettext("With --serve: greet IRC clients with the lines of FILE as the message of the day"),
+                Some("FILE"),
             ),
             (
                 "version",
@@ -433,6 +445,8 @@ fn read_options(dict: &glib::VariantDict) -> Options {
         state_dir: string("state-dir"),
         tls_only: dict.contains("tls-only"),
         no_announce: dict.contains("no-announce"),
+        server_name: string("server-name"),
+        motd: string("motd"),
         host: dict.contains("host"),
         connect: string("connect"),
         nick: string("nick"),

@@ -5,7 +5,10 @@ use std::net::IpAddr;
 
 use super::validate;
 use crate::i18n::{gettext, gettext_f};
-use crate::server::{Announce, HistoryConfig, ServerConfig, TlsConfig, DEFAULT_HISTORY_LINES};
+use crate::protocol::is_valid_server_name;
+use crate::server::{
+    motd_lines, Announce, HistoryConfig, ServerConfig, TlsConfig, DEFAULT_HISTORY_LINES,
+};
 
 /// The options as parsed, before any checking.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,6 +34,10 @@ pub struct Options {
     pub tls_only: bool,
     /// `--no-announce`: keep the `--serve` room off the local network's lists.
     pub no_announce: bool,
+    /// `--server-name NAME`: the `--serve` host's name in IRC replies.
+    pub server_name: Option<String>,
+    /// `--motd FILE`: the `--serve` host's message of the day.
+    pub motd: Option<String>,
     pub host: bool,
     pub connect: Option<String>,
     pub nick: Option<String>,
@@ -96,6 +103,40 @@ fn serve_password(options: &Options) -> Result<Option<String>, String> {
     Ok(given.and_then(validate::password))
 }
 
+/// Most of a MOTD file read: [`motd_lines`] keeps far less, and a file
+/// such as `/dev/zero` must not fill the memory.
+const MOTD_READ_LIMIT: u64 = 1 << 20;
+
+/// `--motd FILE`'s lines (none without the option).
+fn serve_motd(options: &Options) -> Result<Vec<String>, String> {
+    use std::io::Read;
+    let Some(file) = &options.motd else {
+        return Ok(Vec::new());
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MOTD_READ_LIMIT).read_to_end(&mut bytes))
+        .map_err(|err| {
+            gettext_f(
+                "Cannot read the MOTD file {file}: {error}",
+                &[("file", file), ("error", &err.to_string())],
+            )
+        })?;
+    Ok(motd_lines(&String::from_utf8_lossy(&bytes)))
+}
+
+/// `--server-name NAME`, else the default (this machine's host name).
+fn serve_server_name(options: &Options, default: String) -> Result<String, String> {
+    match options.server_name.as_deref().map(str::trim) {
+        None => Ok(default),
+        Some(name) if is_valid_server_name(name) => Ok(name.to_owned()),
+        Some(name) => Err(gettext_f(
+            "--server-name needs a host name such as irc.example.org, not “{name}”",
+            &[("name", name)],
+        )),
+    }
+}
+
 /// The help text of `--tls-only`.
 pub fn tls_only_help() -> String {
     gettext(
@@ -151,6 +192,8 @@ pub fn serve_config(options: &Options) -> Result<ServerConfig, String> {
     Ok(ServerConfig {
         bind,
         port,
+        server_name: serve_server_name(options, defaults.server_name)?,
+        motd: serve_motd(options)?,
         room: checked_room(options.room.as_deref())?.unwrap_or(defaults.room),
         password: serve_password(options)?,
         history,
@@ -162,7 +205,6 @@ pub fn serve_config(options: &Options) -> Result<ServerConfig, String> {
         }),
         limits,
         announce,
-        ..defaults
     })
 }
 
@@ -401,6 +443,21 @@ mod tests {
             ..Options::default()
         };
         assert_eq!(serve_config(&quiet).unwrap().announce, None);
+        let named = Options {
+            server_name: Some("irc.example.org".into()),
+            ..Options::default()
+        };
+        assert_eq!(serve_config(&named).unwrap().server_name, "irc.example.org");
+        let motd_file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(motd_file.path(), "Welcome!\nBe kind.\n").unwrap();
+        let with_motd = Options {
+            motd: Some(motd_file.path().display().to_string()),
+            ..Options::default()
+        };
+        assert_eq!(
+            serve_config(&with_motd).unwrap().motd,
+            ["Welcome!", "Be kind."]
+        );
         let chosen = Options {
             history: Some("50".into()),
             state_dir: Some("/srv/chat".into()),
@@ -469,6 +526,14 @@ mod tests {
             },
             Options {
                 nick: Some("1x".into()),
+                ..Options::default()
+            },
+            Options {
+                server_name: Some("my pc".into()),
+                ..Options::default()
+            },
+            Options {
+                motd: Some("/nonexistent/motd".into()),
                 ..Options::default()
             },
         ] {

@@ -8,12 +8,14 @@ use tcp_chat::server::{self, Limits, RunningHost, ServerConfig, TlsConfig};
 
 /// Loopback, a free port, no flood control (tests send bursts and connect
 /// often), no cap per address (every test client comes from 127.0.0.1),
-/// QUIT reasons relayed however young the connection, and a short wait
-/// before a silent client counts as a plain-text user.
+/// QUIT reasons relayed however young the connection, a short wait before
+/// a silent client counts as a plain-text user, and the fallback server
+/// name rather than this machine's, so replies are the same anywhere.
 pub fn test_config() -> ServerConfig {
     ServerConfig {
         bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         port: 0,
+        server_name: server::FALLBACK_SERVER_NAME.to_owned(),
         limits: Limits {
             flood_control: false,
             max_per_address: 0,

@@ -9,11 +9,13 @@
 //! - [`fake_server`]: a scripted IRC server for client-side tests.
 //! - [`events`]: client sessions and the events they report.
 //! - [`programs`]: child processes the tests drive, killed however a test ends.
+//! - [`conformance`]: IRC checks with the server as a parameter (ours, ngircd).
 //! - [`daemons`]: ngircd / InspIRCd and the chat every one must carry.
 //! - [`ii`]: the `ii` IRC client, driven through its files.
 // Each test binary uses only part of this tree.
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod conformance;
 pub mod daemons;
 pub mod events;
 pub mod fake_server;
