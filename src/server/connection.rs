@@ -258,6 +258,10 @@ async fn session(
         .map_or_else(|| format!("[{}]", client.host), |i| i.prefix());
     match &ending {
         Ending::Overflow => log::warn!("dropping {who}: it stopped reading (send queue full)"),
+        Ending::Stalled => log::warn!(
+            "dropping {who}: it stopped reading (nothing could be written to it for {:?})",
+            shared.config.limits.ping_timeout
+        ),
         ending => log::info!("{who} left: {ending:?}"),
     }
     for line in std::mem::take(&mut *client.pending()) {
@@ -279,7 +283,7 @@ async fn session(
 fn farewell(style: Style, ending: &Ending) -> Option<Vec<u8>> {
     let (irc, human) = match ending {
         // Banned: the front-end has said why, in its own words.
-        Ending::PeerClosed | Ending::Overflow | Ending::Banned => return None,
+        Ending::PeerClosed | Ending::Overflow | Ending::Stalled | Ending::Banned => return None,
         Ending::Quit(_) => ("Closing link: quit", "Bye!"),
         Ending::HostClosing => (
             "Closing link: host is closing the room",
@@ -309,6 +313,7 @@ fn quit_reason(ending: &Ending, young: bool) -> String {
         Ending::Quit(_) => "Quit".to_owned(),
         Ending::HostClosing => "Host is closing the room".to_owned(),
         Ending::Overflow => "Send queue full".to_owned(),
+        Ending::Stalled => "Stopped reading".to_owned(),
         Ending::PingTimeout => "Ping timeout".to_owned(),
         Ending::PeerClosed | Ending::RegistrationTimeout | Ending::BadPassword | Ending::Banned => {
             "Connection closed".to_owned()

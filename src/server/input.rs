@@ -10,7 +10,7 @@ use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 
 use super::flood::TokenBucket;
-use super::send_queue::SendQueue;
+use super::send_queue::{Dropped, SendQueue};
 use crate::protocol::{Line, LineCodec, Message};
 use crate::transport::ReadHalf;
 
@@ -27,6 +27,9 @@ pub(super) enum Ending {
     HostClosing,
     /// The client stopped reading and its send queue filled up.
     Overflow,
+    /// The client stopped reading: a write made no progress for the ping
+    /// timeout, its queue not yet full.
+    Stalled,
     RegistrationTimeout,
     PingTimeout,
     BadPassword,
@@ -50,6 +53,14 @@ pub(super) struct Input {
 }
 
 impl Input {
+    /// Why the send queue dropped the client, as the connection's end.
+    fn dropped(&self) -> Ending {
+        match self.queue.why_dropped() {
+            Dropped::Overflow => Ending::Overflow,
+            Dropped::Stalled => Ending::Stalled,
+        }
+    }
+
     pub fn new(
         socket: ReadHalf,
         queue: SendQueue,
@@ -103,7 +114,7 @@ impl Input {
         tokio::select! {
             biased;
             () = self.shutdown.cancelled() => Err(Ending::HostClosing),
-            () = self.queue.dropped().cancelled() => Err(Ending::Overflow),
+            () = self.queue.dropped().cancelled() => Err(self.dropped()),
             () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)),
                 if deadline.is_some() => Err(ending),
             sent = self.queue.send(line) => sent.map_err(|_| Ending::PeerClosed),
@@ -149,7 +160,7 @@ impl Input {
             tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return Next::End(Ending::HostClosing),
-                () = self.queue.dropped().cancelled() => return Next::End(Ending::Overflow),
+                () = self.queue.dropped().cancelled() => return Next::End(self.dropped()),
                 () = tokio::time::sleep_until(deadline), if self.registration_deadline.is_some() => {
                     return Next::End(Ending::RegistrationTimeout);
                 }
@@ -173,7 +184,7 @@ impl Input {
             if !delay.is_zero() {
                 tokio::select! {
                     () = self.shutdown.cancelled() => return Next::End(Ending::HostClosing),
-                    () = self.queue.dropped().cancelled() => return Next::End(Ending::Overflow),
+                    () = self.queue.dropped().cancelled() => return Next::End(self.dropped()),
                     () = tokio::time::sleep(delay) => {}
                 }
             }

@@ -101,8 +101,11 @@ struct Shared {
     capacity: usize,
     /// Live `SendQueue` clones.
     senders: AtomicUsize,
-    /// Cancelled when the client must go at once (queue overflow).
+    /// Cancelled when the client must go at once (queue overflow, or a
+    /// write that made no progress).
     dropped: CancellationToken,
+    /// Set before `dropped` is cancelled for a write that made no progress.
+    stalled: std::sync::atomic::AtomicBool,
     /// Woken when the writer has written some of the queue, for `send`.
     room: Notify,
     backlog: Arc<Backlog>,
@@ -124,6 +127,13 @@ struct Queue {
     sender_waiting: bool,
     /// The writer, asleep on an empty queue.
     writer: Option<Waker>,
+}
+
+/// Why a client was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dropped {
+    Overflow,
+    Stalled,
 }
 
 enum Enqueued {
@@ -228,9 +238,19 @@ impl SendQueue {
         Enqueued::Queued { counted }
     }
 
-    /// Resolves once the client has overflowed its queue.
+    /// Resolves once the client must go: see [`Self::why_dropped`].
     pub(super) fn dropped(&self) -> &CancellationToken {
         &self.shared.dropped
+    }
+
+    /// Why [`Self::dropped`] resolved: its queue overflowed, or a write
+    /// made no progress for the stall time (the queue may be far from full).
+    pub(super) fn why_dropped(&self) -> Dropped {
+        if self.shared.stalled.load(Ordering::Acquire) {
+            Dropped::Stalled
+        } else {
+            Dropped::Overflow
+        }
     }
 
     /// The host-wide backlog this queue counts into.
@@ -373,6 +393,7 @@ pub(super) fn spawn(
         capacity: capacity.max(1),
         senders: AtomicUsize::new(1),
         dropped: dropped.clone(),
+        stalled: std::sync::atomic::AtomicBool::new(false),
         room: Notify::new(),
         backlog,
     });
@@ -416,6 +437,7 @@ async fn drain(mut socket: WriteHalf, shared: Arc<Shared>, stall: Duration) {
                 // queue: its reader, or a reply waiting for room, must not
                 // wait for a writer that has given up.
                 if err.kind() == std::io::ErrorKind::TimedOut {
+                    shared.stalled.store(true, Ordering::Release);
                     shared.dropped.cancel();
                 }
             }
@@ -489,6 +511,33 @@ mod tests {
         future
             .poll(&mut Context::from_waker(Waker::noop()))
             .is_ready()
+    }
+
+    /// A peer that never reads: the writes stop making progress long
+    /// before the queue is full, and that is what the drop says.
+    #[tokio::test]
+    async fn a_writer_that_makes_no_progress_is_told_apart_from_an_overflow() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let peer = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (host_side, _) = listener.accept().await.unwrap();
+        let (_read, write) = crate::transport::plain(host_side);
+        let capacity = 64 << 20;
+        let (queue, _writer) = spawn(
+            write,
+            capacity,
+            Arc::new(Backlog::default()),
+            Duration::from_millis(50),
+        );
+        let line = vec![b'x'; 1024];
+        // 16 MiB: more than the socket buffers take, a quarter of the queue.
+        for _ in 0..16 * 1024 {
+            queue.push(&line);
+        }
+        queue.dropped().cancelled().await;
+        assert_eq!(queue.why_dropped(), Dropped::Stalled);
+        drop(peer);
     }
 
     #[test]
