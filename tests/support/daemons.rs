@@ -35,7 +35,7 @@ pub struct DaemonSpec {
 /// when dropped.
 pub struct Daemon {
     // Declared before `_dir`: the process ends before its directory goes.
-    _process: ChildProcess,
+    process: ChildProcess,
     _dir: TempDir,
     pub port: u16,
 }
@@ -43,19 +43,36 @@ pub struct Daemon {
 impl Daemon {
     pub fn start(spec: &DaemonSpec) -> Daemon {
         let port = free_loopback_port();
+        Self::start_with(spec, port, |dir| (spec.config)(port, dir))
+    }
+
+    /// Like [`Self::start`], with a config that needs more than one port
+    /// (linked servers must know each other's): `config` writes it for the
+    /// server's directory, and the server takes clients on `port`.
+    pub fn start_with(
+        spec: &DaemonSpec,
+        port: u16,
+        config: impl FnOnce(&Path) -> String,
+    ) -> Daemon {
         let dir = scratch_dir(spec.program);
         let config_path = dir.path().join(format!("{}.conf", spec.program));
-        std::fs::write(&config_path, (spec.config)(port, dir.path())).unwrap();
+        std::fs::write(&config_path, config(dir.path())).unwrap();
         let process = ChildProcess::spawn(
             Command::new(spec.program).args((spec.args)(&config_path)),
             spec.package,
         );
         process.wait_for_output(spec.ready_marker);
         Daemon {
-            _process: process,
+            process,
             _dir: dir,
             port,
         }
+    }
+
+    /// Blocks until the server prints a line containing `marker` (after
+    /// those already waited for).
+    pub fn wait_for_output(&self, marker: &str) {
+        self.process.wait_for_output(marker);
     }
 
     pub fn address(&self) -> String {

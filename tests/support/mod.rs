@@ -11,6 +11,7 @@
 //! - [`programs`]: child processes the tests drive, killed however a test ends.
 //! - [`conformance`]: IRC checks with the server as a parameter (ours, ngircd).
 //! - [`daemons`]: ngircd / InspIRCd and the chat every one must carry.
+//! - [`inspircd`]: InspIRCd's config for tests, alone or two servers linked.
 //! - [`ii`]: the `ii` IRC client, driven through its files.
 // Each test binary uses only part of this tree.
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
@@ -21,6 +22,7 @@ pub mod events;
 pub mod fake_server;
 pub mod host;
 pub mod ii;
+pub mod inspircd;
 pub mod programs;
 pub mod raw_client;
 pub mod relay;
@@ -66,6 +68,14 @@ pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
 /// A loopback port nothing listens on right now: for a server that must be
 /// told its port (ours binds port 0 instead), or for a refused connection.
 pub fn free_loopback_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    let [port] = free_loopback_ports();
+    port
+}
+
+/// `N` distinct loopback ports nothing listens on right now: each is held
+/// until all are chosen, so the kernel cannot hand out one twice.
+pub fn free_loopback_ports<const N: usize>() -> [u16; N] {
+    let listeners: [std::net::TcpListener; N] =
+        std::array::from_fn(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+    listeners.map(|listener| listener.local_addr().unwrap().port())
 }
