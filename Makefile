@@ -9,7 +9,7 @@ CARGO ?= cargo
 BUILD_PACKAGES := build-essential pkg-config libgtk-4-dev libadwaita-1-dev libglib2.0-bin libsqlite3-dev gettext ca-certificates
 TEST_PACKAGES := xvfb xauth xdotool imagemagick ngircd inspircd ii irssi weechat-headless openssl \
 	desktop-file-utils appstream gtk-update-icon-cache dbus-x11 dbus-daemon libgtk-4-bin librsvg2-bin \
-	iproute2
+	iproute2 at-spi2-core python3-pyatspi
 BENCH_PACKAGES := ngircd inspircd xvfb xauth
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -436,7 +436,7 @@ fn encryption_shows_and_a_changed_identity_asks_first() {
     assert!(message.contains(&first.safety_code()), "{message}");
     assert!(message.contains(&second.safety_code()), "{message}");
     assert_eq!(
-        banner.remedy_button().label().as_deref(),
+        tcp_chat::ui::mnemonic_label(&banner.remedy_button()).as_deref(),
         Some("_Trust New Identity")
     );
     shot("identity-changed");
@@ -488,7 +488,7 @@ fn refused_shows_banner_and_try_again_retries() {
     let message = banner.shown_message().expect("a banner");
     assert!(message.contains("pc.local:6667"), "{message}");
     assert_eq!(
-        banner.remedy_button().label().as_deref(),
+        tcp_chat::ui::mnemonic_label(&banner.remedy_button()).as_deref(),
         Some("_Try Again")
     );
     assert_eq!(fake.window.visible_page().as_deref(), Some("welcome"));
@@ -512,7 +512,7 @@ fn port_in_use_offers_another_port() {
     let banner = fake.window.banner();
     assert!(banner.shown_message().unwrap().contains("6667"));
     assert_eq!(
-        banner.remedy_button().label().as_deref(),
+        tcp_chat::ui::mnemonic_label(&banner.remedy_button()).as_deref(),
         Some("_Choose Another Port")
     );
     banner.remedy_button().emit_clicked();
@@ -537,7 +537,7 @@ fn lost_connection_keeps_the_log() {
     assert!(fake.window.chat_log().text().contains("still here?"));
     assert!(!fake.window.message_entry().is_sensitive());
     assert_eq!(
-        fake.window.banner().remedy_button().label().as_deref(),
+        tcp_chat::ui::mnemonic_label(&fake.window.banner().remedy_button()).as_deref(),
         Some("_Reconnect")
     );
     assert!(
@@ -811,7 +811,7 @@ fn reconnecting_counts_down_and_reconnect_now_asks_for_it() {
     let shown = banner.shown_message().expect("a banner");
     assert_eq!(shown, "Connection lost. Reconnecting in 5 s…");
     assert_eq!(
-        banner.remedy_button().label().as_deref(),
+        tcp_chat::ui::mnemonic_label(&banner.remedy_button()).as_deref(),
         Some("Reconnect _Now")
     );
     assert_eq!(window.phase(), Phase::Reconnecting);
@@ -882,7 +882,7 @@ fn entry_stays_usable_while_reconnecting() {
     assert_eq!(fake.window.phase(), Phase::Closed);
     assert!(!entry.is_sensitive());
     assert_eq!(
-        fake.window.banner().remedy_button().label().as_deref(),
+        tcp_chat::ui::mnemonic_label(&fake.window.banner().remedy_button()).as_deref(),
         Some("_Try Again")
     );
     // An entry outliving its window trips GTK 4.8's expression bindings
@@ -1598,6 +1598,156 @@ fn tab_completes_nicks_in_the_entry() {
     fake.close();
 }
 
+/// Gives the X input focus to the window titled `title` (there is no
+/// window manager under Xvfb to do it).
+fn focus_window(title: &str) {
+    let status = std::process::Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", title])
+        .arg("windowfocus")
+        .status()
+        .expect("xdotool is installed");
+    assert!(status.success(), "xdotool found no window titled {title:?}");
+}
+
+/// Presses `keys` (xdotool names) in the focused window: real X key
+/// events, delivered asynchronously, so callers wait for what they do.
+fn press(keys: &[&str]) {
+    let status = std::process::Command::new("xdotool")
+        .arg("key")
+        .args(keys)
+        .status()
+        .expect("xdotool is installed");
+    assert!(status.success());
+}
+
+fn focus_inside(fake: &FakeNetwork, widget: &impl IsA<gtk::Widget>) -> bool {
+    GtkWindowExt::focus(&fake.window).is_some_and(|focus| focus.is_ancestor(widget))
+}
+
+/// The popover menu open on the member list, if any.
+fn member_menu(fake: &FakeNetwork) -> Option<gtk::PopoverMenu> {
+    let mut pending = vec![fake.window.member_list().upcast::<gtk::Widget>()];
+    while let Some(widget) = pending.pop() {
+        if let Some(menu) = widget.downcast_ref::<gtk::PopoverMenu>() {
+            if menu.is_visible() {
+                return Some(menu.clone());
+            }
+        }
+        let mut child = widget.first_child();
+        while let Some(widget) = child {
+            child = widget.next_sibling();
+            pending.push(widget);
+        }
+    }
+    None
+}
+
+/// Hosting, the main menu, sending, a member's actions and leaving with
+/// real key presses alone (xdotool): nothing clicked, no action called.
+fn keyboard_alone_hosts_sends_and_leaves() {
+    // The window's title ends so in every phase ("#chat – TCP Chat").
+    const WINDOW: &str = "TCP Chat$";
+    let fake = FakeNetwork::new();
+    // The window has no application here, which would set the
+    // accelerators: the same table, on the window as GtkApplication does.
+    let accelerators = gtk::ShortcutController::new();
+    accelerators.set_scope(gtk::ShortcutScope::Global);
+    for (action, keys) in tcp_chat::ui::application::ACCELERATORS {
+        for key in keys {
+            accelerators.add_shortcut(gtk::Shortcut::new(
+                gtk::ShortcutTrigger::parse_string(key),
+                Some(gtk::NamedAction::new(action)),
+            ));
+        }
+    }
+    fake.window.add_controller(accelerators);
+    focus_window(WINDOW);
+    // Ctrl+H: the Host form, its nick field focused; Enter opens the room.
+    press(&["ctrl+h"]);
+    let host = fake.window.host_button().popover().unwrap();
+    fake_network::wait_until("Ctrl+H to open the Host form", || host.is_visible());
+    press(&["ctrl+a", "a", "l", "i", "c", "e", "Return"]);
+    let mut sent = Vec::new();
+    fake_network::wait_until("Enter to host", || {
+        sent.extend(fake.sent());
+        !sent.is_empty()
+    });
+    assert!(
+        matches!(&sent[..], [Command::Host(request)] if request.nick == "alice"),
+        "{sent:?}"
+    );
+    fake.feed([
+        Event::Hosting {
+            port: 6667,
+            addresses: vec!["192.0.2.5:6667".parse().unwrap()],
+            fingerprint: None,
+        },
+        Event::Connected {
+            server: "localhost:6667".into(),
+            nick: "alice".into(),
+            room: "#chat".into(),
+        },
+        Event::Members {
+            room: "#chat".into(),
+            nicks: vec!["alice".into(), "bob".into()],
+        },
+    ]);
+    fake.window.set_show_members(true);
+    fake.settle();
+    assert!(
+        entry_has_focus(&fake),
+        "joining puts the cursor in the entry"
+    );
+    // Type and Enter.
+    press(&["h", "i", "Return"]);
+    fake_network::wait_until("Enter to send", || {
+        fake.sent() == [Command::SendMessage { text: "hi".into() }]
+    });
+    assert!(
+        entry_has_focus(&fake),
+        "the entry keeps focus after sending"
+    );
+    // Ctrl+Tab (Tab completes nicks in the entry) reaches the member list,
+    // Send being off while the entry is empty;
+    // Down goes to bob; Shift+F10 opens his actions, with the first one
+    // selected: Enter opens the private conversation.
+    let members = fake.window.member_list();
+    press(&["ctrl+Tab"]);
+    fake_network::wait_until("Ctrl+Tab to reach the members", || {
+        focus_inside(&fake, &members)
+    });
+    press(&["Down", "shift+F10"]);
+    fake_network::wait_until("Shift+F10 to open the member's menu", || {
+        member_menu(&fake).is_some()
+    });
+    shot("keyboard-member-menu");
+    press(&["Return"]);
+    fake_network::wait_until("the private conversation with bob", || {
+        fake.window.conversation_rows().len() == 2
+    });
+    // Alt+L leaves; the room we host asks first. (Its answer is clicked:
+    // under Xvfb, with no window manager, the dialog's window never got
+    // the keys xdotool sent it.)
+    press(&["alt+l"]);
+    fake_network::answer_dialog("close-the-room", "_Close Room");
+    let mut sent = Vec::new();
+    fake_network::wait_until("the keyboard to leave", || {
+        sent.extend(fake.sent());
+        sent.contains(&Command::Leave { message: None })
+    });
+    assert_eq!(fake.window.visible_page().as_deref(), Some("welcome"));
+    // F10 opens the main menu; Escape closes it. Last: under Xvfb, with
+    // no window manager, GTK 4.8 takes no further keys once Escape closed
+    // a popover (the focus stays on the window as X sees it).
+    focus_window(WINDOW);
+    press(&["F10"]);
+    let menu = fake.window.primary_menu_button().popover().unwrap();
+    fake_network::wait_until("F10 to open the main menu", || menu.is_visible());
+    press(&["Escape"]);
+    fake_network::wait_until("Escape to close the main menu", || !menu.is_visible());
+    fake.close();
+}
+
 fn main() -> std::process::ExitCode {
     fake_network::init();
     let cases: &[(&str, fn())] = &[
@@ -1628,6 +1778,10 @@ fn main() -> std::process::ExitCode {
         ),
         ("typing_and_away_show", typing_and_away_show),
         ("welcome_page_before_joining", welcome_page_before_joining),
+        (
+            "keyboard_alone_hosts_sends_and_leaves",
+            keyboard_alone_hosts_sends_and_leaves,
+        ),
         ("host_form_sends_host", host_form_sends_host),
         (
             "connect_form_sends_connect_with_password",

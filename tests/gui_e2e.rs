@@ -307,7 +307,7 @@ fn connecting_to_a_closed_port_shows_the_banner() {
     let message = banner.shown_message().unwrap();
     assert!(message.contains(&address), "{message}");
     assert_eq!(
-        banner.remedy_button().label().as_deref(),
+        tcp_chat::ui::mnemonic_label(&banner.remedy_button()).as_deref(),
         Some("_Try Again")
     );
     assert_eq!(window.visible_page().as_deref(), Some("welcome"));

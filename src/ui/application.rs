@@ -112,6 +112,22 @@ mod imp {
     impl AdwApplicationImpl for TcpChatApplication {}
 }
 
+/// Every accelerator: detailed action and its keys (GTK's syntax). The
+/// shortcuts window (`resources/ui/help-overlay.ui`) lists them.
+pub const ACCELERATORS: [(&str, &[&str]); 8] = [
+    (AppAction::Quit.detailed(), &["<Primary>q"]),
+    (AppAction::Preferences.detailed(), &["<Primary>comma"]),
+    (WinAction::FocusEntry.detailed(), &["<Primary>l"]),
+    (WinAction::Find.detailed(), &["<Primary>f"]),
+    (WinAction::ShowMembers.detailed(), &["F9"]),
+    (WinAction::Host.detailed(), &["<Primary>h"]),
+    (WinAction::Connect.detailed(), &["<Primary>j"]),
+    (
+        WinAction::ShowHelpOverlay.detailed(),
+        &["<Primary>question"],
+    ),
+];
+
 glib::wrapper! {
     pub struct TcpChatApplication(ObjectSubclass<imp::TcpChatApplication>)
         @extends adw::Application, gtk::Application, gio::Application,
@@ -304,20 +320,7 @@ impl TcpChatApplication {
             })
             .build();
         self.add_action_entries([quit, about, preferences, show_conversation, close_room]);
-        let accels: [(&str, &[&str]); 8] = [
-            (AppAction::Quit.detailed(), &["<Primary>q"]),
-            (AppAction::Preferences.detailed(), &["<Primary>comma"]),
-            (WinAction::FocusEntry.detailed(), &["<Primary>l"]),
-            (WinAction::Find.detailed(), &["<Primary>f"]),
-            (WinAction::ShowMembers.detailed(), &["F9"]),
-            (WinAction::Host.detailed(), &["<Primary>h"]),
-            (WinAction::Connect.detailed(), &["<Primary>j"]),
-            (
-                WinAction::ShowHelpOverlay.detailed(),
-                &["<Primary>question"],
-            ),
-        ];
-        for (action, keys) in accels {
+        for (action, keys) in ACCELERATORS {
             self.set_accels_for_action(action, keys);
         }
     }

@@ -66,7 +66,7 @@ impl TcpChatBanner {
         let imp = self.imp();
         imp.message_label.set_text(message);
         if let Some((label, action)) = remedy {
-            imp.remedy_button.set_label(label);
+            super::set_mnemonic_label(&imp.remedy_button, label);
             imp.remedy_button.set_action_name(Some(action));
         }
         imp.remedy_button.set_visible(remedy.is_some());

@@ -59,6 +59,11 @@ struct Tags {
     search: SearchTags,
 }
 
+/// A palette tint as GDK takes it.
+fn rgba((red, green, blue, alpha): palette::Tint) -> gdk::RGBA {
+    gdk::RGBA::new(red as f32, green as f32, blue as f32, alpha as f32)
+}
+
 impl Tags {
     fn new(table: &gtk::TextTagTable) -> Self {
         let add = |tag: gtk::TextTag| {
@@ -73,7 +78,7 @@ impl Tags {
                 .map(|_| add(gtk::TextTag::builder().weight(700).build()))
                 .collect(),
             own_line: add(gtk::TextTag::builder()
-                .paragraph_background_rgba(&gdk::RGBA::new(0.21, 0.52, 0.89, 0.10))
+                .paragraph_background_rgba(&rgba(palette::OWN_LINE_TINT))
                 .build()),
             action: add(gtk::TextTag::builder()
                 .style(gtk::pango::Style::Italic)
@@ -106,18 +111,8 @@ impl Tags {
         for (slot, tag) in self.nicks.iter().enumerate() {
             paint(tag, palette::colour(slot, dark));
         }
-        let (quiet, error, link) = if dark {
-            ("#9a9996", "#ff7b63", "#78aeed")
-        } else {
-            ("#6f6e73", "#c01c28", "#1a5fb4")
-        };
-        // Amber behind a line that names the person, as chat apps mark
-        // mentions; strong enough to find, light enough to read through.
-        let mention = if dark {
-            gdk::RGBA::new(0.90, 0.65, 0.04, 0.22)
-        } else {
-            gdk::RGBA::new(0.96, 0.76, 0.07, 0.25)
-        };
+        let palette::TextColours { quiet, error, link } = palette::text_colours(dark);
+        let mention = rgba(palette::mention_tint(dark));
         self.mention.set_paragraph_background_rgba(Some(&mention));
         for tag in [
             &self.time,

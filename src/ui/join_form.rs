@@ -90,13 +90,13 @@ mod imp {
                 self.description_label.set_label(&gettext(
                     "Open a chat room on this computer. Others on your network join with the address shown once it is open.",
                 ));
-                self.submit_button.set_label(&gettext("_Open Room"));
+                crate::ui::set_mnemonic_label(&self.submit_button, &gettext("_Open Room"));
             } else {
                 self.title_label.set_label(&gettext("Join a Room"));
                 self.description_label.set_label(&gettext(
                     "Join a room someone hosts, or any IRC server. Ask the host for the address.",
                 ));
-                self.submit_button.set_label(&gettext("_Join"));
+                crate::ui::set_mnemonic_label(&self.submit_button, &gettext("_Join"));
             }
         }
     }

@@ -2,7 +2,8 @@
 //! nicks on screen, so a room of thousands costs little. Members who are
 //! away show dimmed, with their reason. Activating a
 //! member (Enter, double click) or "Send Private Message" in their context
-//! menu (right click, long press) opens a private conversation.
+//! menu (right click, long press, Shift+F10 or the Menu key) opens a
+//! private conversation.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -114,8 +115,28 @@ impl TcpChatMemberList {
             self,
             move |_, x, y| list.pop_up_menu_at(x, y)
         ));
+        // The keyboard's way to the same menu (GNOME's context-menu keys),
+        // for the member whose row has the focus.
+        let keys = gtk::ShortcutController::new();
+        keys.add_shortcut(gtk::Shortcut::new(
+            gtk::ShortcutTrigger::parse_string("<Shift>F10|Menu"),
+            Some(gtk::CallbackAction::new(glib::clone!(
+                #[weak(rename_to = list)]
+                self,
+                #[upgrade_or]
+                glib::Propagation::Proceed,
+                move |_, _| {
+                    if list.pop_up_menu_for_focus() {
+                        glib::Propagation::Stop
+                    } else {
+                        glib::Propagation::Proceed
+                    }
+                }
+            ))),
+        ));
         list_view.add_controller(right_click);
         list_view.add_controller(long_press);
+        list_view.add_controller(keys);
     }
 
     /// The menu for the member under (`x`, `y`) of the list view.
@@ -127,6 +148,38 @@ impl TcpChatMemberList {
         else {
             return;
         };
+        self.pop_up_menu(&nick, gdk::Rectangle::new(x as i32, y as i32, 1, 1));
+    }
+
+    /// The menu for the member whose row has the keyboard focus, pointing at
+    /// that row; false when no row has it.
+    fn pop_up_menu_for_focus(&self) -> bool {
+        let list_view = self.imp().list_view.get();
+        let Some(focus) = list_view.root().and_then(|root| root.focus()) else {
+            return false;
+        };
+        // The focus sits on the list's own item widget, which holds our row.
+        let Some(nick) = nick_of_row(&focus)
+            .or_else(|| focus.first_child().and_then(|child| nick_of_row(&child)))
+        else {
+            return false;
+        };
+        let Some(bounds) = focus.compute_bounds(&list_view) else {
+            return false;
+        };
+        let area = gdk::Rectangle::new(
+            bounds.x() as i32,
+            bounds.y() as i32,
+            bounds.width() as i32,
+            bounds.height() as i32,
+        );
+        self.pop_up_menu(&nick, area);
+        true
+    }
+
+    /// The member's actions in a popover menu pointing at `area` of the list.
+    fn pop_up_menu(&self, nick: &str, area: gdk::Rectangle) {
+        let list_view = self.imp().list_view.get();
         let menu = gio::Menu::new();
         let item = gio::MenuItem::new(Some(&gettext("Send _Private Message")), None);
         item.set_action_and_target_value(
@@ -137,7 +190,7 @@ impl TcpChatMemberList {
         let popover = gtk::PopoverMenu::from_model(Some(&menu));
         popover.set_parent(&list_view);
         popover.set_has_arrow(false);
-        popover.set_pointing_to(Some(&gdk::Rectangle::new(x as i32, y as i32, 1, 1)));
+        popover.set_pointing_to(Some(&area));
         // Unparented once closed, so menus do not pile up on the list.
         popover.connect_closed(|popover| {
             let popover = popover.clone();

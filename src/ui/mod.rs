@@ -47,6 +47,33 @@ pub fn register_resources() {
         .unwrap_or_else(|err| log::error!("cannot register the UI resources: {err}"));
 }
 
+/// Shows the mnemonic `text` ("_Join") on `button` in a label child of its
+/// own. `Button::set_label` would do it too, but GTK 4.8 then also sets the
+/// accessible label to the raw text, and screen readers say "_Join Join".
+pub fn set_mnemonic_label(button: &gtk::Button, text: &str) {
+    use gtk::prelude::*;
+    if let Some(label) = button.child().and_downcast::<gtk::Label>() {
+        label.set_text_with_mnemonic(text);
+        return;
+    }
+    let label = gtk::Label::with_mnemonic(text);
+    label.set_mnemonic_widget(Some(button));
+    button.set_child(Some(&label));
+    button.add_css_class("text-button");
+}
+
+/// The mnemonic text `button` shows ("_Join"), whether set as its label or
+/// by [`set_mnemonic_label`].
+pub fn mnemonic_label(button: &gtk::Button) -> Option<String> {
+    use gtk::prelude::*;
+    button.label().map(String::from).or_else(|| {
+        button
+            .child()
+            .and_downcast::<gtk::Label>()
+            .map(|label| label.label().to_string())
+    })
+}
+
 /// For `dispose` of a templated widget: `dispose_template` only drops the
 /// children it named, so the rest are unparented here.
 pub(crate) fn unparent_children(widget: &impl gtk::prelude::IsA<gtk::Widget>) {

@@ -65,6 +65,10 @@ pub struct TcpChatWindow {
     #[template_child]
     pub(super) security_button: TemplateChild<gtk::MenuButton>,
     #[template_child]
+    pub(super) primary_menu_button: TemplateChild<gtk::MenuButton>,
+    #[template_child]
+    pub(super) members_button: TemplateChild<gtk::ToggleButton>,
+    #[template_child]
     pub(super) security_heading: TemplateChild<gtk::Label>,
     #[template_child]
     pub(super) security_explanation: TemplateChild<gtk::Label>,
@@ -265,6 +269,11 @@ impl TcpChatWindow {
     #[template_callback]
     fn on_form_submitted(&self, form: &TcpChatJoinForm) {
         self.obj().submit(form);
+    }
+
+    #[template_callback]
+    fn on_close_search(&self) {
+        self.search_bar.set_search_mode(false);
     }
 
     #[template_callback]

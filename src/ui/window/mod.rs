@@ -225,7 +225,17 @@ impl TcpChatWindow {
         });
         if let Some((revision, members)) = members {
             imp.member_list.show_members(&members);
-            imp.member_count_label.set_label(&members.len().to_string());
+            let count = members.len().to_string();
+            imp.member_count_label.set_label(&count);
+            // GTK 4.8 makes the tooltip the button's accessible description:
+            // a screen reader says how many are in the room with its name.
+            imp.members_button
+                .set_tooltip_text(Some(&crate::i18n::ngettext_f(
+                    "{count} person in the room (F9)",
+                    "{count} people in the room (F9)",
+                    members.len() as u64,
+                    &[("count", &count)],
+                )));
             imp.members_shown.set(revision);
         }
         self.render_conversations();
@@ -395,6 +405,10 @@ impl TcpChatWindow {
 
     pub fn send_button(&self) -> gtk::Button {
         self.imp().send_button.get()
+    }
+
+    pub fn primary_menu_button(&self) -> gtk::MenuButton {
+        self.imp().primary_menu_button.get()
     }
 
     pub fn host_button(&self) -> gtk::MenuButton {

@@ -203,6 +203,8 @@ impl TcpChatWindow {
         on_yes: impl Fn(&TcpChatWindow) + 'static,
     ) {
         let dialog = adw::MessageDialog::new(Some(self), Some(heading), Some(question));
+        // The window's own name too: what a screen reader says on its arrival.
+        dialog.set_title(Some(heading));
         dialog.add_responses(&[("cancel", &gettext("_Cancel")), ("act", act)]);
         dialog.set_response_appearance("act", adw::ResponseAppearance::Destructive);
         dialog.set_default_response(Some("cancel"));
