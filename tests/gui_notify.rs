@@ -268,6 +268,7 @@ fn a_hosted_room_can_stay_open_in_the_background() {
     });
     let hosting = bus.shown()[before].clone();
     assert_eq!(hosting.summary, "Still hosting #chat");
+    bus.replies_reached(app.upcast_ref());
 
     // Launching the app again brings the window back.
     app.activate();

@@ -232,6 +232,34 @@ impl DesktopBus {
             .expect("the signal goes out");
     }
 
+    /// Returns once `app` has had every reply the fake server sent it so
+    /// far: a call of its own to the server, answered after them on the
+    /// same connections, comes back last. (GLib withdraws a notification
+    /// only once the reply to its Notify, with the server's id, is in.)
+    pub fn replies_reached(&self, app: &gtk::Application) {
+        let connection = app.dbus_connection().expect("the app is on the bus");
+        let answered = Rc::new(std::cell::Cell::new(false));
+        connection.call(
+            Some("org.freedesktop.Notifications"),
+            "/org/freedesktop/Notifications",
+            "org.freedesktop.Notifications",
+            "GetServerInformation",
+            None,
+            None,
+            gio::DBusCallFlags::NONE,
+            -1,
+            None::<&gio::Cancellable>,
+            {
+                let answered = answered.clone();
+                move |reply| {
+                    reply.expect("the fake server answers");
+                    answered.set(true);
+                }
+            },
+        );
+        super::fake_network::wait_until("the app's own call to come back", || answered.get());
+    }
+
     pub fn shown(&self) -> Vec<Shown> {
         self.record.borrow().shown.clone()
     }
