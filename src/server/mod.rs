@@ -226,6 +226,9 @@ pub struct RunningHost {
     announcer: Option<Announcer>,
     history: Option<History>,
     fingerprint: Option<Fingerprint>,
+    /// Cancelled first on shutdown: the accept loop closes the listener.
+    stop_accepting: CancellationToken,
+    accept_loop: Option<tokio::task::JoinHandle<()>>,
     shutdown: CancellationToken,
     /// Ends (yields `None`) once every task holding a sender is gone.
     tasks_done: mpsc::Receiver<()>,
@@ -258,6 +261,14 @@ impl RunningHost {
                 log::warn!("could not withdraw the announcement: {err}");
             }
         }
+        // The port closes before anyone is told goodbye: a client told the
+        // room is closing must not find it still taking connections.
+        self.stop_accepting.cancel();
+        if let Some(accept_loop) = self.accept_loop.take() {
+            if let Err(err) = accept_loop.await {
+                log::warn!("the accept loop ended badly: {err}");
+            }
+        }
         self.shutdown.cancel();
         while self.tasks_done.recv().await.is_some() {}
         if let Some(history) = self.history.take() {
@@ -286,6 +297,7 @@ impl RunningHost {
 impl Drop for RunningHost {
     /// A host nobody holds any more stops (without waiting for its tasks).
     fn drop(&mut self) {
+        self.stop_accepting.cancel();
         self.shutdown.cancel();
     }
 }
@@ -352,12 +364,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
     // Every task holds a clone; `shutdown` waits for the channel to close.
     let (alive, tasks_done) = mpsc::channel(1);
     let history = shared.hub.history().cloned();
-    tokio::spawn(accept_loop(listener, shared, alive));
+    let stop_accepting = shutdown.child_token();
+    let accept_loop = tokio::spawn(accept_loop(listener, shared, alive, stop_accepting.clone()));
     Ok(RunningHost {
         local_addrs: vec![local_addr],
         announcer,
         history,
         fingerprint,
+        stop_accepting,
+        accept_loop: Some(accept_loop),
         shutdown,
         tasks_done,
     })
@@ -391,7 +406,12 @@ fn announce_room(
         .ok()
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, alive: mpsc::Sender<()>) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    alive: mpsc::Sender<()>,
+    stop: CancellationToken,
+) {
     // One descriptor kept in reserve (the classic trick): when the process
     // has run out, it is given up to accept the waiting newcomer and tell
     // it the host is full. Else the newcomer would wait unanswered in the
@@ -399,7 +419,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, alive: mpsc::Se
     let mut reserve = listen::reserve_fd();
     loop {
         let accepted = tokio::select! {
-            () = shared.shutdown.cancelled() => return,
+            () = stop.cancelled() => return,
             accepted = listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {
