@@ -140,6 +140,23 @@ async fn a_host_without_tls_is_joined_in_plain_text_and_not_pinned() {
     assert_eq!(hosts.pinned("127.0.0.1", addr.port()).unwrap(), None);
 }
 
+/// ngircd says nothing to a ClientHello: after the probe's patience the
+/// session joins such a new host in plain text, on a fresh connection.
+#[tokio::test]
+async fn a_silent_plain_server_is_joined_in_plain_text_after_the_probe() {
+    let server = support::FakeServer::bind().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(&server.address(), ExpectedIdentity::Unknown, &dir);
+    config.timing.tls_probe = std::time::Duration::from_millis(100);
+    let (_session, events) = start_session(config);
+    // The first connection gets a ClientHello and no answer…
+    let _probed = server.accept().await;
+    // …the second one registers in plain text.
+    let mut peer = server.accept().await;
+    assert_eq!(peer.message().await.command, "NICK");
+    assert_eq!(security_or_end(&events).await, Ok(Security::Plain));
+}
+
 #[tokio::test]
 async fn a_host_seen_with_tls_is_never_joined_in_plain_text() {
     let (_host, addr) = start_host(test_config()).await;

@@ -41,10 +41,13 @@ pub struct Opening<'a> {
     pub target: &'a Target,
     pub identity: ExpectedIdentity,
     pub known_hosts: Option<&'a PathBuf>,
+    /// Resolving and connecting; also a TLS handshake with a host that
+    /// must speak TLS (pinned, announced so, or `ircs://`).
     pub connect_timeout: Duration,
-    /// How long a TLS handshake may take before the host counts as not
-    /// speaking TLS (a plain IRC server waits silently for a line).
-    pub handshake_timeout: Duration,
+    /// A TLS handshake with a host that may fall back to plain text: past
+    /// it the host counts as not speaking TLS (a plain IRC server waits
+    /// silently for a line).
+    pub probe_timeout: Duration,
 }
 
 /// Opens the connection; `Err` says why not (nothing was sent).
@@ -64,7 +67,12 @@ pub async fn open(opening: &Opening<'_>, learnt: &mut Learnt) -> Result<Opened, 
         return open_plain(opening).await;
     }
     let stream = connect::open(target, opening.connect_timeout).await?;
-    let handshake = handshake(stream, &target.host, None, opening.handshake_timeout).await;
+    let patience = if tls_expected {
+        opening.connect_timeout
+    } else {
+        opening.probe_timeout
+    };
+    let handshake = handshake(stream, &target.host, None, patience).await;
     let encrypted = match handshake {
         Ok(encrypted) => encrypted,
         Err(err) if tls_expected => {
@@ -155,16 +163,11 @@ async fn open_verified(opening: &Opening<'_>) -> Result<Opened, DisconnectReason
         problem: CertificateProblem::Other(detail),
     })?;
     let stream = connect::open(target, opening.connect_timeout).await?;
-    let encrypted = handshake(
-        stream,
-        &target.host,
-        Some(config),
-        opening.handshake_timeout,
-    )
-    .await
-    .map_err(|err| DisconnectReason::CertificateRejected {
-        problem: certificate_problem(&err),
-    })?;
+    let encrypted = handshake(stream, &target.host, Some(config), opening.connect_timeout)
+        .await
+        .map_err(|err| DisconnectReason::CertificateRejected {
+            problem: certificate_problem(&err),
+        })?;
     let (reader, writer) = transport::tls(encrypted);
     Ok(Opened {
         reader,

@@ -26,9 +26,11 @@ use crate::transport::ReadHalf;
 pub struct Timing {
     /// Resolving the name, and then each connection attempt.
     pub connect: Duration,
-    /// A TLS handshake; a host new to us that has not answered TLS by then
-    /// is joined in plain text (a plain IRC server waits silently).
-    pub tls_handshake: Duration,
+    /// How long a host new to us may take to answer TLS before it is
+    /// joined in plain text: a plain IRC server (ngircd) waits silently on a
+    /// ClientHello, so this is what a first visit to one costs. Hosts known
+    /// or announced to speak TLS get `connect` instead.
+    pub tls_probe: Duration,
     /// Silence from the server after which we send a PING of our own.
     pub ping_interval: Duration,
     /// How long the server has to answer that PING.
@@ -50,7 +52,7 @@ impl Default for Timing {
     fn default() -> Self {
         Timing {
             connect: Duration::from_secs(15),
-            tls_handshake: Duration::from_secs(5),
+            tls_probe: Duration::from_secs(2),
             ping_interval: Duration::from_secs(90),
             ping_timeout: Duration::from_secs(60),
             quit_wait: Duration::from_secs(2),
@@ -165,7 +167,7 @@ async fn run(
             identity: request.identity,
             known_hosts: known_hosts.as_ref(),
             connect_timeout: timing.connect,
-            handshake_timeout: timing.tls_handshake,
+            probe_timeout: timing.tls_probe,
         };
         let ended = connection(
             (&opening, &mut learnt),
