@@ -8,6 +8,7 @@ pub mod codec;
 pub mod ctcp;
 pub mod formatting;
 pub mod message;
+pub mod modes;
 pub mod names;
 pub mod numeric;
 pub mod tags;
@@ -17,6 +18,7 @@ pub mod trust;
 pub use codec::{Line, LineCodec, MAX_LINE_BYTES, MAX_TAGS_BYTES};
 pub use formatting::{strip_bidi_controls, strip_formatting};
 pub use message::{Message, ParseError};
+pub use modes::{ModeChange, ModeKinds};
 pub use names::{
     fold_case, is_channel_name, is_valid_nick, is_valid_server_name, same_name, truncate_utf8,
     DEFAULT_PORT, DEFAULT_ROOM, DEFAULT_TLS_PORT,
