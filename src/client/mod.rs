@@ -14,6 +14,7 @@ pub mod known_hosts;
 mod nick;
 mod outbox;
 mod outgoing;
+mod reply;
 mod secure;
 mod session;
 mod state;

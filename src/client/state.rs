@@ -12,6 +12,7 @@ use super::conversation::{Conversation, Seen};
 use super::history::{self, Batches, MAX_BATCH_LINES};
 use super::nick::{alternative_nick, sanitize_nick, RFC_NICK_LEN};
 use super::outbox::TOKEN_TAG;
+use super::reply::{NickRefusal, Reply};
 use super::writer::WriteQueue;
 use crate::api::{
     Command, DisconnectReason, Event, Flood, HistoryKind, LineMeta, Presence, TypingState,
@@ -324,6 +325,9 @@ impl<'c> State<'c> {
         if message.command != numeric::RPL_TOPICWHOTIME {
             self.flush_topic(None)?;
         }
+        if let Some(reply) = Reply::read(&message) {
+            return self.on_reply(reply);
+        }
         if !is_well_formed(&message) {
             log::debug!("ignoring malformed {message}");
             return Ok(());
@@ -376,32 +380,6 @@ impl<'c> State<'c> {
                     self.emit(Event::ServerError { text: text.clone() })?;
                 }
             }
-            numeric::RPL_WELCOME if matches!(self.phase, Phase::Registering { .. }) => {
-                self.welcomed(next())?;
-            }
-            numeric::RPL_ISUPPORT => {
-                for token in params {
-                    if let Some(len) = token.strip_prefix("NICKLEN=") {
-                        self.nick_len = len.parse().ok().or(self.nick_len);
-                    } else if let Some(limit) = token.strip_prefix("CHATHISTORY=") {
-                        // 0 means no limit: ours still holds.
-                        let limit = limit.parse().unwrap_or(MAX_BATCH_LINES);
-                        self.history_limit = if limit == 0 {
-                            MAX_BATCH_LINES
-                        } else {
-                            limit.min(MAX_BATCH_LINES)
-                        };
-                    }
-                }
-            }
-            numeric::ERR_NICKNAMEINUSE
-            | numeric::ERR_ERRONEUSNICKNAME
-            | numeric::ERR_UNAVAILRESOURCE
-                if matches!(self.phase, Phase::Registering { .. }) =>
-            {
-                self.retry_nick(&command)?;
-            }
-            numeric::ERR_PASSWDMISMATCH => return Err(End(DisconnectReason::WrongPassword)),
             "JOIN" => self.joined(source.unwrap_or_default(), next())?,
             "PART" => {
                 let room = next();
@@ -458,44 +436,6 @@ impl<'c> State<'c> {
                     own,
                 })?;
             }
-            numeric::RPL_AWAY => {
-                let (_me, nick, reason) = (next(), next(), next());
-                self.emit(Event::Away {
-                    nick,
-                    presence: Presence::Away {
-                        reason: Some(reason).filter(|r| !r.is_empty()),
-                    },
-                    own: false,
-                })?;
-            }
-            numeric::RPL_UNAWAY | numeric::RPL_NOWAWAY => {
-                let presence = if command == numeric::RPL_NOWAWAY {
-                    Presence::Away {
-                        reason: self.conversation.away.clone(),
-                    }
-                } else {
-                    Presence::Here
-                };
-                self.emit(Event::Away {
-                    nick: self.conversation.nick.clone(),
-                    presence,
-                    own: true,
-                })?;
-            }
-            numeric::RPL_WHOREPLY => {
-                // me channel user host server nick flags :hops realname
-                let nick = params.nth(5).unwrap_or_default();
-                let gone = params.next().is_some_and(|flags| flags.starts_with('G'));
-                if gone && !self.is_me(&nick) {
-                    let presence = Presence::Away { reason: None };
-                    let own = false;
-                    self.emit(Event::Away {
-                        nick,
-                        presence,
-                        own,
-                    })?;
-                }
-            }
             "TAGMSG" => {
                 let nick = source.unwrap_or_default();
                 let target = next();
@@ -532,53 +472,113 @@ impl<'c> State<'c> {
                     set_by: source,
                 })?;
             }
-            numeric::RPL_TOPIC => {
-                let _me = next();
-                let room = next();
-                self.pending_topic = Some((room, next()));
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A numeric reply, read by [`Reply::read`].
+    fn on_reply(&mut self, reply: Reply) -> Result<(), End> {
+        let registering = matches!(self.phase, Phase::Registering { .. });
+        match reply {
+            Reply::Welcome { nick } if registering => self.welcomed(nick)?,
+            Reply::Welcome { .. } => {}
+            Reply::ISupport { tokens } => self.isupport(&tokens),
+            Reply::NickRefused { refusal, .. } if registering => self.retry_nick(refusal)?,
+            Reply::NickRefused { refusal, rest } => {
+                let code = match refusal {
+                    NickRefusal::InUse => numeric::ERR_NICKNAMEINUSE,
+                    NickRefusal::Erroneous => numeric::ERR_ERRONEUSNICKNAME,
+                    NickRefusal::Unavailable => numeric::ERR_UNAVAILRESOURCE,
+                };
+                self.server_error(code, rest)?;
             }
-            numeric::RPL_TOPICWHOTIME => {
-                let _me = next();
-                let _room = next();
-                let setter = next();
+            Reply::PasswordMismatch => return Err(End(DisconnectReason::WrongPassword)),
+            Reply::Away { nick, reason } => {
+                self.emit(Event::Away {
+                    nick,
+                    presence: Presence::Away {
+                        reason: Some(reason).filter(|r| !r.is_empty()),
+                    },
+                    own: false,
+                })?;
+            }
+            Reply::UnAway | Reply::NowAway => {
+                let presence = if reply == Reply::NowAway {
+                    Presence::Away {
+                        reason: self.conversation.away.clone(),
+                    }
+                } else {
+                    Presence::Here
+                };
+                self.emit(Event::Away {
+                    nick: self.conversation.nick.clone(),
+                    presence,
+                    own: true,
+                })?;
+            }
+            Reply::WhoEntry { nick, flags, .. } => {
+                let gone = flags.starts_with('G');
+                if gone && !self.is_me(&nick) {
+                    let presence = Presence::Away { reason: None };
+                    let own = false;
+                    self.emit(Event::Away {
+                        nick,
+                        presence,
+                        own,
+                    })?;
+                }
+            }
+            Reply::Topic { room, topic } => self.pending_topic = Some((room, topic)),
+            Reply::TopicWhoTime { setter } => {
                 let nick = setter.split(['!', '@']).next().unwrap_or_default();
                 self.flush_topic(Some(nick.to_owned()))?;
             }
-            numeric::RPL_NAMREPLY => {
-                // The names are always last (old servers leave out the
-                // channel-type symbol before the channel).
-                if let Some(names) = params.last().filter(|_| self.names_wanted) {
-                    for name in names.split(' ').filter(|n| !n.is_empty()) {
-                        if self.names.len() == MAX_COLLECTED_NAMES {
-                            self.quit(None);
-                            let limit = MAX_COLLECTED_NAMES;
-                            let flood = Flood::Members { limit };
-                            return Err(End(DisconnectReason::HostFlooded { flood }));
-                        }
-                        self.names.push(member_nick(name).to_owned());
+            Reply::Names { names } if self.names_wanted => {
+                for name in names.split(' ').filter(|n| !n.is_empty()) {
+                    if self.names.len() == MAX_COLLECTED_NAMES {
+                        self.quit(None);
+                        let limit = MAX_COLLECTED_NAMES;
+                        let flood = Flood::Members { limit };
+                        return Err(End(DisconnectReason::HostFlooded { flood }));
                     }
+                    self.names.push(member_nick(name).to_owned());
                 }
             }
-            numeric::RPL_ENDOFNAMES => {
-                let _me = next();
-                let room = next();
+            Reply::Names { .. } => {}
+            Reply::EndOfNames { room } => {
                 let nicks = std::mem::take(&mut self.names);
                 if self.names_wanted && self.is_our_room(&room) {
                     self.names_wanted = false;
                     self.emit(Event::Members { room, nicks })?;
                 }
             }
-            // "No MOTD" is an error numeric only in name: many servers,
-            // our host among them, send it on every connection.
-            numeric::ERR_NOMOTD => {}
-            code if is_error_numeric(code) => {
-                let _me = next();
-                let rest: Vec<String> = std::iter::from_fn(|| params.next()).collect();
-                self.server_error(code, rest)?;
-            }
-            _ => {}
+            Reply::ChannelModes { .. }
+            | Reply::WhoisUser { .. }
+            | Reply::WhoisServer { .. }
+            | Reply::WhoisIdle { .. }
+            | Reply::WhoisChannels { .. }
+            | Reply::EndOfWhois { .. }
+            | Reply::NoMotd => {}
+            Reply::Error { code, rest } => self.server_error(&code, rest)?,
         }
         Ok(())
+    }
+
+    fn isupport(&mut self, tokens: &[String]) {
+        for token in tokens {
+            if let Some(len) = token.strip_prefix("NICKLEN=") {
+                self.nick_len = len.parse().ok().or(self.nick_len);
+            } else if let Some(limit) = token.strip_prefix("CHATHISTORY=") {
+                // 0 means no limit: ours still holds.
+                let limit = limit.parse().unwrap_or(MAX_BATCH_LINES);
+                self.history_limit = if limit == 0 {
+                    MAX_BATCH_LINES
+                } else {
+                    limit.min(MAX_BATCH_LINES)
+                };
+            }
+        }
     }
 
     fn closed_by_server(&self, text: String) -> DisconnectReason {
@@ -670,7 +670,7 @@ impl<'c> State<'c> {
         }
     }
 
-    fn retry_nick(&mut self, code: &str) -> Result<(), End> {
+    fn retry_nick(&mut self, refusal: NickRefusal) -> Result<(), End> {
         let Phase::Registering {
             attempt,
             suffix,
@@ -685,7 +685,7 @@ impl<'c> State<'c> {
             self.quit(None);
             return Err(End(DisconnectReason::HostClosed { message: None }));
         }
-        let erroneous = code == numeric::ERR_ERRONEUSNICKNAME;
+        let erroneous = refusal == NickRefusal::Erroneous;
         if erroneous {
             *base = sanitize_nick(base);
             // Refused and longer than RFC 2812's nine: assume that is the limit
@@ -1088,21 +1088,11 @@ fn is_well_formed(message: &Message) -> bool {
         "PRIVMSG" | "KICK" | "TOPIC" => (true, 2),
         "JOIN" | "PART" | "NICK" | "TAGMSG" => (true, 1),
         "QUIT" | "AWAY" => (true, 0),
-        numeric::RPL_AWAY => (false, 3),
-        numeric::RPL_WHOREPLY => (false, 7),
         "NOTICE" => (false, 2),
-        numeric::RPL_TOPIC | numeric::RPL_ENDOFNAMES => (false, 2),
-        numeric::RPL_TOPICWHOTIME | numeric::RPL_NAMREPLY => (false, 3),
         _ => (false, 0),
     };
     message.params.len() >= params
         && (!needs_source || message.source_nick().is_some_and(|n| !n.is_empty()))
-}
-
-fn is_error_numeric(code: &str) -> bool {
-    code.len() == 3
-        && matches!(code.as_bytes()[0], b'4' | b'5')
-        && code.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -1115,14 +1105,5 @@ mod tests {
         assert_eq!(member_nick("@+bob"), "bob");
         assert_eq!(member_nick("carol!c@host"), "carol");
         assert_eq!(member_nick("dave"), "dave");
-    }
-
-    #[test]
-    fn error_numerics() {
-        assert!(is_error_numeric("401"));
-        assert!(is_error_numeric("502"));
-        assert!(!is_error_numeric("366"));
-        assert!(!is_error_numeric("4x1"));
-        assert!(!is_error_numeric("PRIVMSG"));
     }
 }
