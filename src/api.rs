@@ -129,6 +129,37 @@ pub enum Command {
     SetAway {
         reason: Option<String>,
     },
+    /// Remove `nick` from the room (we must be an operator there).
+    Kick {
+        nick: String,
+        reason: Option<String>,
+    },
+    /// Ban `nick` from the room and remove them: the ban mask is
+    /// `nick!*@*` (by nickname only; a new nick gets past it, as in most
+    /// clients' simplest ban).
+    Ban {
+        nick: String,
+    },
+    /// Give (`on`) or take away a member's operator or voice mode.
+    SetMemberMode {
+        nick: String,
+        mode: MemberMode,
+        on: bool,
+    },
+    /// Invite `nick` into the room (lets them past invite-only).
+    Invite {
+        nick: String,
+    },
+    /// Change one of the room's own modes (the Room Details switches).
+    SetRoomMode(RoomModeChange),
+    /// `/mode ARGS`: a MODE line on the room, the arguments as typed.
+    RawMode {
+        args: String,
+    },
+    /// Ask who `nick` is; answered by an [`Event::Whois`].
+    Whois {
+        nick: String,
+    },
     /// Tell `target` (the room, or a nick) that we are typing, paused or
     /// done. Ephemeral: sent only to a server with IRCv3 `message-tags`,
     /// and dropped rather than queued behind chat that has not left yet.
@@ -149,6 +180,104 @@ pub enum Command {
     },
     /// The application is quitting: leave, stop hosting, end the thread.
     Shutdown,
+}
+
+/// A member's standing in the room, from the membership modes they hold
+/// (the highest counts). Ordered: operators sort first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rank {
+    #[default]
+    Member,
+    /// `+v`: may speak in a moderated room.
+    Voiced,
+    /// `+h` (on servers that have it): a helper who may remove members.
+    HalfOperator,
+    /// `+o`, or a server's higher ranks (`+a` admin, `+q` owner).
+    Operator,
+}
+
+impl Rank {
+    /// The rank a set of membership modes gives.
+    pub fn of_modes(modes: &[char]) -> Rank {
+        modes
+            .iter()
+            .map(|mode| match mode {
+                'q' | 'a' | 'o' | 'y' | 'Y' => Rank::Operator,
+                'h' => Rank::HalfOperator,
+                'v' => Rank::Voiced,
+                _ => Rank::Member,
+            })
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// May remove members and change modes.
+    pub fn is_operator(self) -> bool {
+        self >= Rank::HalfOperator
+    }
+}
+
+/// A membership mode the window can give or take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberMode {
+    /// `o`.
+    Operator,
+    /// `v`.
+    Voice,
+}
+
+impl MemberMode {
+    pub fn letter(self) -> char {
+        match self {
+            MemberMode::Operator => 'o',
+            MemberMode::Voice => 'v',
+        }
+    }
+}
+
+/// The room's own modes the window shows in Room Details.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomModes {
+    /// `+t`: only operators can change the topic.
+    pub topic_locked: bool,
+    /// `+m`: only operators and voiced members can speak.
+    pub moderated: bool,
+    /// `+i`: only invited people can join.
+    pub invite_only: bool,
+    /// `+k`: the room's password, when the server shows it.
+    pub key: Option<String>,
+    /// `+l`: the most members the room takes.
+    pub limit: Option<u32>,
+}
+
+/// One change to [`RoomModes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomModeChange {
+    TopicLocked(bool),
+    Moderated(bool),
+    InviteOnly(bool),
+    /// A new password, or none.
+    Key(Option<String>),
+    /// A member limit, or none.
+    Limit(Option<u32>),
+}
+
+/// What a server told of someone asked about with WHOIS.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WhoisInfo {
+    pub nick: String,
+    /// `user@host`, when told.
+    pub address: Option<String>,
+    pub realname: Option<String>,
+    pub server: Option<String>,
+    /// Channels, with their rank prefixes as the server wrote them.
+    pub channels: Vec<String>,
+    pub idle_secs: Option<u64>,
+    /// When they connected, in seconds since the Unix epoch.
+    pub signon: Option<i64>,
+    pub away: Option<String>,
+    /// The server knows nobody by that nick (401).
+    pub unknown: bool,
 }
 
 /// What someone is doing in the message entry (the IRCv3 `+typing` client
@@ -200,6 +329,13 @@ pub enum DisconnectReason {
         address: String,
     },
     WrongPassword,
+    /// An operator removed us from the room (KICK).
+    Kicked {
+        by: String,
+        reason: Option<String>,
+    },
+    /// The room refuses us: we are banned there (474 on joining).
+    Banned,
     /// The host closed the room (server sent ERROR / shut down).
     HostClosed {
         message: Option<String>,
@@ -352,10 +488,36 @@ pub enum Event {
         set_by: Option<String>,
     },
     /// The full member list of `room` (after joining, or a NAMES reply).
+    /// `ranks` names the members above [`Rank::Member`].
     Members {
         room: String,
         nicks: Vec<String>,
+        ranks: Vec<(String, Rank)>,
     },
+    /// `nick`'s rank in `room` changed (a MODE line, by `by`).
+    MemberRank {
+        room: String,
+        nick: String,
+        rank: Rank,
+        by: Option<String>,
+    },
+    /// The room's own modes, as they are now (after joining, or a MODE
+    /// line by `by`).
+    RoomModes {
+        room: String,
+        modes: RoomModes,
+        by: Option<String>,
+    },
+    /// `nick` was removed from `room` by `by`. Our own removal ends the
+    /// session with [`DisconnectReason::Kicked`] instead.
+    Kicked {
+        nick: String,
+        room: String,
+        by: String,
+        reason: Option<String>,
+    },
+    /// The answer to a [`Command::Whois`].
+    Whois(WhoisInfo),
     /// Someone is away or back: an IRCv3 `away-notify` AWAY, an RPL_AWAY
     /// (301) after we wrote to them, or a WHO reply's `G` flag after
     /// joining. `own`: our own state, as the server confirmed it (305/306).

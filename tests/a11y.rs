@@ -92,6 +92,7 @@ fn every_control_is_named() {
         },
         Event::Members {
             room: "#chat".into(),
+            ranks: Vec::new(),
             nicks: vec!["alice".into(), "bob".into()],
         },
     ]);

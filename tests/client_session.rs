@@ -271,6 +271,7 @@ async fn collects_members_until_end_of_names() {
         wait_for(&events, |e| matches!(e, Event::Members { .. })).await,
         Event::Members {
             room: "#room".to_owned(),
+            ranks: Vec::new(),
             nicks: ["alice", "bob", "carol", "dave"].map(String::from).to_vec()
         }
     );

@@ -400,6 +400,7 @@ fn encryption_shows_and_a_changed_identity_asks_first() {
         },
         Event::Members {
             room: "#chat".into(),
+            ranks: Vec::new(),
             nicks: vec!["alice".into(), "bob".into()],
         },
     ]);
@@ -724,6 +725,7 @@ fn narrow_window_wraps_long_lines() {
         },
         Event::Members {
             room: "#a-channel-with-a-long-name".into(),
+            ranks: Vec::new(),
             nicks: vec![long_nick.into(), "bob".into()],
         },
         message(
@@ -1548,6 +1550,7 @@ fn tab_completes_nicks_in_the_entry() {
     connected(&fake);
     fake.feed([Event::Members {
         room: "#chat".into(),
+        ranks: Vec::new(),
         nicks: vec![
             "alice".into(),
             "amy".into(),
@@ -1689,6 +1692,7 @@ fn keyboard_alone_hosts_sends_and_leaves() {
         },
         Event::Members {
             room: "#chat".into(),
+            ranks: Vec::new(),
             nicks: vec!["alice".into(), "bob".into()],
         },
     ]);

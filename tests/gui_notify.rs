@@ -247,6 +247,7 @@ fn a_hosted_room_can_stay_open_in_the_background() {
         },
         Event::Members {
             room: "#chat".into(),
+            ranks: Vec::new(),
             nicks: vec!["alice".into(), "bob".into()],
         },
     ]);

@@ -3,13 +3,14 @@
 /// What we use, in the order we ask. echo-message is only worth having
 /// with message-tags: an echo we cannot recognise by its tag would show our
 /// own line twice.
-const WANTED: [&str; 6] = [
+const WANTED: [&str; 7] = [
     "server-time",
     "message-tags",
     "batch",
     "echo-message",
     "draft/chathistory",
     "away-notify",
+    "multi-prefix",
 ];
 
 /// Capability names kept from one CAP LS listing: a server listing more is
@@ -24,6 +25,8 @@ pub struct Granted {
     pub echo_message: bool,
     pub chathistory: bool,
     pub away_notify: bool,
+    /// NAMES and WHO list every membership prefix (`@+ann`), not only the highest.
+    pub multi_prefix: bool,
 }
 
 impl Granted {
@@ -46,6 +49,7 @@ impl Granted {
             "echo-message" => self.echo_message = true,
             "draft/chathistory" => self.chathistory = true,
             "away-notify" => self.away_notify = true,
+            "multi-prefix" => self.multi_prefix = true,
             _ => {}
         }
     }
@@ -82,14 +86,14 @@ mod tests {
     #[test]
     fn asks_only_for_what_is_offered_and_useful() {
         let offered = words(
-            "sasl=PLAIN server-time message-tags echo-message batch draft/chathistory away-notify",
+            "sasl=PLAIN server-time message-tags echo-message batch draft/chathistory away-notify multi-prefix",
         );
         assert_eq!(request_for(&offered), WANTED);
         assert_eq!(
             request_for(&words("echo-message server-time")),
             ["server-time"]
         );
-        assert!(request_for(&words("sasl multi-prefix")).is_empty());
+        assert!(request_for(&words("sasl account-tag")).is_empty());
     }
 
     #[test]

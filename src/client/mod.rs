@@ -15,6 +15,7 @@ mod nick;
 mod outbox;
 mod outgoing;
 mod reply;
+mod room_modes;
 mod secure;
 mod session;
 mod state;

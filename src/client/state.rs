@@ -13,10 +13,11 @@ use super::history::{self, Batches, MAX_BATCH_LINES};
 use super::nick::{alternative_nick, sanitize_nick, RFC_NICK_LEN};
 use super::outbox::TOKEN_TAG;
 use super::reply::{NickRefusal, Reply};
+use super::room_modes::ModeBook;
 use super::writer::WriteQueue;
 use crate::api::{
-    Command, DisconnectReason, Event, Flood, HistoryKind, LineMeta, Presence, TypingState,
-    WINDOW_PATIENCE,
+    Command, DisconnectReason, Event, Flood, HistoryKind, LineMeta, Presence, RoomModeChange,
+    TypingState, WhoisInfo, WINDOW_PATIENCE,
 };
 use crate::protocol::{
     ctcp, fold_case, is_channel_name, numeric, tags, truncate_utf8, Message, MAX_LINE_BYTES,
@@ -42,6 +43,10 @@ const JOIN_FAILURES: [&str; 6] = [
     numeric::ERR_BANNEDFROMCHAN,
     numeric::ERR_BADCHANNELKEY,
 ];
+/// Channels kept from WHOIS replies (a host may list many).
+const MAX_WHOIS_CHANNELS: usize = 100;
+/// Words of a typed `/mode` sent on (a mode string and its arguments).
+const MAX_MODE_ARGS: usize = 14;
 /// The room's latest lines shown on joining.
 const EARLIER_LINES: usize = 100;
 /// The IRCv3 typing client tag, and the draft name older clients send.
@@ -161,7 +166,12 @@ pub struct State<'c> {
     phase: Phase,
     /// NICKLEN from ISUPPORT, once the server says.
     nick_len: Option<usize>,
-    names: Vec<String>,
+    /// NAMES entries collected until 366: nick and membership modes.
+    names: Vec<(String, Vec<char>)>,
+    /// Ranks in our room and its own modes.
+    modes: ModeBook,
+    /// A WHOIS answer being collected until 318.
+    whois: Option<WhoisInfo>,
     /// Our JOIN's member list is still to come. Only that one is taken:
     /// unasked-for lists (each up to the cap) would only fill memory.
     names_wanted: bool,
@@ -206,6 +216,8 @@ impl<'c> State<'c> {
             conversation,
             nick_len: None,
             names: Vec::new(),
+            modes: ModeBook::default(),
+            whois: None,
             names_wanted: false,
             pending_topic: None,
             queued: Vec::new(),
@@ -385,34 +397,44 @@ impl<'c> State<'c> {
                 let room = next();
                 let reason = Some(next()).filter(|r| !r.is_empty());
                 let nick = source.unwrap_or_default();
+                if self.is_our_room(&room) {
+                    self.modes.left(&nick);
+                }
                 self.emit(Event::Parted { nick, room, reason })?;
             }
             "KICK" => {
                 let room = next();
                 let nick = next();
                 let reason = Some(next()).filter(|r| !r.is_empty());
-                let kicked_us = self.is_me(&nick) && self.is_our_room(&room);
-                self.emit(Event::Parted {
-                    nick,
-                    room,
-                    reason: reason.clone(),
-                })?;
-                if kicked_us {
+                let by = source.unwrap_or_default();
+                if self.is_me(&nick) && self.is_our_room(&room) {
+                    // Coming back on our own would only be kicked again.
                     self.conversation.beyond_reconnect = true;
                     self.quit(None);
-                    return Err(End(DisconnectReason::HostClosed { message: reason }));
+                    return Err(End(DisconnectReason::Kicked { by, reason }));
                 }
+                if self.is_our_room(&room) {
+                    self.modes.left(&nick);
+                }
+                self.emit(Event::Kicked {
+                    nick,
+                    room,
+                    by,
+                    reason,
+                })?;
             }
             "QUIT" => {
                 let reason = Some(next()).filter(|r| !r.is_empty());
                 let nick = source.unwrap_or_default();
                 self.nick_freed(&nick);
+                self.modes.left(&nick);
                 self.emit(Event::Quit { nick, reason })?;
             }
             "NICK" => {
                 let new = next();
                 let old = source.unwrap_or_default();
                 let own = self.is_me(&old);
+                self.modes.renamed(&old, &new);
                 if own {
                     self.conversation.nick.clone_from(&new);
                 } else {
@@ -435,6 +457,14 @@ impl<'c> State<'c> {
                     presence,
                     own,
                 })?;
+            }
+            "MODE" => {
+                let room = next();
+                let modes = next();
+                let args: Vec<String> = std::iter::from_fn(|| params.next()).collect();
+                if self.is_our_room(&room) {
+                    self.mode_changed(room, &modes, &args, source)?;
+                }
             }
             "TAGMSG" => {
                 let nick = source.unwrap_or_default();
@@ -495,6 +525,13 @@ impl<'c> State<'c> {
             }
             Reply::PasswordMismatch => return Err(End(DisconnectReason::WrongPassword)),
             Reply::Away { nick, reason } => {
+                if let Some(whois) = self
+                    .whois
+                    .as_mut()
+                    .filter(|w| fold_case(&w.nick) == fold_case(&nick))
+                {
+                    whois.away = Some(reason.clone());
+                }
                 self.emit(Event::Away {
                     nick,
                     presence: Presence::Away {
@@ -542,24 +579,69 @@ impl<'c> State<'c> {
                         let flood = Flood::Members { limit };
                         return Err(End(DisconnectReason::HostFlooded { flood }));
                     }
-                    self.names.push(member_nick(name).to_owned());
+                    let (nick, modes) = self.modes.names_entry(name);
+                    self.names.push((nick.to_owned(), modes));
                 }
             }
             Reply::Names { .. } => {}
             Reply::EndOfNames { room } => {
-                let nicks = std::mem::take(&mut self.names);
+                let names = std::mem::take(&mut self.names);
                 if self.names_wanted && self.is_our_room(&room) {
                     self.names_wanted = false;
-                    self.emit(Event::Members { room, nicks })?;
+                    let nicks = names.iter().map(|(nick, _)| nick.clone()).collect();
+                    let ranks = self.modes.replace_members(names);
+                    self.emit(Event::Members { room, nicks, ranks })?;
                 }
             }
-            Reply::ChannelModes { .. }
-            | Reply::WhoisUser { .. }
-            | Reply::WhoisServer { .. }
-            | Reply::WhoisIdle { .. }
-            | Reply::WhoisChannels { .. }
-            | Reply::EndOfWhois { .. }
-            | Reply::NoMotd => {}
+            Reply::ChannelModes { room, modes, args } if self.is_our_room(&room) => {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                self.modes.room_modes_are(&modes, &args);
+                let modes = self.modes.room().clone();
+                self.emit(Event::RoomModes {
+                    room,
+                    modes,
+                    by: None,
+                })?;
+            }
+            Reply::ChannelModes { .. } | Reply::NoMotd => {}
+            Reply::WhoisUser {
+                nick,
+                user,
+                host,
+                realname,
+            } => {
+                let whois = self.whois_of(&nick);
+                whois.address = Some(format!("{user}@{host}"));
+                whois.realname = Some(realname).filter(|r| !r.is_empty());
+            }
+            Reply::WhoisServer { nick, server, .. } => self.whois_of(&nick).server = Some(server),
+            Reply::WhoisIdle {
+                nick,
+                idle_secs,
+                signon,
+            } => {
+                let whois = self.whois_of(&nick);
+                whois.idle_secs = Some(idle_secs);
+                whois.signon = signon;
+            }
+            Reply::WhoisChannels { nick, channels } => {
+                let whois = self.whois_of(&nick);
+                let room = MAX_WHOIS_CHANNELS.saturating_sub(whois.channels.len());
+                let listed = channels.split(' ').filter(|c| !c.is_empty()).take(room);
+                whois.channels.extend(listed.map(str::to_owned));
+            }
+            Reply::EndOfWhois { nick } => {
+                if let Some(whois) = self.whois.take() {
+                    if fold_case(&whois.nick) == fold_case(&nick) {
+                        self.emit(Event::Whois(whois))?;
+                    }
+                }
+            }
+            Reply::Error { code, rest } if self.is_whois_of_nobody(&code, &rest) => {
+                if let Some(whois) = &mut self.whois {
+                    whois.unknown = true;
+                }
+            }
             Reply::Error { code, rest } => self.server_error(&code, rest)?,
         }
         Ok(())
@@ -567,6 +649,7 @@ impl<'c> State<'c> {
 
     fn isupport(&mut self, tokens: &[String]) {
         for token in tokens {
+            self.modes.isupport(token);
             if let Some(len) = token.strip_prefix("NICKLEN=") {
                 self.nick_len = len.parse().ok().or(self.nick_len);
             } else if let Some(limit) = token.strip_prefix("CHATHISTORY=") {
@@ -579,6 +662,54 @@ impl<'c> State<'c> {
                 };
             }
         }
+    }
+
+    /// The WHOIS answer under way for `nick`; a reply about someone else
+    /// starts a new one (the server answers one WHOIS at a time).
+    fn whois_of(&mut self, nick: &str) -> &mut WhoisInfo {
+        let same = |w: &WhoisInfo| fold_case(&w.nick) == fold_case(nick);
+        if !self.whois.as_ref().is_some_and(same) {
+            self.whois = Some(WhoisInfo {
+                nick: nick.to_owned(),
+                ..WhoisInfo::default()
+            });
+        }
+        self.whois.get_or_insert_with(WhoisInfo::default)
+    }
+
+    /// A 401 answering the WHOIS under way: part of its answer, not an error.
+    fn is_whois_of_nobody(&self, code: &str, rest: &[String]) -> bool {
+        code == numeric::ERR_NOSUCHNICK
+            && self
+                .whois
+                .as_ref()
+                .zip(rest.first())
+                .is_some_and(|(w, nick)| fold_case(&w.nick) == fold_case(nick))
+    }
+
+    /// A MODE line on our room: ranks and the room's modes as it changes them.
+    fn mode_changed(
+        &mut self,
+        room: String,
+        modes: &str,
+        args: &[String],
+        by: Option<String>,
+    ) -> Result<(), End> {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let changed = self.modes.apply(modes, &args);
+        for (nick, rank) in changed.ranks {
+            self.emit(Event::MemberRank {
+                room: room.clone(),
+                nick,
+                rank,
+                by: by.clone(),
+            })?;
+        }
+        if changed.room {
+            let modes = self.modes.room().clone();
+            self.emit(Event::RoomModes { room, modes, by })?;
+        }
+        Ok(())
     }
 
     fn closed_by_server(&self, text: String) -> DisconnectReason {
@@ -725,6 +856,8 @@ impl<'c> State<'c> {
             self.emit(Event::Joined { nick, room, own })?;
             let rejoined = self.conversation.joined_before;
             self.conversation.joined_before = true;
+            // The room's modes, for Room Details (answered by 324).
+            self.send_new("MODE", [self.conversation.room.as_str()]);
             if self.caps.away_notify {
                 // away-notify tells what changes; WHO tells who is away now.
                 let room = self.conversation.room.clone();
@@ -930,6 +1063,9 @@ impl<'c> State<'c> {
         if join_failed {
             self.conversation.beyond_reconnect = true;
             self.quit(None);
+            if code == numeric::ERR_BANNEDFROMCHAN {
+                return Err(End(DisconnectReason::Banned));
+            }
             return Err(End(DisconnectReason::HostClosed {
                 message: Some(text),
             }));
@@ -987,14 +1123,76 @@ impl<'c> State<'c> {
                 self.quit(message);
                 Ok(())
             }
-            other => {
-                log::debug!("not a session command: {other:?}");
+            Command::Whois { nick } => {
+                self.whois = Some(WhoisInfo {
+                    nick: nick.trim().to_owned(),
+                    ..WhoisInfo::default()
+                });
+                self.send_chat("WHOIS", [nick.trim()]);
+                Ok(())
+            }
+            command => {
+                self.operate(command);
                 Ok(())
             }
         };
         if result.is_err() {
             // The window is gone: nobody to chat for.
             self.quit(None);
+        }
+    }
+
+    /// What an operator does to the room and its members.
+    fn operate(&mut self, command: Command) {
+        let room = self.conversation.room.clone();
+        let room = room.as_str();
+        match command {
+            Command::Kick { nick, reason } => match reason.filter(|r| !r.trim().is_empty()) {
+                Some(reason) => self.send_chat("KICK", [room, nick.trim(), reason.as_str()]),
+                None => self.send_chat("KICK", [room, nick.trim()]),
+            },
+            Command::Ban { nick } => {
+                let mask = format!("{}!*@*", nick.trim());
+                self.send_chat("MODE", [room, "+b", mask.as_str()]);
+                self.send_chat("KICK", [room, nick.trim()]);
+            }
+            Command::SetMemberMode { nick, mode, on } => {
+                let change = format!("{}{}", if on { '+' } else { '-' }, mode.letter());
+                self.send_chat("MODE", [room, change.as_str(), nick.trim()]);
+            }
+            Command::Invite { nick } => self.send_chat("INVITE", [nick.trim(), room]),
+            Command::SetRoomMode(change) => {
+                let flag =
+                    |on: bool, letter: char| format!("{}{letter}", if on { '+' } else { '-' });
+                match change {
+                    RoomModeChange::TopicLocked(on) => {
+                        self.send_chat("MODE", [room, &flag(on, 't')])
+                    }
+                    RoomModeChange::Moderated(on) => self.send_chat("MODE", [room, &flag(on, 'm')]),
+                    RoomModeChange::InviteOnly(on) => {
+                        self.send_chat("MODE", [room, &flag(on, 'i')])
+                    }
+                    RoomModeChange::Key(Some(key)) => {
+                        self.send_chat("MODE", [room, "+k", key.trim()])
+                    }
+                    // Servers want the key back to unset it; those that do
+                    // not check take any.
+                    RoomModeChange::Key(None) => {
+                        let key = self.modes.room().key.clone().unwrap_or_else(|| "*".into());
+                        self.send_chat("MODE", [room, "-k", key.as_str()]);
+                    }
+                    RoomModeChange::Limit(Some(limit)) => {
+                        self.send_chat("MODE", [room, "+l", limit.to_string().as_str()]);
+                    }
+                    RoomModeChange::Limit(None) => self.send_chat("MODE", [room, "-l"]),
+                }
+            }
+            Command::RawMode { args } => {
+                let params =
+                    std::iter::once(room).chain(args.split_whitespace().take(MAX_MODE_ARGS));
+                self.wire.paced(&Message::new("MODE", params));
+            }
+            other => log::debug!("not a session command: {other:?}"),
         }
     }
 
@@ -1074,13 +1272,6 @@ fn typing_state(raw: &str) -> Option<TypingState> {
     }
 }
 
-/// A member's nick from a NAMES entry: mode prefixes (`@`, `+`, multi-prefix
-/// `@+`…) and a userhost-in-names `!user@host` removed.
-fn member_nick(entry: &str) -> &str {
-    let nick = entry.trim_start_matches(['@', '+', '%', '&', '~', '!']);
-    nick.split('!').next().unwrap_or(nick)
-}
-
 /// Whether `message` has what its command needs: a sender for what people
 /// do, and the parameters we read.
 fn is_well_formed(message: &Message) -> bool {
@@ -1088,22 +1279,9 @@ fn is_well_formed(message: &Message) -> bool {
         "PRIVMSG" | "KICK" | "TOPIC" => (true, 2),
         "JOIN" | "PART" | "NICK" | "TAGMSG" => (true, 1),
         "QUIT" | "AWAY" => (true, 0),
-        "NOTICE" => (false, 2),
+        "NOTICE" | "MODE" => (false, 2),
         _ => (false, 0),
     };
     message.params.len() >= params
         && (!needs_source || message.source_nick().is_some_and(|n| !n.is_empty()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn member_prefixes_are_stripped() {
-        assert_eq!(member_nick("@alice"), "alice");
-        assert_eq!(member_nick("@+bob"), "bob");
-        assert_eq!(member_nick("carol!c@host"), "carol");
-        assert_eq!(member_nick("dave"), "dave");
-    }
 }

@@ -69,6 +69,20 @@ pub enum WinAction {
     ShowMembers,
     /// Begin (or show) a private conversation with the nick given.
     MessageMember,
+    /// Ask a reason, then remove the member whose nick is given.
+    KickMember,
+    /// Ban the member whose nick is given and remove them.
+    BanMember,
+    /// Give the member whose nick is given operator status…
+    OpMember,
+    /// …or take it away.
+    DeopMember,
+    /// Give the member whose nick is given a voice…
+    VoiceMember,
+    /// …or take it away.
+    DevoiceMember,
+    /// Show the room's topic and settings (editable when we are operator).
+    RoomDetails,
     /// Show the conversation whose key is given (`ConversationId::key`).
     ShowConversation,
     /// End the private conversation shown.
@@ -96,6 +110,13 @@ impl WinAction {
             WinAction::Find => "win.find",
             WinAction::ShowMembers => "win.show-members",
             WinAction::MessageMember => "win.message-member",
+            WinAction::KickMember => "win.kick-member",
+            WinAction::BanMember => "win.ban-member",
+            WinAction::OpMember => "win.op-member",
+            WinAction::DeopMember => "win.deop-member",
+            WinAction::VoiceMember => "win.voice-member",
+            WinAction::DevoiceMember => "win.devoice-member",
+            WinAction::RoomDetails => "win.room-details",
             WinAction::ShowConversation => "win.show-conversation",
             WinAction::CloseConversation => "win.close-conversation",
             WinAction::ShowHelpOverlay => "win.show-help-overlay",

@@ -1,7 +1,7 @@
 //! What the message entry's text means: a chat line, an IRC-style command,
 //! or something to answer locally. GTK-free.
 
-use crate::api::Command;
+use crate::api::{Command, MemberMode};
 use crate::i18n::{gettext, gettext_f};
 use crate::protocol::is_valid_nick;
 
@@ -31,6 +31,14 @@ pub enum Usage {
     Me,
     Msg,
     Topic,
+    Kick,
+    Ban,
+    Op,
+    Deop,
+    Voice,
+    Devoice,
+    Invite,
+    Whois,
 }
 
 pub fn parse(line: &str) -> Input {
@@ -94,8 +102,45 @@ pub fn parse(line: &str) -> Input {
                 .filter(|m| !m.is_empty())
                 .map(str::to_owned),
         }),
+        "kick" => match split_word(args.trim_start()) {
+            (nick, reason) if is_valid_nick(nick) => Input::Send(Command::Kick {
+                nick: nick.to_owned(),
+                reason: Some(reason.trim())
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned),
+            }),
+            _ => Input::Usage(Usage::Kick),
+        },
+        "ban" => one_nick(args, Usage::Ban, |nick| Command::Ban { nick }),
+        "op" | "deop" | "voice" | "devoice" => {
+            let (mode, on, usage) = match name.to_ascii_lowercase().as_str() {
+                "op" => (MemberMode::Operator, true, Usage::Op),
+                "deop" => (MemberMode::Operator, false, Usage::Deop),
+                "voice" => (MemberMode::Voice, true, Usage::Voice),
+                _ => (MemberMode::Voice, false, Usage::Devoice),
+            };
+            one_nick(args, usage, |nick| Command::SetMemberMode {
+                nick,
+                mode,
+                on,
+            })
+        }
+        "invite" => one_nick(args, Usage::Invite, |nick| Command::Invite { nick }),
+        "whois" => one_nick(args, Usage::Whois, |nick| Command::Whois { nick }),
+        // Without arguments, asks the room's modes (Room Details shows them).
+        "mode" => Input::Send(Command::RawMode {
+            args: args.trim().to_owned(),
+        }),
         "help" => Input::Help,
         _ => Input::Unknown(name.to_owned()),
+    }
+}
+
+/// A command whose one argument is a nick.
+fn one_nick(args: &str, usage: Usage, command: impl FnOnce(String) -> Command) -> Input {
+    match args.trim() {
+        nick if is_valid_nick(nick) => Input::Send(command(nick.to_owned())),
+        _ => Input::Usage(usage),
     }
 }
 
@@ -114,6 +159,14 @@ impl Usage {
             Usage::Me => gettext("Usage: /me ACTION"),
             Usage::Msg => gettext("Usage: /msg NICK MESSAGE"),
             Usage::Topic => gettext("Usage: /topic TEXT"),
+            Usage::Kick => gettext("Usage: /kick NICK [REASON]"),
+            Usage::Ban => gettext("Usage: /ban NICK"),
+            Usage::Op => gettext("Usage: /op NICK"),
+            Usage::Deop => gettext("Usage: /deop NICK"),
+            Usage::Voice => gettext("Usage: /voice NICK"),
+            Usage::Devoice => gettext("Usage: /devoice NICK"),
+            Usage::Invite => gettext("Usage: /invite NICK"),
+            Usage::Whois => gettext("Usage: /whois NICK"),
         }
     }
 }
@@ -128,6 +181,9 @@ pub fn help_lines() -> Vec<String> {
         gettext("/query NICK — open a private conversation"),
         gettext("/away [REASON] — tell others you are away; /back when you return"),
         gettext("/topic TEXT — set the room’s topic"),
+        gettext("/whois NICK — who someone is"),
+        gettext("/invite NICK — invite someone into the room"),
+        gettext("Operators: /kick NICK [REASON], /ban NICK, /op NICK, /deop NICK, /voice NICK, /devoice NICK, /mode MODES"),
         gettext("/quit [MESSAGE] — leave the room"),
         gettext("//text — send text that starts with a slash"),
     ]
@@ -242,6 +298,43 @@ mod tests {
     #[test]
     fn local_answers() {
         assert_eq!(parse("/help"), Input::Help);
+        assert_eq!(
+            sent("/kick bob  spamming links"),
+            Command::Kick {
+                nick: "bob".into(),
+                reason: Some("spamming links".into())
+            }
+        );
+        assert_eq!(
+            sent("/kick bob"),
+            Command::Kick {
+                nick: "bob".into(),
+                reason: None
+            }
+        );
+        assert_eq!(parse("/kick"), Input::Usage(Usage::Kick));
+        assert_eq!(sent("/ban bob"), Command::Ban { nick: "bob".into() });
+        assert_eq!(parse("/ban a b"), Input::Usage(Usage::Ban));
+        assert_eq!(
+            sent("/deop bob"),
+            Command::SetMemberMode {
+                nick: "bob".into(),
+                mode: MemberMode::Operator,
+                on: false
+            }
+        );
+        assert_eq!(
+            sent("/voice bob"),
+            Command::SetMemberMode {
+                nick: "bob".into(),
+                mode: MemberMode::Voice,
+                on: true
+            }
+        );
+        assert_eq!(sent("/invite bob"), Command::Invite { nick: "bob".into() });
+        assert_eq!(sent("/whois bob"), Command::Whois { nick: "bob".into() });
+        assert_eq!(parse("/whois"), Input::Usage(Usage::Whois));
+        assert_eq!(sent("/mode +m "), Command::RawMode { args: "+m".into() });
         assert_eq!(parse("/foo bar"), Input::Unknown("foo".into()));
         assert_eq!(parse("/"), Input::Unknown(String::new()));
         assert_eq!(parse("/nick"), Input::Usage(Usage::Nick));

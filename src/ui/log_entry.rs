@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 
-use crate::api::{Event, LineMeta, Security, Trust};
-use crate::i18n::{gettext, gettext_f};
+use crate::api::{Event, LineMeta, Rank, RoomModes, Security, Trust, WhoisInfo};
+use crate::i18n::{gettext, gettext_f, ngettext_f};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -243,6 +243,36 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
             gettext_f("{nick} left {room}", &[("nick", nick), ("room", room)]),
             reason,
         )),
+        Event::Kicked {
+            nick,
+            room,
+            by,
+            reason,
+        } => LogEntry::system(with_reason(
+            gettext_f(
+                "{by} removed {nick} from {room}",
+                &[("by", by), ("nick", nick), ("room", room)],
+            ),
+            reason,
+        )),
+        Event::MemberRank { nick, rank, by, .. } => {
+            let by = by.clone().unwrap_or_else(|| gettext("The server"));
+            let at = [("by", by.as_str()), ("nick", nick.as_str())];
+            LogEntry::system(match rank {
+                Rank::Operator => gettext_f("{by} made {nick} an operator", &at),
+                Rank::HalfOperator => gettext_f("{by} made {nick} a half-operator", &at),
+                Rank::Voiced => gettext_f("{by} gave {nick} a voice", &at),
+                Rank::Member => gettext_f("{by} made {nick} a regular member", &at),
+            })
+        }
+        Event::RoomModes { modes, by, .. } => {
+            let by = by.clone().unwrap_or_else(|| gettext("The server"));
+            LogEntry::system(gettext_f(
+                "{by} changed the room’s settings: {settings}",
+                &[("by", &by), ("settings", &room_settings(modes))],
+            ))
+        }
+        Event::Whois(info) => LogEntry::system(whois(info)),
         Event::Quit { nick, reason } => LogEntry::system(with_reason(
             gettext_f("{nick} quit", &[("nick", nick)]),
             reason,
@@ -287,6 +317,100 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
         | Event::Disconnected { .. } => return None,
     };
     Some(entry)
+}
+
+/// The room's modes in words, for the log ("topic locked, moderated").
+pub fn room_settings(modes: &RoomModes) -> String {
+    let mut parts = Vec::new();
+    if modes.topic_locked {
+        parts.push(gettext("only operators change the topic"));
+    }
+    if modes.moderated {
+        parts.push(gettext("moderated"));
+    }
+    if modes.invite_only {
+        parts.push(gettext("invitation only"));
+    }
+    if modes.key.is_some() {
+        parts.push(gettext("password required"));
+    }
+    if let Some(limit) = modes.limit {
+        let count = limit.to_string();
+        parts.push(ngettext_f(
+            "at most {count} member",
+            "at most {count} members",
+            limit.into(),
+            &[("count", &count)],
+        ));
+    }
+    if parts.is_empty() {
+        return gettext("open to all");
+    }
+    parts.join(", ")
+}
+
+/// A WHOIS answer as one readable line: "ann is Ann Lee (ann@host), in
+/// #chat, on irc.example, idle 5 minutes, connected 2 hours ago".
+fn whois(info: &WhoisInfo) -> String {
+    let nick = info.nick.as_str();
+    if info.unknown {
+        return gettext_f("Nobody called {nick} is connected", &[("nick", nick)]);
+    }
+    let mut text = match (&info.realname, &info.address) {
+        (Some(name), Some(address)) => gettext_f(
+            "{nick} is {name} ({address})",
+            &[("nick", nick), ("name", name), ("address", address)],
+        ),
+        (_, Some(address)) => gettext_f(
+            "{nick} is {address}",
+            &[("nick", nick), ("address", address)],
+        ),
+        _ => nick.to_owned(),
+    };
+    let mut add = |part: String| {
+        text.push_str(", ");
+        text.push_str(&part);
+    };
+    if !info.channels.is_empty() {
+        add(gettext_f(
+            "in {channels}",
+            &[("channels", &info.channels.join(" "))],
+        ));
+    }
+    if let Some(server) = &info.server {
+        add(gettext_f("on {server}", &[("server", server)]));
+    }
+    if let Some(idle) = info.idle_secs {
+        add(gettext_f(
+            "idle {duration}",
+            &[("duration", &duration(idle))],
+        ));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if let Some(since) = info.signon.and_then(|t| u64::try_from(t).ok()) {
+        let ago = duration(now.saturating_sub(since));
+        add(gettext_f("connected {duration} ago", &[("duration", &ago)]));
+    }
+    if let Some(reason) = &info.away {
+        add(gettext_f(
+            "away: {reason}",
+            &[("reason", &plain_text(reason))],
+        ));
+    }
+    text
+}
+
+/// "5 minutes", "2 hours": the largest whole unit.
+fn duration(secs: u64) -> String {
+    let (n, one, many) = match secs {
+        0..=59 => (secs, "{n} second", "{n} seconds"),
+        60..=3599 => (secs / 60, "{n} minute", "{n} minutes"),
+        3600..=86_399 => (secs / 3600, "{n} hour", "{n} hours"),
+        _ => (secs / 86_400, "{n} day", "{n} days"),
+    };
+    ngettext_f(one, many, n, &[("n", &n.to_string())])
 }
 
 fn with_reason(text: String, reason: &Option<String>) -> String {

@@ -3,7 +3,10 @@
 //! away show dimmed, with their reason. Activating a
 //! member (Enter, double click) or "Send Private Message" in their context
 //! menu (right click, long press, Shift+F10 or the Menu key) opens a
-//! private conversation.
+//! private conversation. Operators and voiced members carry a badge (`@`,
+//! `%`, `+`) said in words by their tooltip and accessible description;
+//! when we are an operator the menu also offers to remove, ban, and give
+//! or take operator status and voice.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -14,14 +17,22 @@ use gtk::subclass::prelude::*;
 use gtk::{gdk, gio, glib};
 
 use super::actions::WinAction;
-use crate::api::Presence;
+use crate::api::{Presence, Rank};
 use crate::i18n::gettext;
+use crate::ui::model::MemberRow;
 
 /// How opaque an away member's row is.
 const AWAY_OPACITY: f64 = 0.55;
 
-/// Nick → why they are away ("" when not told), for the members away.
-type AwayNicks = Rc<RefCell<HashMap<String, String>>>;
+/// Nick → what its row shows beside the name.
+type Shown = Rc<RefCell<HashMap<String, RowState>>>;
+
+/// A row's rank and away status ("" when away without a reason).
+#[derive(Debug, Default, Clone)]
+struct RowState {
+    rank: Rank,
+    away: Option<String>,
+}
 
 mod imp {
     use super::*;
@@ -33,7 +44,10 @@ mod imp {
         pub(super) list_view: TemplateChild<gtk::ListView>,
         #[template_child]
         pub(super) nicks: TemplateChild<gtk::StringList>,
-        pub(super) away: AwayNicks,
+        pub(super) shown: Shown,
+        /// Our own nick, while we are an operator of the room: the menu
+        /// then offers the operator's actions on the others.
+        pub(super) operator: RefCell<Option<String>>,
     }
 
     #[glib::object_subclass]
@@ -68,7 +82,7 @@ mod imp {
         fn constructed(&self) {
             self.parent_constructed();
             self.list_view
-                .set_factory(Some(&row_factory(self.away.clone())));
+                .set_factory(Some(&row_factory(self.shown.clone())));
             self.obj().setup_context_menu();
         }
 
@@ -187,6 +201,38 @@ impl TcpChatMemberList {
             Some(&nick.to_variant()),
         );
         menu.append_item(&item);
+        let operator = self.imp().operator.borrow().clone();
+        let other = operator.is_some_and(|own| {
+            !crate::protocol::fold_case(&own).eq(&crate::protocol::fold_case(nick))
+        });
+        if other {
+            let rank = self
+                .imp()
+                .shown
+                .borrow()
+                .get(nick)
+                .map(|state| state.rank)
+                .unwrap_or_default();
+            let section = gio::Menu::new();
+            let add = |label: String, action: WinAction| {
+                let item = gio::MenuItem::new(Some(&label), None);
+                item.set_action_and_target_value(Some(action.detailed()), Some(&nick.to_variant()));
+                section.append_item(&item);
+            };
+            if rank == Rank::Operator {
+                add(gettext("Remove _Operator"), WinAction::DeopMember);
+            } else {
+                add(gettext("Make _Operator"), WinAction::OpMember);
+            }
+            if rank == Rank::Voiced {
+                add(gettext("Remove _Voice"), WinAction::DevoiceMember);
+            } else if rank == Rank::Member {
+                add(gettext("Give _Voice"), WinAction::VoiceMember);
+            }
+            add(gettext("_Kick…"), WinAction::KickMember);
+            add(gettext("_Ban"), WinAction::BanMember);
+            menu.append_section(None, &section);
+        }
         let popover = gtk::PopoverMenu::from_model(Some(&menu));
         popover.set_parent(&list_view);
         popover.set_has_arrow(false);
@@ -206,19 +252,23 @@ impl TcpChatMemberList {
         nicks.splice(0, nicks.n_items(), &new);
     }
 
-    /// Shows `sorted` members, the away ones dimmed with their reason.
-    pub fn show_members(&self, sorted: &[(String, Presence)]) {
-        let away: HashMap<String, String> = sorted
+    /// Shows `sorted` members with their rank badges, the away ones dimmed
+    /// with their reason. `operator`: our nick, when we are an operator.
+    pub fn show_members(&self, sorted: &[MemberRow], operator: Option<String>) {
+        let shown: HashMap<String, RowState> = sorted
             .iter()
-            .filter_map(|(nick, presence)| match presence {
-                Presence::Here => None,
-                Presence::Away { reason } => {
-                    Some((nick.clone(), reason.clone().unwrap_or_default()))
-                }
+            .map(|row| {
+                let away = match &row.presence {
+                    Presence::Here => None,
+                    Presence::Away { reason } => Some(reason.clone().unwrap_or_default()),
+                };
+                let rank = row.rank;
+                (row.nick.clone(), RowState { rank, away })
             })
             .collect();
-        self.imp().away.replace(away);
-        let nicks: Vec<String> = sorted.iter().map(|(nick, _)| nick.clone()).collect();
+        self.imp().shown.replace(shown);
+        self.imp().operator.replace(operator);
+        let nicks: Vec<String> = sorted.iter().map(|row| row.nick.clone()).collect();
         // Every shown row is bound again, so presence changes show too.
         self.show_nicks(&nicks);
     }
@@ -226,10 +276,17 @@ impl TcpChatMemberList {
     /// What the row of `nick` says under the name, if they are away.
     pub fn away_status(&self, nick: &str) -> Option<String> {
         self.imp()
-            .away
+            .shown
             .borrow()
             .get(nick)
-            .map(|reason| status_text(reason))
+            .and_then(|state| state.away.as_deref().map(status_text))
+    }
+
+    /// What the row of `nick` says of their rank (its tooltip and
+    /// accessible description), if anything.
+    pub fn rank_text(&self, nick: &str) -> Option<String> {
+        let rank = self.imp().shown.borrow().get(nick)?.rank;
+        rank_badge(rank).map(|(_, words)| words)
     }
 
     /// The nicks shown, top to bottom.
@@ -267,8 +324,19 @@ fn status_text(reason: &str) -> String {
     }
 }
 
-/// Rows: avatar, nick, and under it the away status when there is one.
-fn row_factory(away: AwayNicks) -> gtk::SignalListItemFactory {
+/// The badge before a member's nick and what it means in words.
+fn rank_badge(rank: Rank) -> Option<(&'static str, String)> {
+    match rank {
+        Rank::Operator => Some(("@", gettext("Operator"))),
+        Rank::HalfOperator => Some(("%", gettext("Half-operator"))),
+        Rank::Voiced => Some(("+", gettext("Voiced"))),
+        Rank::Member => None,
+    }
+}
+
+/// Rows: avatar, rank badge, nick, and under it the away status when there
+/// is one.
+fn row_factory(shown: Shown) -> gtk::SignalListItemFactory {
     let factory = gtk::SignalListItemFactory::new();
     factory.connect_setup(|_, item| {
         let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
@@ -285,6 +353,13 @@ fn row_factory(away: AwayNicks) -> gtk::SignalListItemFactory {
             .visible(false)
             .css_classes(["caption", "dim-label"])
             .build();
+        let badge = gtk::Label::builder()
+            .css_classes(["member-rank", "heading"])
+            // Said in words by the row's description, not as "at sign".
+            .accessible_role(gtk::AccessibleRole::Presentation)
+            .width_chars(1)
+            .visible(false)
+            .build();
         let names = gtk::Box::new(gtk::Orientation::Vertical, 0);
         names.set_valign(gtk::Align::Center);
         names.append(&nick);
@@ -292,6 +367,7 @@ fn row_factory(away: AwayNicks) -> gtk::SignalListItemFactory {
         let row = gtk::Box::new(gtk::Orientation::Horizontal, 8);
         row.add_css_class("member-row");
         row.append(&avatar);
+        row.append(&badge);
         row.append(&names);
         item.set_child(Some(&row));
     });
@@ -310,7 +386,10 @@ fn row_factory(away: AwayNicks) -> gtk::SignalListItemFactory {
         let Some(avatar) = row.first_child().and_downcast::<adw::Avatar>() else {
             return;
         };
-        let Some(names) = avatar.next_sibling() else {
+        let Some(badge) = avatar.next_sibling().and_downcast::<gtk::Label>() else {
+            return;
+        };
+        let Some(names) = badge.next_sibling() else {
             return;
         };
         let (Some(nick_label), Some(status_label)) = (
@@ -321,11 +400,24 @@ fn row_factory(away: AwayNicks) -> gtk::SignalListItemFactory {
         };
         avatar.set_text(Some(&nick));
         nick_label.set_label(&nick);
-        let status = away.borrow().get(&nick).map(|reason| status_text(reason));
+        let state = shown.borrow().get(&nick).cloned().unwrap_or_default();
+        let status = state.away.as_deref().map(status_text);
         status_label.set_visible(status.is_some());
         status_label.set_label(status.as_deref().unwrap_or(""));
         row.set_opacity(if status.is_some() { AWAY_OPACITY } else { 1.0 });
-        row.set_tooltip_text(status.as_deref());
+        let rank = rank_badge(state.rank);
+        badge.set_visible(rank.is_some());
+        badge.set_label(rank.as_ref().map_or("", |(symbol, _)| symbol));
+        // The badge in words, for the pointer and (GTK 4.8 makes the tooltip
+        // the accessible description) for screen readers.
+        let described: Vec<&str> = rank
+            .as_ref()
+            .map(|(_, words)| words.as_str())
+            .into_iter()
+            .chain(status.as_deref())
+            .collect();
+        let described = described.join(" · ");
+        row.set_tooltip_text(Some(described.as_str()).filter(|d| !d.is_empty()));
     });
     factory
 }

@@ -125,6 +125,19 @@ pub fn for_disconnect(reason: &DisconnectReason, target: &str) -> Option<Problem
             Remedy::Reconnect,
         ),
         Reason::HostClosed { .. } => Problem::new(gettext("The host closed the room."), Remedy::Reconnect),
+        // Not reconnected on its own: coming back is the person's choice.
+        Reason::Kicked { by, reason: Some(reason) } if !reason.trim().is_empty() => Problem::new(
+            gettext_f("{by} removed you from the room: {reason}", &[("by", by), ("reason", reason.trim())]),
+            Remedy::Reconnect,
+        ),
+        Reason::Kicked { by, .. } => Problem::new(
+            gettext_f("{by} removed you from the room.", &[("by", by)]),
+            Remedy::Reconnect,
+        ),
+        Reason::Banned => Problem::new(
+            gettext_f("You are banned from the room at {target}. Ask one of its operators to lift the ban.", &at),
+            Remedy::TryAgain,
+        ),
         Reason::TimedOut => Problem::new(
             gettext_f("{target} did not answer in time.", &at),
             Remedy::TryAgain,

@@ -81,6 +81,7 @@ impl FakeNetwork {
             },
             Event::Members {
                 room: "#chat".into(),
+                ranks: Vec::new(),
                 nicks: members.iter().map(|nick| (*nick).to_owned()).collect(),
             },
         ]);

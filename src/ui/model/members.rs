@@ -1,10 +1,10 @@
-//! Who is in the room and who of them is away, kept as events arrive.
-//! GTK-free; the member list widget shows [`Members::sorted_with_presence`]
-//! once per batch of events.
+//! Who is in the room, their rank, and who of them is away, kept as events
+//! arrive. GTK-free; the member list widget shows [`Members::rows`] once per
+//! batch of events.
 
 use std::collections::HashMap;
 
-use crate::api::Presence;
+use crate::api::{Presence, Rank};
 use crate::protocol::fold_case;
 
 #[derive(Debug, Default)]
@@ -13,6 +13,16 @@ pub struct Members {
     by_folded: HashMap<String, String>,
     /// Folded nick → why they are away (when told), for members away.
     away: HashMap<String, Option<String>>,
+    /// Folded nick → rank, for members above [`Rank::Member`].
+    ranks: HashMap<String, Rank>,
+}
+
+/// One member as the list shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    pub nick: String,
+    pub rank: Rank,
+    pub presence: Presence,
 }
 
 impl Members {
@@ -23,6 +33,25 @@ impl Members {
             .collect();
         let by_folded = &self.by_folded;
         self.away.retain(|folded, _| by_folded.contains_key(folded));
+        self.ranks.clear();
+    }
+
+    /// Records `nick`'s rank; true when it changed what we knew.
+    pub fn set_rank(&mut self, nick: &str, rank: Rank) -> bool {
+        let folded = fold_case(nick);
+        let old = if rank == Rank::Member {
+            self.ranks.remove(&folded)
+        } else {
+            self.ranks.insert(folded, rank)
+        };
+        old.unwrap_or_default() != rank
+    }
+
+    pub fn rank(&self, nick: &str) -> Rank {
+        self.ranks
+            .get(&fold_case(nick))
+            .copied()
+            .unwrap_or_default()
     }
 
     pub fn add(&mut self, nick: &str) {
@@ -33,17 +62,20 @@ impl Members {
         let folded = fold_case(nick);
         self.by_folded.remove(&folded);
         self.away.remove(&folded);
+        self.ranks.remove(&folded);
     }
 
     /// A nick change keeps the person in the list even if we missed their
     /// join, and keeps them away if they were.
     pub fn rename(&mut self, old: &str, new: &str) {
         let away = self.away.remove(&fold_case(old));
+        let rank = self.rank(old);
         self.remove(old);
         self.add(new);
         if let Some(reason) = away {
             self.away.insert(fold_case(new), reason);
         }
+        self.set_rank(new, rank);
     }
 
     /// Records `nick`'s presence; true when it changed what we knew. An
@@ -79,6 +111,7 @@ impl Members {
     pub fn clear(&mut self) {
         self.by_folded.clear();
         self.away.clear();
+        self.ranks.clear();
     }
 
     pub fn len(&self) -> usize {
@@ -89,20 +122,39 @@ impl Members {
         self.by_folded.is_empty()
     }
 
-    /// Alphabetical, ignoring letter case.
+    /// Highest rank first (operators on top, as other clients list them),
+    /// then alphabetical, ignoring letter case.
     pub fn sorted(&self) -> Vec<String> {
-        let mut entries: Vec<(&String, &String)> = self.by_folded.iter().collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(b.0).then_with(|| a.1.cmp(b.1)));
-        entries.into_iter().map(|(_, nick)| nick.clone()).collect()
+        let mut entries: Vec<(Rank, &String, &String)> = self
+            .by_folded
+            .iter()
+            .map(|(folded, nick)| {
+                (
+                    self.ranks.get(folded).copied().unwrap_or_default(),
+                    folded,
+                    nick,
+                )
+            })
+            .collect();
+        entries.sort_unstable_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| a.1.cmp(b.1))
+                .then_with(|| a.2.cmp(b.2))
+        });
+        entries
+            .into_iter()
+            .map(|(_, _, nick)| nick.clone())
+            .collect()
     }
 
-    /// [`Self::sorted`], each with their presence.
-    pub fn sorted_with_presence(&self) -> Vec<(String, Presence)> {
+    /// [`Self::sorted`], each with their rank and presence.
+    pub fn rows(&self) -> Vec<MemberRow> {
         self.sorted()
             .into_iter()
-            .map(|nick| {
-                let presence = self.presence(&nick);
-                (nick, presence)
+            .map(|nick| MemberRow {
+                rank: self.rank(&nick),
+                presence: self.presence(&nick),
+                nick,
             })
             .collect()
     }
@@ -125,6 +177,22 @@ mod tests {
         assert_eq!(members.len(), 3);
         members.clear();
         assert!(members.is_empty());
+    }
+
+    #[test]
+    fn operators_sort_first_and_ranks_follow_renames() {
+        let mut members = Members::default();
+        members.replace(&["bob".into(), "Alice".into(), "carol".into(), "dan".into()]);
+        assert!(members.set_rank("carol", Rank::Operator));
+        assert!(!members.set_rank("Carol", Rank::Operator), "no change");
+        members.set_rank("dan", Rank::Voiced);
+        assert_eq!(members.sorted(), ["carol", "dan", "Alice", "bob"]);
+        members.rename("carol", "caz");
+        assert_eq!(members.rank("caz"), Rank::Operator);
+        assert!(members.set_rank("caz", Rank::Member));
+        assert_eq!(members.sorted(), ["dan", "Alice", "bob", "caz"]);
+        members.replace(&["dan".into()]);
+        assert_eq!(members.rank("dan"), Rank::Member, "a new list, new ranks");
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod nearby;
 mod pending;
 mod phase;
 mod room;
+pub mod room_details;
 mod seen;
 #[cfg(test)]
 mod tests;
@@ -28,7 +29,7 @@ pub use alert::{notification_id, Alert, NotifyLevel};
 pub use conversations::{Conversation, ConversationId, Conversations, MAX_CONVERSATIONS};
 pub use effect::Effect;
 pub use header::{Header, SecurityDetails};
-pub use members::Members;
+pub use members::{MemberRow, Members};
 pub use nearby::NearbyRooms;
 pub use pending::PendingLines;
 pub use phase::Phase;

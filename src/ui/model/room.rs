@@ -14,7 +14,7 @@ use crate::api::{
     Command, DisconnectReason, Event, ExpectedIdentity, HistoryKind, Presence, Security,
 };
 use crate::i18n::{gettext, gettext_f};
-use crate::protocol::{is_channel_name, Fingerprint};
+use crate::protocol::{fold_case, is_channel_name, Fingerprint};
 use crate::ui::log_entry::{self, LogEntry};
 use crate::ui::problem::{self, Problem};
 
@@ -110,6 +110,11 @@ impl Room {
     /// Someone is shown typing: the window lets it go stale in time.
     pub fn anyone_typing(&self) -> bool {
         self.typing.anyone()
+    }
+
+    /// We may remove members and change the room's modes.
+    pub fn we_are_operator(&self) -> bool {
+        self.phase.can_chat() && self.members.rank(&self.visit.nick).is_operator()
     }
 
     pub fn is_hosting(&self) -> bool {
@@ -413,9 +418,36 @@ impl Room {
                 }
                 self.log(&event, effects);
             }
-            Event::Members { ref nicks, .. } => {
+            Event::Members {
+                ref nicks,
+                ref ranks,
+                ..
+            } => {
                 self.members.replace(nicks);
+                for (nick, rank) in ranks {
+                    self.members.set_rank(nick, *rank);
+                }
                 self.members_changed();
+            }
+            Event::MemberRank { ref nick, rank, .. } => {
+                if self.members.set_rank(nick, rank) {
+                    self.members_changed();
+                    self.log(&event, effects);
+                }
+            }
+            Event::RoomModes {
+                ref modes, ref by, ..
+            } => {
+                self.visit.room_modes = modes.clone();
+                if by.is_some() {
+                    self.log(&event, effects);
+                }
+            }
+            Event::Kicked { ref nick, .. } => {
+                self.typing.stopped(&ConversationId::Room, nick);
+                self.members.remove(nick);
+                self.members_changed();
+                self.log(&event, effects);
             }
             Event::Message { .. } | Event::Action { .. } => {
                 if history::first_sighting(&event, &mut self.seen) {
@@ -449,9 +481,18 @@ impl Room {
                     ),
                 }
             }
-            Event::Topic { .. } => self.log(&event, effects),
+            Event::Topic {
+                ref room,
+                ref topic,
+                ..
+            } => {
+                if fold_case(room) == fold_case(&self.visit.room) {
+                    self.visit.topic.clone_from(topic);
+                }
+                self.log(&event, effects)
+            }
             // Answers to what the person just did, where they did it.
-            Event::Notice { .. } | Event::ServerError { .. } => {
+            Event::Notice { .. } | Event::ServerError { .. } | Event::Whois(_) => {
                 if let Some(entry) = log_entry::for_event(&event) {
                     let here = self.conversations.selected().clone();
                     effects.push(Effect::Log(here, entry));

@@ -34,6 +34,7 @@ fn in_room() -> Room {
         connected(),
         Event::Members {
             room: "#chat".into(),
+            ranks: Vec::new(),
             nicks: vec!["alice".into(), "bob".into()],
         },
     ]);

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use crate::api::{Command, Security};
+use crate::api::{Command, RoomModes, Security};
 use crate::protocol::Fingerprint;
 
 /// One stay in a room, from Host or Connect to leaving. (Not the
@@ -17,6 +17,10 @@ pub struct Visit {
     pub server: String,
     /// Our nickname as the room knows it.
     pub nick: String,
+    /// The room's topic, as last told.
+    pub topic: String,
+    /// The room's own modes, as last told (Room Details).
+    pub room_modes: RoomModes,
     /// Where friends can reach our host, once it listens.
     pub hosting: Option<(u16, Vec<SocketAddr>)>,
     /// Our host's certificate fingerprint, while we host over TLS.

@@ -6,7 +6,7 @@ use gtk::prelude::*;
 use gtk::{gio, glib};
 
 use super::countdown::Countdown;
-use crate::api::Command;
+use crate::api::{Command, MemberMode};
 use crate::ui::actions::WinAction;
 use crate::ui::banner::TcpChatBanner;
 use crate::ui::chat_log::TcpChatLog;
@@ -242,6 +242,39 @@ impl ObjectSubclass for TcpChatWindow {
                 }
             },
         );
+        action(klass, WinAction::RoomDetails, |window| {
+            window.show_room_details()
+        });
+        let member_action =
+            |klass: &mut Self::Class, action: WinAction, run: fn(&super::TcpChatWindow, &str)| {
+                klass.install_action(
+                    action.detailed(),
+                    Some(glib::VariantTy::STRING),
+                    move |window, _, nick| {
+                        if let Some(nick) = nick.and_then(glib::Variant::str) {
+                            run(window, nick);
+                        }
+                    },
+                );
+            };
+        member_action(klass, WinAction::KickMember, |window, nick| {
+            window.kick_member(nick)
+        });
+        member_action(klass, WinAction::BanMember, |window, nick| {
+            window.ban_member(nick)
+        });
+        member_action(klass, WinAction::OpMember, |window, nick| {
+            window.set_member_mode(nick, MemberMode::Operator, true)
+        });
+        member_action(klass, WinAction::DeopMember, |window, nick| {
+            window.set_member_mode(nick, MemberMode::Operator, false)
+        });
+        member_action(klass, WinAction::VoiceMember, |window, nick| {
+            window.set_member_mode(nick, MemberMode::Voice, true)
+        });
+        member_action(klass, WinAction::DevoiceMember, |window, nick| {
+            window.set_member_mode(nick, MemberMode::Voice, false)
+        });
         klass.install_action(
             WinAction::ShowConversation.detailed(),
             Some(glib::VariantTy::STRING),

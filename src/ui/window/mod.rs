@@ -10,6 +10,7 @@
 //! fake channels.
 //!
 //! - [`person`]: what the person does (forms, entry, leave, clipboard).
+//! - [`operator`]: kick, ban, operator and voice, Room Details.
 //! - [`remembered`]: settings kept between runs.
 //! - [`countdown`]: the banner's countdown to the next reconnect.
 //! - [`conversations`]: the sidebar, one log per conversation, drafts,
@@ -27,6 +28,7 @@ mod countdown;
 mod imp;
 mod nearby;
 mod nick_completion;
+mod operator;
 mod person;
 mod presence;
 mod remembered;
@@ -219,12 +221,13 @@ impl TcpChatWindow {
             (room.members_revision() != shown).then(|| {
                 (
                     room.members_revision(),
-                    room.members().sorted_with_presence(),
+                    room.members().rows(),
+                    room.we_are_operator().then(|| room.visit().nick.clone()),
                 )
             })
         });
-        if let Some((revision, members)) = members {
-            imp.member_list.show_members(&members);
+        if let Some((revision, members, operator)) = members {
+            imp.member_list.show_members(&members, operator);
             let count = members.len().to_string();
             imp.member_count_label.set_label(&count);
             // GTK 4.8 makes the tooltip the button's accessible description:
@@ -275,6 +278,7 @@ impl TcpChatWindow {
         self.action_set_enabled(WinAction::ReconnectNow.detailed(), reconnect_now);
         self.action_set_enabled(WinAction::CopyAddress.detailed(), hosting);
         self.action_set_enabled(WinAction::ClearHistory.detailed(), hosting);
+        self.action_set_enabled(WinAction::RoomDetails.detailed(), phase.can_chat());
         self.enable_search(phase.shows_room());
         imp.update_send_action();
     }

@@ -195,7 +195,7 @@ impl TcpChatWindow {
 
     /// Asks `heading` / `question` with Cancel and a destructive `act`
     /// button (Cancel is the default); runs `on_yes` for the latter.
-    fn confirm(
+    pub(super) fn confirm(
         &self,
         heading: &str,
         question: &str,
