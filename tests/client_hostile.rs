@@ -162,7 +162,8 @@ async fn names_beyond_the_cap_end_the_session() {
             }
         }
     );
-    // Said goodbye, as to any host.
+    // Asked for the room's modes on joining, then said goodbye, as to any host.
+    peer.expect("MODE").await;
     peer.expect("QUIT").await;
 }
 
