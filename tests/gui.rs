@@ -13,8 +13,8 @@ use std::time::Duration;
 use adw::prelude::*;
 use fake_network::FakeNetwork;
 use tcp_chat::api::{
-    ExpectedIdentity, Fingerprint, HistoryKind, LineMeta, NearbyRoom, Presence, Security, Trust,
-    TypingState,
+    ExpectedIdentity, Fingerprint, HistoryKind, LineMeta, MemberMode, NearbyRoom, Presence, Rank,
+    RoomModeChange, RoomModes, Security, Trust, TypingState,
 };
 use tcp_chat::network::{
     Command, ConnectRequest, DisconnectReason, Event, HostError, HostRequest, NetworkHandle,
@@ -1756,6 +1756,18 @@ fn main() -> std::process::ExitCode {
     fake_network::init();
     let cases: &[(&str, fn())] = &[
         (
+            "operator_marks_and_member_menu",
+            operator_marks_and_member_menu,
+        ),
+        (
+            "room_details_reflect_and_change_modes",
+            room_details_reflect_and_change_modes,
+        ),
+        (
+            "kicked_and_banned_show_a_banner_without_reconnecting",
+            kicked_and_banned_show_a_banner_without_reconnecting,
+        ),
+        (
             "encryption_shows_and_a_changed_identity_asks_first",
             encryption_shows_and_a_changed_identity_asks_first,
         ),
@@ -1890,4 +1902,268 @@ fn main() -> std::process::ExitCode {
         ),
     ];
     fake_network::run_cases(cases)
+}
+
+/// The (label, action, nick) of each item of a member's menu.
+fn menu_items(menu: &gtk::gio::Menu) -> Vec<(String, String, String)> {
+    use gtk::gio::prelude::*;
+    let mut items = Vec::new();
+    let mut models = vec![menu.clone().upcast::<gtk::gio::MenuModel>()];
+    while let Some(model) = models.pop() {
+        for i in 0..model.n_items() {
+            if let Some(section) = model.item_link(i, "section") {
+                models.push(section);
+                continue;
+            }
+            let text = |name: &str| {
+                model
+                    .item_attribute_value(i, name, None)
+                    .and_then(|v| v.str().map(str::to_owned))
+                    .unwrap_or_default()
+            };
+            items.push((text("label"), text("action"), text("target")));
+        }
+    }
+    items
+}
+
+/// Runs the menu item labelled `label` of `nick`'s menu, as a click would.
+fn choose_from_member_menu(fake: &FakeNetwork, nick: &str, label: &str) {
+    let menu = fake.window.member_list().menu_for(nick);
+    let (_, action, target) = menu_items(&menu)
+        .into_iter()
+        .find(|(l, ..)| l == label)
+        .unwrap_or_else(|| panic!("no {label:?} in {nick}'s menu"));
+    WidgetExt::activate_action(&fake.window, &action, Some(&target.to_variant())).unwrap();
+    fake.settle();
+}
+
+/// Every widget of type `W` inside `root`, in tree order.
+fn descendants<W: IsA<gtk::Widget>>(root: &gtk::Widget) -> Vec<W> {
+    let mut found = Vec::new();
+    let mut pending = vec![root.clone()];
+    while let Some(widget) = pending.pop() {
+        if let Some(wanted) = widget.downcast_ref::<W>() {
+            found.push(wanted.clone());
+        }
+        let mut child = widget.last_child();
+        while let Some(widget) = child {
+            child = widget.prev_sibling();
+            pending.push(widget);
+        }
+    }
+    found
+}
+
+fn open_dialog() -> adw::MessageDialog {
+    let mut dialog = None;
+    fake_network::wait_until("a dialog", || {
+        dialog = gtk::Window::list_toplevels()
+            .into_iter()
+            .find_map(|window| window.downcast::<adw::MessageDialog>().ok())
+            .filter(|d| d.is_visible());
+        dialog.is_some()
+    });
+    dialog.unwrap()
+}
+
+/// Operators and voiced members are marked and listed first; as an
+/// operator, a member's menu kicks (asking a reason), bans, and gives
+/// operator status and voice; without it, the menu offers none of that.
+fn operator_marks_and_member_menu() {
+    let fake = FakeNetwork::new();
+    fake.join_as_alice("pc.local:6667", &["alice", "bob", "carol", "dan"]);
+    fake.feed([Event::Members {
+        room: "#chat".into(),
+        nicks: ["alice", "bob", "carol", "dan"].map(String::from).to_vec(),
+        ranks: vec![
+            ("alice".into(), Rank::Operator),
+            ("dan".into(), Rank::Voiced),
+        ],
+    }]);
+    fake.window.set_show_members(true);
+    fake.settle();
+    let list = fake.window.member_list();
+    assert_eq!(list.nicks(), ["alice", "dan", "bob", "carol"]);
+    assert_eq!(list.rank_text("alice").as_deref(), Some("Operator"));
+    assert_eq!(list.rank_text("dan").as_deref(), Some("Voiced"));
+    assert_eq!(list.rank_text("bob"), None);
+    shot("member-list-ranks");
+    let labels: Vec<String> = menu_items(&list.menu_for("bob"))
+        .into_iter()
+        .map(|(label, ..)| label)
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "Send _Private Message",
+            "Make _Operator",
+            "Give _Voice",
+            "_Kick…",
+            "_Ban"
+        ]
+    );
+    assert_eq!(
+        menu_items(&list.menu_for("alice")).len(),
+        1,
+        "not on ourselves"
+    );
+    choose_from_member_menu(&fake, "bob", "Make _Operator");
+    assert_eq!(
+        fake.sent(),
+        [Command::SetMemberMode {
+            nick: "bob".into(),
+            mode: MemberMode::Operator,
+            on: true
+        }]
+    );
+    fake.feed([Event::MemberRank {
+        room: "#chat".into(),
+        nick: "bob".into(),
+        rank: Rank::Operator,
+        by: Some("alice".into()),
+    }]);
+    assert_eq!(list.nicks(), ["alice", "bob", "dan", "carol"]);
+    assert!(menu_items(&list.menu_for("bob"))
+        .iter()
+        .any(|(label, ..)| label == "Remove _Operator"));
+    choose_from_member_menu(&fake, "dan", "Remove _Voice");
+    assert_eq!(
+        fake.sent(),
+        [Command::SetMemberMode {
+            nick: "dan".into(),
+            mode: MemberMode::Voice,
+            on: false
+        }]
+    );
+    choose_from_member_menu(&fake, "carol", "_Kick…");
+    let dialog = open_dialog();
+    let reason = descendants::<gtk::Entry>(dialog.upcast_ref());
+    reason[0].set_text("flooding");
+    fake_network::click_button_labelled(dialog.upcast_ref(), "_Kick");
+    drop(dialog);
+    fake.settle();
+    assert_eq!(
+        fake.sent(),
+        [Command::Kick {
+            nick: "carol".into(),
+            reason: Some("flooding".into())
+        }]
+    );
+    choose_from_member_menu(&fake, "carol", "_Ban");
+    fake_network::answer_dialog("ban", "_Ban");
+    fake.settle();
+    assert_eq!(
+        fake.sent(),
+        [Command::Ban {
+            nick: "carol".into()
+        }]
+    );
+    // No longer an operator: only the private message is left.
+    fake.feed([Event::MemberRank {
+        room: "#chat".into(),
+        nick: "alice".into(),
+        rank: Rank::Member,
+        by: Some("bob".into()),
+    }]);
+    assert_eq!(menu_items(&list.menu_for("carol")).len(), 1);
+    fake.close();
+}
+
+/// Room Details shows the room's modes; an operator's changes go out as
+/// mode changes, one per setting changed.
+fn room_details_reflect_and_change_modes() {
+    let fake = FakeNetwork::new();
+    fake.join_as_alice("pc.local:6667", &["alice", "bob"]);
+    fake.feed([
+        Event::Members {
+            room: "#chat".into(),
+            nicks: vec!["alice".into(), "bob".into()],
+            ranks: vec![("alice".into(), Rank::Operator)],
+        },
+        Event::Topic {
+            room: "#chat".into(),
+            topic: "Friday plans".into(),
+            set_by: None,
+        },
+        Event::RoomModes {
+            room: "#chat".into(),
+            modes: RoomModes {
+                topic_locked: true,
+                limit: Some(20),
+                ..RoomModes::default()
+            },
+            by: None,
+        },
+    ]);
+    activate(&fake, WinAction::RoomDetails);
+    let dialog = open_dialog();
+    let switches = descendants::<gtk::Switch>(dialog.upcast_ref());
+    let states: Vec<(bool, bool)> = switches
+        .iter()
+        .map(|s| (s.is_active(), s.is_sensitive()))
+        .collect();
+    assert_eq!(states, [(true, true), (false, true), (false, true)]);
+    let limit = descendants::<gtk::SpinButton>(dialog.upcast_ref());
+    assert_eq!(limit[0].value_as_int(), 20);
+    let rows = descendants::<adw::ActionRow>(dialog.upcast_ref());
+    assert_eq!(rows[0].subtitle().as_deref(), Some("Friday plans"));
+    shot("room-details");
+    switches[1].set_active(true);
+    limit[0].set_value(0.0);
+    fake_network::click_button_labelled(dialog.upcast_ref(), "_Apply");
+    drop((dialog, switches, limit, rows));
+    fake.settle();
+    assert_eq!(
+        fake.sent(),
+        [
+            Command::SetRoomMode(RoomModeChange::Moderated(true)),
+            Command::SetRoomMode(RoomModeChange::Limit(None)),
+        ]
+    );
+    // Someone else's view: read-only.
+    fake.feed([Event::MemberRank {
+        room: "#chat".into(),
+        nick: "alice".into(),
+        rank: Rank::Member,
+        by: None,
+    }]);
+    activate(&fake, WinAction::RoomDetails);
+    let dialog = open_dialog();
+    let switches = descendants::<gtk::Switch>(dialog.upcast_ref());
+    assert!(switches.iter().all(|s| !s.is_sensitive()));
+    fake_network::click_button_labelled(dialog.upcast_ref(), "_Close");
+    drop((dialog, switches));
+    fake.settle();
+    fake.close();
+}
+
+/// Kicked or banned: a banner says who and why, and nothing reconnects.
+fn kicked_and_banned_show_a_banner_without_reconnecting() {
+    let fake = FakeNetwork::new();
+    fake.join_as_alice("pc.local:6667", &["alice", "bob"]);
+    fake.feed([Event::Disconnected {
+        reason: DisconnectReason::Kicked {
+            by: "bob".into(),
+            reason: Some("spam".into()),
+        },
+    }]);
+    let banner = fake.window.banner();
+    let message = banner.shown_message().expect("a banner");
+    assert!(
+        message.contains("bob") && message.contains("spam"),
+        "{message}"
+    );
+    assert_eq!(fake.sent(), [], "no reconnect on its own");
+    shot("kicked-banner");
+    fake.close();
+    let fake = FakeNetwork::new();
+    fake.join_as_alice("pc.local:6667", &["alice"]);
+    fake.feed([Event::Disconnected {
+        reason: DisconnectReason::Banned,
+    }]);
+    let message = fake.window.banner().shown_message().expect("a banner");
+    assert!(message.contains("banned"), "{message}");
+    assert_eq!(fake.sent(), []);
+    fake.close();
 }

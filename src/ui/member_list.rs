@@ -19,6 +19,7 @@ use gtk::{gdk, gio, glib};
 use super::actions::WinAction;
 use crate::api::{Presence, Rank};
 use crate::i18n::gettext;
+use crate::protocol::fold_case;
 use crate::ui::model::MemberRow;
 
 /// How opaque an away member's row is.
@@ -191,9 +192,9 @@ impl TcpChatMemberList {
         true
     }
 
-    /// The member's actions in a popover menu pointing at `area` of the list.
-    fn pop_up_menu(&self, nick: &str, area: gdk::Rectangle) {
-        let list_view = self.imp().list_view.get();
+    /// The actions on `nick` the menu offers: a private message, and
+    /// when we are an operator (and `nick` is someone else) the operator's.
+    pub fn menu_for(&self, nick: &str) -> gio::Menu {
         let menu = gio::Menu::new();
         let item = gio::MenuItem::new(Some(&gettext("Send _Private Message")), None);
         item.set_action_and_target_value(
@@ -202,9 +203,7 @@ impl TcpChatMemberList {
         );
         menu.append_item(&item);
         let operator = self.imp().operator.borrow().clone();
-        let other = operator.is_some_and(|own| {
-            !crate::protocol::fold_case(&own).eq(&crate::protocol::fold_case(nick))
-        });
+        let other = operator.is_some_and(|own| fold_case(&own) != fold_case(nick));
         if other {
             let rank = self
                 .imp()
@@ -233,6 +232,13 @@ impl TcpChatMemberList {
             add(gettext("_Ban"), WinAction::BanMember);
             menu.append_section(None, &section);
         }
+        menu
+    }
+
+    /// The member's actions in a popover menu pointing at `area` of the list.
+    fn pop_up_menu(&self, nick: &str, area: gdk::Rectangle) {
+        let list_view = self.imp().list_view.get();
+        let menu = self.menu_for(nick);
         let popover = gtk::PopoverMenu::from_model(Some(&menu));
         popover.set_parent(&list_view);
         popover.set_has_arrow(false);
@@ -357,8 +363,8 @@ fn row_factory(shown: Shown) -> gtk::SignalListItemFactory {
             .css_classes(["member-rank", "heading"])
             // Said in words by the row's description, not as "at sign".
             .accessible_role(gtk::AccessibleRole::Presentation)
+            // Always there, so nicks line up whether marked or not.
             .width_chars(1)
-            .visible(false)
             .build();
         let names = gtk::Box::new(gtk::Orientation::Vertical, 0);
         names.set_valign(gtk::Align::Center);
@@ -406,7 +412,6 @@ fn row_factory(shown: Shown) -> gtk::SignalListItemFactory {
         status_label.set_label(status.as_deref().unwrap_or(""));
         row.set_opacity(if status.is_some() { AWAY_OPACITY } else { 1.0 });
         let rank = rank_badge(state.rank);
-        badge.set_visible(rank.is_some());
         badge.set_label(rank.as_ref().map_or("", |(symbol, _)| symbol));
         // The badge in words, for the pointer and (GTK 4.8 makes the tooltip
         // the accessible description) for screen readers.
