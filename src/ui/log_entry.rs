@@ -404,13 +404,22 @@ fn whois(info: &WhoisInfo) -> String {
 
 /// "5 minutes", "2 hours": the largest whole unit.
 fn duration(secs: u64) -> String {
-    let (n, one, many) = match secs {
-        0..=59 => (secs, "{n} second", "{n} seconds"),
-        60..=3599 => (secs / 60, "{n} minute", "{n} minutes"),
-        3600..=86_399 => (secs / 3600, "{n} hour", "{n} hours"),
-        _ => (secs / 86_400, "{n} day", "{n} days"),
-    };
-    ngettext_f(one, many, n, &[("n", &n.to_string())])
+    let spelled = |n: u64| n.to_string();
+    match secs {
+        0..=59 => ngettext_f("{n} second", "{n} seconds", secs, &[("n", &spelled(secs))]),
+        60..=3599 => {
+            let n = secs / 60;
+            ngettext_f("{n} minute", "{n} minutes", n, &[("n", &spelled(n))])
+        }
+        3600..=86_399 => {
+            let n = secs / 3600;
+            ngettext_f("{n} hour", "{n} hours", n, &[("n", &spelled(n))])
+        }
+        _ => {
+            let n = secs / 86_400;
+            ngettext_f("{n} day", "{n} days", n, &[("n", &spelled(n))])
+        }
+    }
 }
 
 fn with_reason(text: String, reason: &Option<String>) -> String {
