@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use support::conformance::{queries_answer_like_the_specs, Server};
-use support::daemons::{two_sessions_chat, Daemon, DaemonSpec};
+use support::daemons::{operator_controls, two_sessions_chat, Daemon, DaemonSpec};
 use support::{wait_connected, wait_disconnected};
 use tcp_chat::network::DisconnectReason;
 
@@ -70,4 +70,10 @@ async fn ngircd_answers_queries_like_the_specs() {
         name: "irc.test".to_owned(),
     };
     queries_answer_like_the_specs(&server).await;
+}
+
+/// The operator's controls, the same scenario as against InspIRCd.
+#[tokio::test]
+async fn operators_through_ngircd() {
+    operator_controls(&Daemon::start(&NGIRCD)).await;
 }

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::process::Command;
 
 use async_channel::Receiver;
-use tcp_chat::api::{Command as Chat, DisconnectReason, Event, LineMeta};
+use tcp_chat::api::{
+    Command as Chat, DisconnectReason, Event, LineMeta, MemberMode, Rank, RoomModeChange, RoomModes,
+};
 use tcp_chat::client::Session;
 use tempfile::TempDir;
 
@@ -245,5 +247,128 @@ pub async fn two_sessions_chat(server: &Daemon) {
     assert_eq!(
         wait_disconnected(&alice_events).await,
         DisconnectReason::Left
+    );
+}
+
+/// A channel operator's controls against a real server: the first to join
+/// is operator there (and marked so), +o reaches the others, room modes,
+/// WHOIS in one event, a kick that ends the other session for good, and a
+/// ban that refuses the way back in.
+pub async fn operator_controls(server: &Daemon) {
+    let (alice, alice_events) = server.session("alice", None);
+    let room = wait_connected(&alice_events).await.room;
+    let own_list = wait_for(&alice_events, |e| matches!(e, Event::Members { .. })).await;
+    let Event::Members { ranks, .. } = own_list else {
+        unreachable!()
+    };
+    assert_eq!(ranks, [("alice".to_owned(), Rank::Operator)]);
+    // The room's modes come on joining.
+    let modes = wait_for(&alice_events, |e| matches!(e, Event::RoomModes { .. })).await;
+    assert!(
+        matches!(modes, Event::RoomModes { by: None, .. }),
+        "{modes:?}"
+    );
+
+    let (_bob, bob_events) = server.session("bob", None);
+    wait_connected(&bob_events).await;
+    let bob_list = wait_for(&bob_events, |e| matches!(e, Event::Members { .. })).await;
+    assert!(
+        matches!(&bob_list, Event::Members { ranks, .. } if ranks == &[("alice".to_owned(), Rank::Operator)])
+    );
+    alice.send(Chat::SetMemberMode {
+        nick: "bob".to_owned(),
+        mode: MemberMode::Operator,
+        on: true,
+    });
+    let made = wait_for(&bob_events, |e| matches!(e, Event::MemberRank { .. })).await;
+    assert_eq!(
+        made,
+        Event::MemberRank {
+            room: room.clone(),
+            nick: "bob".to_owned(),
+            rank: Rank::Operator,
+            by: Some("alice".to_owned()),
+        }
+    );
+    alice.send(Chat::SetRoomMode(RoomModeChange::Limit(Some(20))));
+    let limited = wait_for(&bob_events, |e| {
+        matches!(e, Event::RoomModes { by: Some(_), .. })
+    })
+    .await;
+    assert!(matches!(
+        limited,
+        Event::RoomModes {
+            modes: RoomModes {
+                limit: Some(20),
+                ..
+            },
+            ..
+        }
+    ));
+
+    alice.send(Chat::Whois {
+        nick: "bob".to_owned(),
+    });
+    let Event::Whois(whois) = wait_for(&alice_events, |e| matches!(e, Event::Whois(_))).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(whois.nick, "bob");
+    assert_eq!(whois.channels, [format!("@{room}")]);
+    assert!(whois.address.is_some_and(|a| a.contains('@')));
+    assert!(whois.server.is_some() && whois.idle_secs.is_some() && !whois.unknown);
+    alice.send(Chat::Whois {
+        nick: "nobody".to_owned(),
+    });
+    let nobody = wait_for(&alice_events, |e| matches!(e, Event::Whois(_))).await;
+    assert!(matches!(nobody, Event::Whois(info) if info.unknown && info.nick == "nobody"));
+
+    // Kicked: the session ends for good, with who and why.
+    let (_carol, carol_events) = server.session("carol", None);
+    wait_connected(&carol_events).await;
+    wait_for(
+        &alice_events,
+        |e| matches!(e, Event::Joined { nick, .. } if nick == "carol"),
+    )
+    .await;
+    alice.send(Chat::Kick {
+        nick: "carol".to_owned(),
+        reason: Some("spam".to_owned()),
+    });
+    let ended = wait_for(&carol_events, |e| {
+        matches!(e, Event::Disconnected { .. } | Event::Reconnecting { .. })
+    })
+    .await;
+    assert_eq!(
+        ended,
+        Event::Disconnected {
+            reason: DisconnectReason::Kicked {
+                by: "alice".to_owned(),
+                reason: Some("spam".to_owned())
+            }
+        }
+    );
+    let seen = wait_for(&bob_events, |e| matches!(e, Event::Kicked { .. })).await;
+    assert!(matches!(seen, Event::Kicked { nick, by, .. } if nick == "carol" && by == "alice"));
+
+    // Banned: removed, and refused when coming back.
+    let (_dave, dave_events) = server.session("dave", None);
+    wait_connected(&dave_events).await;
+    wait_for(
+        &alice_events,
+        |e| matches!(e, Event::Joined { nick, .. } if nick == "dave"),
+    )
+    .await;
+    alice.send(Chat::Ban {
+        nick: "dave".to_owned(),
+    });
+    assert!(matches!(
+        wait_disconnected(&dave_events).await,
+        DisconnectReason::Kicked { .. }
+    ));
+    let (_dave_again, dave_again_events) = server.session("dave", None);
+    assert_eq!(
+        wait_disconnected(&dave_again_events).await,
+        DisconnectReason::Banned
     );
 }
