@@ -9,7 +9,9 @@ use support::{
     free_loopback_port, next_event, session_config, start_session as start, wait_connected,
     wait_disconnected, wait_for, wait_reconnecting, FakeServer, Peer,
 };
-use tcp_chat::api::{Command, DisconnectReason, Event, HistoryKind, LineMeta, Security};
+use tcp_chat::api::{
+    Command, DisconnectReason, Event, HistoryKind, LineMeta, Rank, RoomModes, Security,
+};
 use tcp_chat::client::{Pacing, Session, SessionConfig};
 
 fn config(address: &str, nick: &str) -> SessionConfig {
@@ -271,7 +273,11 @@ async fn collects_members_until_end_of_names() {
         wait_for(&events, |e| matches!(e, Event::Members { .. })).await,
         Event::Members {
             room: "#room".to_owned(),
-            ranks: Vec::new(),
+            ranks: vec![
+                ("alice".into(), Rank::Operator),
+                ("bob".into(), Rank::Voiced),
+                ("carol".into(), Rank::Operator)
+            ],
             nicks: ["alice", "bob", "carol", "dave"].map(String::from).to_vec()
         }
     );
@@ -636,12 +642,12 @@ async fn join_refused_ends_the_session() {
     let (_server, mut peer, _session, events) = registering("alice", None).await;
     peer.send(":irc.test 001 alice :Welcome").await;
     peer.expect("JOIN").await;
-    peer.send(":irc.test 474 alice #room :Cannot join channel (+b)")
+    peer.send(":irc.test 471 alice #room :Cannot join channel (+l)")
         .await;
     assert_eq!(
         wait_disconnected(&events).await,
         DisconnectReason::HostClosed {
-            message: Some("#room: Cannot join channel (+b)".to_owned())
+            message: Some("#room: Cannot join channel (+l)".to_owned())
         }
     );
 }
@@ -840,4 +846,109 @@ async fn a_server_that_never_answers_the_catch_up_still_gets_our_lines() {
         .tags
         .as_deref()
         .is_some_and(|t| t.starts_with("+tcpchat.github.io/id=")));
+}
+
+/// Ranks from NAMES prefixes (as ISUPPORT PREFIX says, several at once with
+/// multi-prefix) and MODE lines, the room's modes from 324, and a KICK of
+/// us that ends the session for good.
+#[tokio::test]
+async fn ranks_room_modes_and_a_kick() {
+    let (_server, mut peer, _session, events) = registering("alice", None).await;
+    peer.send(":irc.test 001 alice :Welcome alice").await;
+    peer.send(":irc.test 005 alice PREFIX=(qov)~@+ CHANMODES=b,k,l,imnt :are supported")
+        .await;
+    let room = peer.expect("JOIN").await.params[0].clone();
+    peer.send(&format!(":alice!u@127.0.0.1 JOIN {room}")).await;
+    peer.send(&format!(
+        ":irc.test 353 alice = {room} :~bob @+carol alice!u@h"
+    ))
+    .await;
+    peer.send(&format!(":irc.test 366 alice {room} :End of NAMES list"))
+        .await;
+    assert_eq!(peer.expect("MODE").await.params, [room.clone()]);
+    peer.send(&format!(":irc.test 324 alice {room} +tkl secret 10"))
+        .await;
+    let members = wait_for(&events, |e| matches!(e, Event::Members { .. })).await;
+    assert_eq!(
+        members,
+        Event::Members {
+            room: room.clone(),
+            nicks: ["bob", "carol", "alice"].map(String::from).to_vec(),
+            ranks: vec![
+                ("bob".into(), Rank::Operator),
+                ("carol".into(), Rank::Operator)
+            ],
+        }
+    );
+    let modes = wait_for(&events, |e| matches!(e, Event::RoomModes { .. })).await;
+    assert_eq!(
+        modes,
+        Event::RoomModes {
+            room: room.clone(),
+            modes: RoomModes {
+                topic_locked: true,
+                key: Some("secret".into()),
+                limit: Some(10),
+                ..RoomModes::default()
+            },
+            by: None,
+        }
+    );
+    peer.send(&format!(":bob!b@h MODE {room} +v-o+m alice carol"))
+        .await;
+    let rank = |nick: &str, rank: Rank| Event::MemberRank {
+        room: room.clone(),
+        nick: nick.into(),
+        rank,
+        by: Some("bob".into()),
+    };
+    assert_eq!(
+        wait_for(&events, |e| matches!(e, Event::MemberRank { .. })).await,
+        rank("alice", Rank::Voiced)
+    );
+    assert_eq!(
+        wait_for(&events, |e| matches!(e, Event::MemberRank { .. })).await,
+        rank("carol", Rank::Voiced),
+        "still voiced after -o"
+    );
+    let moderated = wait_for(&events, |e| matches!(e, Event::RoomModes { .. })).await;
+    assert!(matches!(
+        moderated,
+        Event::RoomModes {
+            modes: RoomModes {
+                moderated: true,
+                ..
+            },
+            ..
+        }
+    ));
+    peer.send(&format!(":bob!b@h KICK {room} alice :enough"))
+        .await;
+    let ended = wait_for(&events, |e| {
+        matches!(e, Event::Disconnected { .. } | Event::Reconnecting { .. })
+    })
+    .await;
+    assert_eq!(
+        ended,
+        Event::Disconnected {
+            reason: DisconnectReason::Kicked {
+                by: "bob".into(),
+                reason: Some("enough".into())
+            }
+        }
+    );
+    peer.expect("QUIT").await;
+}
+
+/// A room that bans us answers our JOIN with 474: over, not retried.
+#[tokio::test]
+async fn banned_on_joining() {
+    let (_server, mut peer, _session, events) = registering("alice", None).await;
+    peer.send(":irc.test 001 alice :Welcome alice").await;
+    let room = peer.expect("JOIN").await.params[0].clone();
+    peer.send(&format!(
+        ":irc.test 474 alice {room} :Cannot join channel (you're banned)"
+    ))
+    .await;
+    assert_eq!(wait_disconnected(&events).await, DisconnectReason::Banned);
 }

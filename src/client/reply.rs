@@ -38,12 +38,7 @@ pub enum Reply {
     /// 306: we are away.
     NowAway,
     /// 352: one member of a WHO listing.
-    WhoEntry {
-        user: String,
-        host: String,
-        nick: String,
-        flags: String,
-    },
+    WhoEntry { nick: String, flags: String },
     /// 332.
     Topic { room: String, topic: String },
     /// 333: who set the topic (`nick` or `nick!user@host`).
@@ -66,11 +61,7 @@ pub enum Reply {
         realname: String,
     },
     /// 312.
-    WhoisServer {
-        nick: String,
-        server: String,
-        info: String,
-    },
+    WhoisServer { nick: String, server: String },
     /// 317: idle seconds and, when given, sign-on time (Unix seconds).
     WhoisIdle {
         nick: String,
@@ -132,8 +123,6 @@ impl Reply {
             numeric::RPL_NOWAWAY => Reply::NowAway,
             // me channel user host server nick flags :hops realname
             numeric::RPL_WHOREPLY => Reply::WhoEntry {
-                user: p(1),
-                host: p(2),
                 nick: p(4),
                 flags: p(5),
             },
@@ -162,7 +151,6 @@ impl Reply {
             numeric::RPL_WHOISSERVER => Reply::WhoisServer {
                 nick: p(0),
                 server: p(1),
-                info: p(2),
             },
             numeric::RPL_WHOISIDLE => Reply::WhoisIdle {
                 nick: p(0),

@@ -143,6 +143,8 @@ impl Peer {
             .await;
         self.send(&format!(":irc.test 366 {nick} {room} :End of NAMES list"))
             .await;
+        // Every client asks the room's modes on joining; this server has none to tell.
+        self.expect("MODE").await;
         room
     }
 

@@ -399,7 +399,7 @@ impl Room {
                 self.members_changed();
                 self.log(&event, effects);
             }
-            Event::Parted { ref nick, .. } => {
+            Event::Parted { ref nick, .. } | Event::Kicked { ref nick, .. } => {
                 self.typing.stopped(&ConversationId::Room, nick);
                 self.members.remove(nick);
                 self.members_changed();
@@ -443,12 +443,7 @@ impl Room {
                     self.log(&event, effects);
                 }
             }
-            Event::Kicked { ref nick, .. } => {
-                self.typing.stopped(&ConversationId::Room, nick);
-                self.members.remove(nick);
-                self.members_changed();
-                self.log(&event, effects);
-            }
+
             Event::Message { .. } | Event::Action { .. } => {
                 if history::first_sighting(&event, &mut self.seen) {
                     if let Some(entry) = log_entry::for_event(&event) {

@@ -827,3 +827,81 @@ fn a_changed_identity_closes_the_lock_and_trusting_it_reconnects() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn ranks_say_whether_we_operate_and_are_logged() {
+    use crate::api::{Rank, RoomModes, WhoisInfo};
+    let mut room = in_room();
+    assert!(!room.we_are_operator());
+    let effects = room.apply(Event::MemberRank {
+        room: "#chat".into(),
+        nick: "alice".into(),
+        rank: Rank::Operator,
+        by: Some("bob".into()),
+    });
+    assert!(room.we_are_operator());
+    assert_eq!(logged(&effects), ["bob made alice an operator"]);
+    // Told again: no news, no line.
+    let again = room.apply(Event::MemberRank {
+        room: "#chat".into(),
+        nick: "alice".into(),
+        rank: Rank::Operator,
+        by: Some("bob".into()),
+    });
+    assert_eq!(logged(&again), Vec::<String>::new());
+    let effects = room.apply(Event::RoomModes {
+        room: "#chat".into(),
+        modes: RoomModes {
+            moderated: true,
+            limit: Some(5),
+            ..RoomModes::default()
+        },
+        by: Some("bob".into()),
+    });
+    assert_eq!(room.visit().room_modes.limit, Some(5));
+    assert_eq!(
+        logged(&effects),
+        ["bob changed the room’s settings: moderated, at most 5 members"]
+    );
+    let effects = room.apply(Event::Kicked {
+        nick: "bob".into(),
+        room: "#chat".into(),
+        by: "alice".into(),
+        reason: Some("spam".into()),
+    });
+    assert_eq!(logged(&effects), ["alice removed bob from #chat (spam)"]);
+    assert_eq!(room.members().sorted(), ["alice"]);
+    let effects = room.apply(Event::Whois(WhoisInfo {
+        nick: "ann".into(),
+        address: Some("ann@host".into()),
+        realname: Some("Ann Lee".into()),
+        channels: vec!["@#chat".into()],
+        idle_secs: Some(300),
+        ..WhoisInfo::default()
+    }));
+    assert_eq!(
+        logged(&effects),
+        ["ann is Ann Lee (ann@host), in @#chat, idle 5 minutes"]
+    );
+    let nobody = room.apply(Event::Whois(WhoisInfo {
+        nick: "zed".into(),
+        unknown: true,
+        ..WhoisInfo::default()
+    }));
+    assert_eq!(logged(&nobody), ["Nobody called zed is connected"]);
+}
+
+#[test]
+fn kicked_or_banned_closes_without_reconnecting() {
+    let mut room = in_room();
+    let effects = room.apply(Event::Disconnected {
+        reason: DisconnectReason::Kicked {
+            by: "bob".into(),
+            reason: None,
+        },
+    });
+    assert_eq!(room.phase(), Phase::Closed);
+    assert_eq!(sent(&effects), []);
+    assert!(effects.iter().any(|e| matches!(e,
+        Effect::ShowProblem(problem) if problem.message == "bob removed you from the room.")));
+}
