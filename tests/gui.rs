@@ -2106,17 +2106,21 @@ fn room_details_reflect_and_change_modes() {
     assert_eq!(states, [(true, true), (false, true), (false, true)]);
     let limit = descendants::<gtk::SpinButton>(dialog.upcast_ref());
     assert_eq!(limit[0].value_as_int(), 20);
-    let rows = descendants::<adw::ActionRow>(dialog.upcast_ref());
-    assert_eq!(rows[0].subtitle().as_deref(), Some("Friday plans"));
+    let topic = descendants::<gtk::Entry>(dialog.upcast_ref());
+    assert_eq!(topic[0].text(), "Friday plans");
     shot("room-details");
+    topic[0].set_text("Saturday plans");
     switches[1].set_active(true);
     limit[0].set_value(0.0);
     fake_network::click_button_labelled(dialog.upcast_ref(), "_Apply");
-    drop((dialog, switches, limit, rows));
+    drop((dialog, switches, limit, topic));
     fake.settle();
     assert_eq!(
         fake.sent(),
         [
+            Command::SetTopic {
+                topic: "Saturday plans".into()
+            },
             Command::SetRoomMode(RoomModeChange::Moderated(true)),
             Command::SetRoomMode(RoomModeChange::Limit(None)),
         ]
@@ -2132,8 +2136,10 @@ fn room_details_reflect_and_change_modes() {
     let dialog = open_dialog();
     let switches = descendants::<gtk::Switch>(dialog.upcast_ref());
     assert!(switches.iter().all(|s| !s.is_sensitive()));
+    let topic = descendants::<gtk::Entry>(dialog.upcast_ref());
+    assert!(!topic[0].is_editable());
     fake_network::click_button_labelled(dialog.upcast_ref(), "_Close");
-    drop((dialog, switches));
+    drop((dialog, switches, topic));
     fake.settle();
     fake.close();
 }

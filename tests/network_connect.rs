@@ -162,8 +162,9 @@ async fn a_session_that_ends_by_itself_leaves_the_thread_ready() {
     peer.send(":op!o@h KICK #room alice :bye").await;
     assert_eq!(
         wait_disconnected(&net.events).await,
-        DisconnectReason::HostClosed {
-            message: Some("bye".to_owned())
+        DisconnectReason::Kicked {
+            by: "op".to_owned(),
+            reason: Some("bye".to_owned())
         }
     );
     // Leaving an ended session reports nothing more; connecting again works.

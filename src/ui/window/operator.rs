@@ -98,15 +98,17 @@ impl TcpChatWindow {
             .selection_mode(gtk::SelectionMode::None)
             .css_classes(["boxed-list"])
             .build();
-        let topic_row = adw::ActionRow::builder()
-            .title(gettext("Topic"))
-            .subtitle(if topic.is_empty() {
-                gettext("No topic")
-            } else {
-                topic
-            })
+        // An operator edits the topic here; the others read it.
+        let topic_entry = gtk::Entry::builder()
+            .text(topic.as_str())
+            .placeholder_text(gettext("No topic"))
+            .editable(operator)
+            .can_focus(operator)
+            .hexpand(true)
+            .valign(gtk::Align::Center)
             .build();
-        topic_row.add_css_class("property");
+        let topic_row = adw::ActionRow::builder().title(gettext("Topic")).build();
+        topic_row.add_suffix(&topic_entry);
         list.append(&topic_row);
         let switch_row = |title: String, subtitle: String, on: bool| {
             let switch = gtk::Switch::builder()
@@ -178,6 +180,12 @@ impl TcpChatWindow {
                 #[weak(rename_to = window)]
                 self,
                 move |_, _| {
+                    let new_topic = topic_entry.text();
+                    if new_topic != topic.as_str() {
+                        window.send_for_person(Command::SetTopic {
+                            topic: new_topic.to_string(),
+                        });
+                    }
                     let edited = RoomModes {
                         topic_locked: topic_locked.is_active(),
                         moderated: moderated.is_active(),
