@@ -408,7 +408,7 @@ impl<'c> State<'c> {
                 let reason = Some(next()).filter(|r| !r.is_empty());
                 let by = source.unwrap_or_default();
                 if self.is_me(&nick) && self.is_our_room(&room) {
-                    // Coming back on our own would only be kicked again.
+                    // Coming back is the person's choice, not the session's.
                     self.conversation.beyond_reconnect = true;
                     self.quit(None);
                     return Err(End(DisconnectReason::Kicked { by, reason }));
