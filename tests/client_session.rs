@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use support::{
     free_loopback_port, next_event, session_config, start_session as start, wait_connected,
-    wait_disconnected, wait_for, wait_reconnecting, FakeServer, Peer,
+    wait_disconnected, wait_ended_for_good, wait_for, wait_reconnecting, FakeServer, Peer,
 };
 use tcp_chat::api::{
     Command, DisconnectReason, Event, HistoryKind, LineMeta, Rank, RoomModes, Security,
@@ -865,7 +865,10 @@ async fn ranks_room_modes_and_a_kick() {
     .await;
     peer.send(&format!(":irc.test 366 alice {room} :End of NAMES list"))
         .await;
-    assert_eq!(peer.expect("MODE").await.params, [room.clone()]);
+    assert_eq!(
+        peer.expect("MODE").await.params,
+        std::slice::from_ref(&room)
+    );
     peer.send(&format!(":irc.test 324 alice {room} +tkl secret 10"))
         .await;
     let members = wait_for(&events, |e| matches!(e, Event::Members { .. })).await;
@@ -924,17 +927,11 @@ async fn ranks_room_modes_and_a_kick() {
     ));
     peer.send(&format!(":bob!b@h KICK {room} alice :enough"))
         .await;
-    let ended = wait_for(&events, |e| {
-        matches!(e, Event::Disconnected { .. } | Event::Reconnecting { .. })
-    })
-    .await;
     assert_eq!(
-        ended,
-        Event::Disconnected {
-            reason: DisconnectReason::Kicked {
-                by: "bob".into(),
-                reason: Some("enough".into())
-            }
+        wait_ended_for_good(&events).await,
+        DisconnectReason::Kicked {
+            by: "bob".into(),
+            reason: Some("enough".into())
         }
     );
     peer.expect("QUIT").await;

@@ -15,7 +15,7 @@ use tempfile::TempDir;
 use super::programs::{scratch_dir, ChildProcess};
 use super::{
     free_loopback_port, members, next_chat, session_config, start_session, wait_connected,
-    wait_disconnected, wait_for,
+    wait_disconnected, wait_ended_for_good, wait_for,
 };
 
 /// The room the scenario chats in.
@@ -335,17 +335,11 @@ pub async fn operator_controls(server: &Daemon) {
         nick: "carol".to_owned(),
         reason: Some("spam".to_owned()),
     });
-    let ended = wait_for(&carol_events, |e| {
-        matches!(e, Event::Disconnected { .. } | Event::Reconnecting { .. })
-    })
-    .await;
     assert_eq!(
-        ended,
-        Event::Disconnected {
-            reason: DisconnectReason::Kicked {
-                by: "alice".to_owned(),
-                reason: Some("spam".to_owned())
-            }
+        wait_ended_for_good(&carol_events).await,
+        DisconnectReason::Kicked {
+            by: "alice".to_owned(),
+            reason: Some("spam".to_owned())
         }
     );
     let seen = wait_for(&bob_events, |e| matches!(e, Event::Kicked { .. })).await;

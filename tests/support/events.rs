@@ -79,6 +79,18 @@ pub async fn wait_disconnected(events: &Receiver<Event>) -> DisconnectReason {
     }
 }
 
+/// The session ended with no reconnect before it: why.
+pub async fn wait_ended_for_good(events: &Receiver<Event>) -> DisconnectReason {
+    let ended = wait_for(events, |e| {
+        matches!(e, Event::Disconnected { .. } | Event::Reconnecting { .. })
+    })
+    .await;
+    match ended {
+        Event::Disconnected { reason } => reason,
+        other => panic!("the session tries again: {other:?}"),
+    }
+}
+
 /// The session lost its connection and will try again: why, and which attempt.
 pub async fn wait_reconnecting(events: &Receiver<Event>) -> (DisconnectReason, u32) {
     match wait_for(events, |e| matches!(e, Event::Reconnecting { .. })).await {

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 pub use events::{
     members, next_chat, next_event, session_config, start_session, wait_connected,
-    wait_disconnected, wait_for, wait_reconnecting, Connected,
+    wait_disconnected, wait_ended_for_good, wait_for, wait_reconnecting, Connected,
 };
 pub use fake_server::{FakeServer, Peer};
 pub use host::{start_host, test_config, test_config_with, tls_config};
