@@ -9,7 +9,8 @@
 //! changes it, of which the window is a view.
 //!
 //! Widgets, each with its `.ui` in `resources/ui/`: [`application`],
-//! [`window`], [`chat_log`], [`member_list`], [`join_form`], [`banner`];
+//! [`window`], [`chat_log`], [`member_list`], [`join_form`], [`banner`],
+//! [`room_details`];
 //! [`settings`] finds the GSettings schema.
 
 pub mod actions;
@@ -28,6 +29,7 @@ pub mod model;
 pub mod palette;
 pub mod preferences;
 pub mod problem;
+pub mod room_details;
 pub mod settings;
 pub mod validate;
 pub mod window;
