@@ -2008,6 +2008,33 @@ fn operator_marks_and_member_menu() {
         1,
         "not on ourselves"
     );
+    // A right click on bob's row opens that menu.
+    let bob_row = descendants::<gtk::Box>(list.upcast_ref())
+        .into_iter()
+        .find(|row| {
+            row.has_css_class("member-row")
+                && row
+                    .first_child()
+                    .and_downcast::<adw::Avatar>()
+                    .and_then(|avatar| avatar.text())
+                    .as_deref()
+                    == Some("bob")
+        })
+        .expect("bob's row");
+    let (x, y) = centre_of(&fake, bob_row.upcast_ref());
+    let status = std::process::Command::new("xdotool")
+        .args(["mousemove", "1", "1", "mousemove", &x, &y, "click", "3"])
+        .status()
+        .expect("xdotool is installed");
+    assert!(status.success());
+    fake_network::wait_until("a right click to open bob's menu", || {
+        member_menu(&fake).is_some()
+    });
+    shot("operator-member-menu");
+    if let Some(menu) = member_menu(&fake) {
+        menu.popdown();
+    }
+    fake.settle();
     choose_from_member_menu(&fake, "bob", "Make _Operator");
     assert_eq!(
         fake.sent(),

@@ -212,11 +212,12 @@ impl TcpChatMemberList {
                 .get(nick)
                 .map(|state| state.rank)
                 .unwrap_or_default();
-            let section = gio::Menu::new();
+            // In the same section: GTK 4.8 sizes a popover menu with a
+            // section separator too short, cutting off its last item.
             let add = |label: String, action: WinAction| {
                 let item = gio::MenuItem::new(Some(&label), None);
                 item.set_action_and_target_value(Some(action.detailed()), Some(&nick.to_variant()));
-                section.append_item(&item);
+                menu.append_item(&item);
             };
             if rank == Rank::Operator {
                 add(gettext("Remove _Operator"), WinAction::DeopMember);
@@ -230,7 +231,6 @@ impl TcpChatMemberList {
             }
             add(gettext("_Kick…"), WinAction::KickMember);
             add(gettext("_Ban"), WinAction::BanMember);
-            menu.append_section(None, &section);
         }
         menu
     }
