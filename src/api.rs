@@ -202,7 +202,7 @@ impl Rank {
         modes
             .iter()
             .map(|mode| match mode {
-                'q' | 'a' | 'o' | 'y' | 'Y' => Rank::Operator,
+                'q' | 'a' | 'o' => Rank::Operator,
                 'h' => Rank::HalfOperator,
                 'v' => Rank::Voiced,
                 _ => Rank::Member,
