@@ -17,7 +17,9 @@ use super::history::{History, LineCommand, StoredLine};
 use super::irc::pack_words;
 use super::plain;
 use super::send_queue::{Backlog, SendQueue};
-use crate::protocol::{fold_case, tags, time, truncate_utf8, Message, MAX_LINE_BYTES};
+use crate::protocol::{
+    fold_case, is_valid_nick, tags, time, truncate_utf8, Message, MAX_LINE_BYTES,
+};
 
 /// Channels one client may be in (advertised as `CHANLIMIT` in 005).
 pub const MAX_CHANNELS_PER_CLIENT: usize = 20;
@@ -135,6 +137,34 @@ fn tag_level(caps: Caps) -> usize {
     }
 }
 
+/// Why someone left the host, as those who shared a channel are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Departure<'a> {
+    /// QUIT, with the client's own words (none from a connection too young
+    /// to have its words relayed).
+    Quit(Option<&'a str>),
+    HostClosing,
+    SendQueueFull,
+    StoppedReading,
+    PingTimeout,
+    ConnectionClosed,
+}
+
+impl Departure<'_> {
+    /// What ended a connection the client did not end itself, in the
+    /// words IRC servers use (both styles show them); `None` for a QUIT.
+    pub fn cause(self) -> Option<&'static str> {
+        match self {
+            Departure::Quit(_) => None,
+            Departure::HostClosing => Some("Host is closing the room"),
+            Departure::SendQueueFull => Some("Send queue full"),
+            Departure::StoppedReading => Some("Stopped reading"),
+            Departure::PingTimeout => Some("Ping timeout"),
+            Departure::ConnectionClosed => Some("Connection closed"),
+        }
+    }
+}
+
 /// Something a client did that others are told about.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Happening<'a> {
@@ -146,7 +176,7 @@ pub(super) enum Happening<'a> {
         reason: Option<&'a str>,
     },
     Quit {
-        reason: &'a str,
+        why: Departure<'a>,
     },
     Renamed {
         new: &'a str,
@@ -177,7 +207,11 @@ impl Happening<'_> {
             Happening::Left { channel, reason } => {
                 Message::new("PART", [Some(channel), reason].into_iter().flatten())
             }
-            Happening::Quit { reason } => Message::new("QUIT", [reason]),
+            Happening::Quit { why } => match why {
+                Departure::Quit(Some(words)) => Message::new("QUIT", [format!("Quit: {words}")]),
+                Departure::Quit(None) => Message::new("QUIT", ["Quit"]),
+                _ => Message::new("QUIT", [why.cause().unwrap_or_default()]),
+            },
             Happening::Renamed { new } => Message::new("NICK", [new]),
             Happening::Said { kind, target, text } => Message::new(kind.command(), [target, text]),
             Happening::TopicSet { channel, text } => Message::new("TOPIC", [channel, text]),
@@ -380,6 +414,15 @@ impl State {
         Ok((&source.identity, found))
     }
 
+    /// The one nickname rule: valid, and free or `id`'s own.
+    fn check_nick(&self, id: ClientId, nick: &str) -> Result<(), NickError> {
+        valid_nick(nick)?;
+        match self.nicks.get(&fold_case(nick)) {
+            Some(owner) if *owner != id => Err(NickError::InUse),
+            _ => Ok(()),
+        }
+    }
+
     fn channel_of(&self, id: ClientId, channel: &str) -> Result<&Channel, ChannelError> {
         let channel = self
             .channels
@@ -399,8 +442,24 @@ pub(super) enum ChannelError {
     NotOnChannel,
 }
 
+/// Why a nickname cannot be had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct NickInUse;
+pub(super) enum NickError {
+    /// Not a nickname at all (see [`is_valid_nick`]).
+    Invalid,
+    /// Someone else has it (compared with [`fold_case`]).
+    InUse,
+}
+
+/// The nickname rule that needs no look at who is here: before the room's
+/// password, a front-end may tell no more.
+pub(super) fn valid_nick(nick: &str) -> Result<(), NickError> {
+    if is_valid_nick(nick) {
+        Ok(())
+    } else {
+        Err(NickError::Invalid)
+    }
+}
 
 /// What a PRIVMSG's sender may need to hear back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -546,11 +605,14 @@ impl Hub {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn nick_in_use(&self, nick: &str) -> bool {
-        self.lock().nicks.contains_key(&fold_case(nick))
+    /// Whether `id` could claim `nick` now: a valid nickname that is free
+    /// or already its own.
+    pub fn check_nick(&self, id: ClientId, nick: &str) -> Result<(), NickError> {
+        self.lock().check_nick(id, nick)
     }
 
-    /// Makes a client known under its nickname (atomically unique).
+    /// Makes a client known under its nickname (checked and claimed at
+    /// once, so two clients never get one nick).
     pub fn register(
         &self,
         id: ClientId,
@@ -558,13 +620,10 @@ impl Hub {
         style: Style,
         caps: Caps,
         queue: SendQueue,
-    ) -> Result<(), NickInUse> {
+    ) -> Result<(), NickError> {
         let mut state = self.lock();
-        let folded = fold_case(&identity.nick);
-        if state.nicks.contains_key(&folded) {
-            return Err(NickInUse);
-        }
-        state.nicks.insert(folded, id);
+        state.check_nick(id, &identity.nick)?;
+        state.nicks.insert(fold_case(&identity.nick), id);
         let now = unix_now();
         let member = Member {
             identity,
@@ -697,15 +756,12 @@ impl Hub {
 
     /// Changes a nickname, telling the changer and everyone sharing a
     /// channel with them, once each.
-    pub fn rename(&self, id: ClientId, new: &str) -> Result<(), NickInUse> {
+    /// A change that fails leaves everything as it was.
+    pub fn rename(&self, id: ClientId, new: &str) -> Result<(), NickError> {
         let mut guard = self.lock();
         let state = &mut *guard;
+        state.check_nick(id, new)?;
         let new_folded = fold_case(new);
-        if let Some(owner) = state.nicks.get(&new_folded) {
-            if *owner != id {
-                return Err(NickInUse);
-            }
-        }
         let Some(member) = state.members.get_mut(&id) else {
             return Ok(());
         };
@@ -987,15 +1043,20 @@ impl Hub {
     }
 
     /// Forgets a client, telling everyone who shared a channel with it.
-    pub fn remove(&self, id: ClientId, reason: &str) {
-        let reason = truncate_utf8(reason, MAX_REASON_BYTES);
+    pub fn remove(&self, id: ClientId, why: Departure) {
+        let why = match why {
+            Departure::Quit(words) => {
+                Departure::Quit(words.map(|w| truncate_utf8(w, MAX_REASON_BYTES)))
+            }
+            other => other,
+        };
         let mut guard = self.lock();
         let state = &mut *guard;
         let recipients = state.neighbours(id);
         let Some(member) = state.members.remove(&id) else {
             return;
         };
-        let mut delivery = Delivery::new(self, &member.identity, Happening::Quit { reason });
+        let mut delivery = Delivery::new(self, &member.identity, Happening::Quit { why });
         State::deliver(state.recipients(&recipients), &mut delivery);
         state.nicks.remove(&fold_case(&member.identity.nick));
         for channel in &member.channels {

@@ -7,15 +7,14 @@ use super::chathistory::{self, Fail, Request};
 use super::connection::Client;
 use super::guard::Verdict;
 use super::hub::{
-    ChannelError, Identity, Joined, Listed, MessageKind, SayError, Style, Topic, Whois,
-    MAX_CHANNELS_PER_CLIENT, MAX_REASON_BYTES,
+    valid_nick, ChannelError, Identity, Joined, Listed, MessageKind, NickError, SayError, Style,
+    Topic, Whois, MAX_CHANNELS_PER_CLIENT, MAX_REASON_BYTES,
 };
 use super::input::{Ending, Input, Next};
 use crate::protocol::names::{CASEMAPPING, MAX_CHANNEL_LEN, MAX_NICK_LEN};
 use crate::protocol::numeric::*;
 use crate::protocol::{
-    fold_case, is_channel_name, is_valid_nick, same_name, tags, time, truncate_utf8, Line, Message,
-    MAX_LINE_BYTES,
+    fold_case, is_channel_name, same_name, tags, time, truncate_utf8, Line, Message, MAX_LINE_BYTES,
 };
 
 /// Whether a connection's first line shows an IRC client. Clients write
@@ -260,18 +259,28 @@ impl<'a> Session<'a> {
                 return None;
             }
         };
-        if !is_valid_nick(nick) {
-            self.reply(ERR_ERRONEUSNICKNAME, [nick, "Erroneous nickname"]);
-            return None;
-        }
-        let own = self.registered && self.nick.as_deref().is_some_and(|n| same_name(n, nick));
+        let hub = &self.client.shared.hub;
         // Before the password, a taken nick is only found at registration.
-        let may_look = self.registered || self.password_ok;
-        if !own && may_look && self.client.shared.hub.nick_in_use(nick) {
-            self.reply(ERR_NICKNAMEINUSE, [nick, "Nickname is already in use"]);
-            return None;
+        let checked = if self.registered || self.password_ok {
+            hub.check_nick(self.client.id, nick)
+        } else {
+            valid_nick(nick)
+        };
+        match checked {
+            Ok(()) => Some(nick.to_owned()),
+            Err(err) => {
+                self.nick_error(nick, err);
+                None
+            }
         }
-        Some(nick.to_owned())
+    }
+
+    /// 432 or 433.
+    fn nick_error(&self, nick: &str, err: NickError) {
+        match err {
+            NickError::Invalid => self.reply(ERR_ERRONEUSNICKNAME, [nick, "Erroneous nickname"]),
+            NickError::InUse => self.reply(ERR_NICKNAMEINUSE, [nick, "Nickname is already in use"]),
+        }
     }
 
     fn try_register(&mut self) -> Option<Ending> {
@@ -295,21 +304,16 @@ impl<'a> Session<'a> {
         };
         let hub = &self.client.shared.hub;
         let queue = self.client.queue.clone();
-        if hub
-            .register(
-                self.client.id,
-                identity.clone(),
-                Style::Irc,
-                self.caps,
-                queue,
-            )
-            .is_err()
-        {
+        let registered = hub.register(
+            self.client.id,
+            identity.clone(),
+            Style::Irc,
+            self.caps,
+            queue,
+        );
+        if let Err(err) = registered {
             // Taken between NICK and now.
-            self.reply(
-                ERR_NICKNAMEINUSE,
-                [nick.as_str(), "Nickname is already in use"],
-            );
+            self.nick_error(&nick, err);
             self.nick = None;
             return None;
         }
@@ -586,10 +590,7 @@ impl<'a> Session<'a> {
                 if let Some(nick) = self.checked_nick(message) {
                     match hub.rename(self.client.id, &nick) {
                         Ok(()) => self.nick = Some(nick),
-                        Err(_) => self.reply(
-                            ERR_NICKNAMEINUSE,
-                            [nick.as_str(), "Nickname is already in use"],
-                        ),
+                        Err(err) => self.nick_error(&nick, err),
                     }
                 }
             }

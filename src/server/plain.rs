@@ -11,13 +11,13 @@ use super::caps::Caps;
 use super::connection::Client;
 use super::guard::Verdict;
 use super::history::{LineCommand, Selector, StoredLine};
-use super::hub::{Happening, Identity, MessageKind, Style};
+use super::hub::{Departure, Happening, Identity, MessageKind, NickError, Style};
 use super::input::{Ending, Input, Next};
 use super::Limits;
 use crate::i18n::{gettext, gettext_f, ngettext_f};
 use crate::protocol::formatting::is_bidi_control;
 use crate::protocol::names::MAX_NICK_LEN;
-use crate::protocol::{ctcp, fold_case, is_valid_nick, strip_formatting, time, Line};
+use crate::protocol::{ctcp, fold_case, strip_formatting, time, Line};
 
 /// Earlier lines a plain-text user is shown on arrival.
 const CATCH_UP_LINES: usize = 20;
@@ -96,13 +96,10 @@ pub(super) fn render(nick: &str, happening: Happening, room: &str) -> Option<Vec
             Some(reason) if !reason.is_empty() => left(nick, reason),
             _ => system(gettext_f("{nick} left", &[("nick", nick)])),
         },
-        Happening::Quit { reason } => match reason
-            .strip_prefix("Quit")
-            .map(|r| r.trim_start_matches(": "))
-        {
-            Some("") => system(gettext_f("{nick} left", &[("nick", nick)])),
-            Some(said) => left(nick, said),
-            None => left(nick, reason),
+        Happening::Quit { why } => match (why, why.cause()) {
+            (Departure::Quit(Some(words)), _) => left(nick, words),
+            (_, Some(cause)) => left(nick, cause),
+            (_, None) => system(gettext_f("{nick} left", &[("nick", nick)])),
         },
         Happening::Renamed { new } => system(gettext_f(
             "{nick} is now known as {new}",
@@ -183,8 +180,8 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
             Err(ending) => return ending,
         }
     }
-    let nick = match unprompted.filter(|name| free_name(client, name).is_ok()) {
-        Some(name) if register(client, &name) => {
+    let nick = match unprompted {
+        Some(name) if register(client, &name).is_ok() => {
             client.say(&greeting);
             name
         }
@@ -278,24 +275,20 @@ async fn next_text(client: &Client<'_>, input: &mut Input) -> Result<String, End
 }
 
 /// Why a name cannot be had, in words.
-fn free_name(client: &Client, name: &str) -> Result<(), String> {
-    if !is_valid_nick(name) {
-        return Err(gettext_f(
+fn name_problem(name: &str, err: NickError) -> String {
+    match err {
+        NickError::Invalid => gettext_f(
             "A name is one word of at most {max} letters, digits or - _ [ ] { } | ^ ` \\, starting with a letter.",
             &[("max", &MAX_NICK_LEN.to_string())],
-        ));
+        ),
+        NickError::InUse => {
+            gettext_f("Someone here is already called {name}.", &[("name", name)])
+        }
     }
-    if client.shared.hub.nick_in_use(name) {
-        return Err(taken(name));
-    }
-    Ok(())
 }
 
-fn taken(name: &str) -> String {
-    gettext_f("Someone here is already called {name}.", &[("name", name)])
-}
-
-fn register(client: &Client, name: &str) -> bool {
+/// Claims `name`, or says why not.
+fn register(client: &Client, name: &str) -> Result<(), String> {
     let identity = Identity {
         nick: name.to_owned(),
         user: name.to_owned(),
@@ -307,7 +300,7 @@ fn register(client: &Client, name: &str) -> bool {
         .shared
         .hub
         .register(client.id, identity, Style::Plain, Caps::default(), queue)
-        .is_ok()
+        .map_err(|err| name_problem(name, err))
 }
 
 async fn ask_name(client: &Client<'_>, input: &mut Input) -> Result<String, Ending> {
@@ -317,20 +310,13 @@ async fn ask_name(client: &Client<'_>, input: &mut Input) -> Result<String, Endi
             client.say(&gettext("What's your name?"));
             continue;
         }
-        if let Err(why) = free_name(client, &name) {
-            client.say(&gettext_f(
+        match register(client, &name) {
+            Ok(()) => return Ok(name),
+            Err(why) => client.say(&gettext_f(
                 "{problem} What's your name?",
                 &[("problem", &why)],
-            ));
-            continue;
+            )),
         }
-        if register(client, &name) {
-            return Ok(name);
-        }
-        client.say(&gettext_f(
-            "{problem} What's your name?",
-            &[("problem", &taken(&name))],
-        ));
     }
 }
 
@@ -432,14 +418,8 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
 }
 
 fn rename(client: &Client, name: &str) {
-    let hub = &client.shared.hub;
-    let own = hub
-        .identity(client.id)
-        .is_some_and(|me| fold_case(&me.nick) == fold_case(name));
-    let checked = if own { Ok(()) } else { free_name(client, name) };
-    let result = checked.and_then(|()| hub.rename(client.id, name).map_err(|_| taken(name)));
-    if let Err(why) = result {
-        client.say(&why);
+    if let Err(err) = client.shared.hub.rename(client.id, name) {
+        client.say(&name_problem(name, err));
     }
 }
 
@@ -467,19 +447,22 @@ mod tests {
             "*** bob left (later)\r\n"
         );
         assert_eq!(
-            rendered(Happening::Quit { reason: "Quit" }).unwrap(),
+            rendered(Happening::Quit {
+                why: Departure::Quit(None)
+            })
+            .unwrap(),
             "*** bob left\r\n"
         );
         assert_eq!(
             rendered(Happening::Quit {
-                reason: "Quit: gone"
+                why: Departure::Quit(Some("gone"))
             })
             .unwrap(),
             "*** bob left (gone)\r\n"
         );
         assert_eq!(
             rendered(Happening::Quit {
-                reason: "Ping timeout"
+                why: Departure::PingTimeout
             })
             .unwrap(),
             "*** bob left (Ping timeout)\r\n"
@@ -527,7 +510,7 @@ mod tests {
             text: "\u{1}ACTION left (Ping timeout)\u{1}",
         };
         let real = Happening::Quit {
-            reason: "Ping timeout",
+            why: Departure::PingTimeout,
         };
         assert_eq!(rendered(act).unwrap(), "* bob left (Ping timeout)\r\n");
         assert_eq!(rendered(real).unwrap(), "*** bob left (Ping timeout)\r\n");
