@@ -11,7 +11,9 @@ use super::caps::Caps;
 use super::connection::Client;
 use super::guard::Verdict;
 use super::history::{LineCommand, Selector, StoredLine};
-use super::hub::{Departure, Happening, Identity, MessageKind, NickError, Style};
+use super::hub::{
+    Departure, Happening, Identity, JoinError, MessageKind, NickError, SayError, Style,
+};
 use super::input::{Ending, Input, Next};
 use super::Limits;
 use crate::i18n::{gettext, gettext_f, ngettext_f};
@@ -125,6 +127,32 @@ pub(super) fn render(nick: &str, happening: Happening, room: &str) -> Option<Vec
             "{nick} changed the topic to: {topic}",
             &[("nick", nick), ("topic", &strip_formatting(text))],
         )),
+        Happening::Kicked {
+            channel,
+            target,
+            reason,
+        } if in_room(channel) => system(gettext_f(
+            "{nick} removed {target} from the room ({reason})",
+            &[
+                ("nick", nick),
+                ("target", target),
+                ("reason", &strip_formatting(reason)),
+            ],
+        )),
+        Happening::ModesChanged {
+            channel,
+            changes,
+            params,
+        } if in_room(channel) => {
+            let modes = std::iter::once(changes)
+                .chain(params.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            system(gettext_f(
+                "{nick} changed the room's modes: {modes}",
+                &[("nick", nick), ("modes", &modes)],
+            ))
+        }
         _ => return None,
     };
     Some(line(&text))
@@ -200,7 +228,20 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
     input.registered(None, limits.flood_control);
     log::info!("{nick} (plain text, {}) joined", client.host);
     catch_up(client).await;
-    shared.hub.join(client.id, room, None);
+    if let Err(err) = shared.hub.join(client.id, room, None, None) {
+        let why = match err {
+            JoinError::AlreadyMember => None,
+            JoinError::Banned => Some(gettext("You are banned from this room. Bye!")),
+            JoinError::InviteOnly | JoinError::BadKey => {
+                Some(gettext("This room is closed to newcomers for now. Bye!"))
+            }
+            JoinError::Full => Some(gettext("This room is full. Bye!")),
+        };
+        if let Some(why) = why {
+            client.say(&why);
+            return Ending::Quit(None);
+        }
+    }
     client.say(&gettext_f(
         "{members} Type /help for commands.",
         &[("members", &who_line(client))],
@@ -299,7 +340,14 @@ fn register(client: &Client, name: &str) -> Result<(), String> {
     client
         .shared
         .hub
-        .register(client.id, identity, Style::Plain, Caps::default(), queue)
+        .register(
+            client.id,
+            identity,
+            Style::Plain,
+            Caps::default(),
+            queue,
+            false,
+        )
         .map_err(|err| name_problem(name, err))
 }
 
@@ -378,7 +426,12 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
             None => (text, ""),
         };
         let say = |message: &str| {
-            let _ = hub.say(client.id, MessageKind::Privmsg, room, message, "");
+            if let Err(SayError::CannotSendToChannel) =
+                hub.say(client.id, MessageKind::Privmsg, room, message, "")
+            {
+                // Removed from the room, or quietened by its operator.
+                client.say(&gettext("You cannot talk in the room now."));
+            }
         };
         match command {
             "" => {}
@@ -404,7 +457,11 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
                 _ => client.say(&gettext("There is no topic.")),
             },
             "/topic" => {
-                let _ = hub.set_topic(client.id, room, rest);
+                if hub.set_topic(client.id, room, rest).is_err() {
+                    client.say(&gettext(
+                        "Only the room's operators can change its topic now.",
+                    ));
+                }
             }
             // "//text" sends "/text".
             _ if text.starts_with("//") => say(&text[1..]),
