@@ -6,7 +6,10 @@ mod support;
 use std::ffi::OsString;
 use std::path::Path;
 
-use support::conformance::{queries_answer_like_the_specs, Server};
+use support::conformance::{
+    channel_operators_work_like_the_specs, multi_prefix_shows_every_prefix,
+    queries_answer_like_the_specs, Server,
+};
 use support::daemons::{two_sessions_chat, Daemon, DaemonSpec};
 use support::{wait_connected, wait_disconnected};
 use tcp_chat::network::DisconnectReason;
@@ -70,4 +73,25 @@ async fn ngircd_answers_queries_like_the_specs() {
         name: "irc.test".to_owned(),
     };
     queries_answer_like_the_specs(&server).await;
+}
+
+/// The channel operator checks `server_conformance` runs against our host.
+#[tokio::test]
+async fn ngircd_runs_channel_operators_like_the_specs() {
+    let daemon = Daemon::start(&NGIRCD);
+    let server = Server {
+        addr: daemon.address().parse().unwrap(),
+        name: "irc.test".to_owned(),
+    };
+    channel_operators_work_like_the_specs(&server).await;
+}
+
+#[tokio::test]
+async fn ngircd_shows_every_prefix_with_multi_prefix() {
+    let daemon = Daemon::start(&NGIRCD);
+    let server = Server {
+        addr: daemon.address().parse().unwrap(),
+        name: "irc.test".to_owned(),
+    };
+    multi_prefix_shows_every_prefix(&server).await;
 }

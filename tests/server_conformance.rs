@@ -5,7 +5,10 @@
 
 mod support;
 
-use support::conformance::{queries_answer_like_the_specs, register, replies_until, Server};
+use support::conformance::{
+    channel_operators_work_like_the_specs, multi_prefix_shows_every_prefix,
+    queries_answer_like_the_specs, register, replies_until, Server,
+};
 use support::{start_host, test_config, RawClient};
 use tcp_chat::server::ServerConfig;
 
@@ -15,6 +18,24 @@ async fn queries_answer_like_the_specs_on_our_host() {
     let name = config.server_name.clone();
     let (host, addr) = start_host(config).await;
     queries_answer_like_the_specs(&Server { addr, name }).await;
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn channel_operators_work_like_the_specs_on_our_host() {
+    let config = test_config();
+    let name = config.server_name.clone();
+    let (host, addr) = start_host(config).await;
+    channel_operators_work_like_the_specs(&Server { addr, name }).await;
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn multi_prefix_shows_every_prefix_on_our_host() {
+    let config = test_config();
+    let name = config.server_name.clone();
+    let (host, addr) = start_host(config).await;
+    multi_prefix_shows_every_prefix(&Server { addr, name }).await;
     host.shutdown().await;
 }
 

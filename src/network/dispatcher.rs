@@ -161,10 +161,7 @@ impl Dispatcher {
         // The host's own session proves it is the host's person with the
         // host's secret owner key (which also stands for the room
         // password): it runs the hosted room as its operator.
-        let own_password = host
-            .owner_key()
-            .map(str::to_owned)
-            .or(request.password);
+        let own_password = host.owner_key().map(str::to_owned).or(request.password);
         let own_identity = host
             .fingerprint()
             .map_or(ExpectedIdentity::Unknown, |fingerprint| {
