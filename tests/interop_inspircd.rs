@@ -121,20 +121,12 @@ async fn away_and_typing_through_inspircd() {
 #[tokio::test]
 async fn inspircd_runs_channel_operators_like_the_specs() {
     let daemon = Daemon::start(&INSPIRCD);
-    let server = Server {
-        addr: daemon.address().parse().unwrap(),
-        name: "irc.test".to_owned(),
-    };
-    channel_operators_work_like_the_specs(&server).await;
+    channel_operators_work_like_the_specs(&Server::daemon(&daemon)).await;
 }
 
 /// `multi-prefix` (InspIRCd's namesx module).
 #[tokio::test]
 async fn inspircd_shows_every_prefix_with_multi_prefix() {
     let daemon = Daemon::start(&INSPIRCD_IRCV3);
-    let server = Server {
-        addr: daemon.address().parse().unwrap(),
-        name: "irc.test".to_owned(),
-    };
-    multi_prefix_shows_every_prefix(&server).await;
+    multi_prefix_shows_every_prefix(&Server::daemon(&daemon)).await;
 }

@@ -6,7 +6,7 @@
 
 mod support;
 
-use support::conformance::replies_until;
+use support::conformance::{names, replies_until};
 use support::{start_host, test_config, RawClient};
 use tcp_chat::server::ServerConfig;
 
@@ -18,18 +18,6 @@ async fn register_with_pass(addr: std::net::SocketAddr, nick: &str, pass: &str) 
     client.send(&format!("USER {nick} 0 * :{nick}")).await;
     client.expect_command("366").await;
     client
-}
-
-async fn names(client: &mut RawClient, channel: &str) -> Vec<String> {
-    client.send(&format!("NAMES {channel}")).await;
-    let mut entries: Vec<String> = replies_until(client, "366")
-        .await
-        .iter()
-        .filter(|m| m.command == "353")
-        .flat_map(|m| m.params[3].split_whitespace().map(str::to_owned))
-        .collect();
-    entries.sort_unstable();
-    entries
 }
 
 #[tokio::test]
@@ -72,11 +60,14 @@ async fn the_host_person_runs_the_hosted_room_and_a_guest_first_in_it_does_not()
     mallory.send("USER mallory 0 * :m").await;
     mallory.expect_command("464").await;
 
-    // Back after a lost connection, the host's person is operator again.
+    // Back after a lost connection, the host's person is operator again,
+    // even in a room made invite-only by an operator it made.
+    owner.send("MODE #chat +oi guest").await;
+    guest.expect_command("MODE").await;
     owner.send("QUIT").await;
     owner.expect_closed().await;
     let mut owner = register_with_pass(addr, "hoster", &key).await;
-    assert_eq!(names(&mut owner, "#chat").await, ["@hoster", "guest"]);
+    assert_eq!(names(&mut owner, "#chat").await, ["@guest", "@hoster"]);
     host.shutdown().await;
 }
 

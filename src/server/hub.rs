@@ -901,7 +901,10 @@ impl Hub {
         let entry = match state.channels.entry(folded.clone()) {
             std::collections::hash_map::Entry::Occupied(found) => {
                 let found = found.into_mut();
-                found.admit(id, &prefix, key)?;
+                // The host's person always gets back into its own room.
+                if !(is_room && owner) {
+                    found.admit(id, &prefix, key)?;
+                }
                 found
             }
             std::collections::hash_map::Entry::Vacant(place) => {

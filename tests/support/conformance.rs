@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use tcp_chat::protocol::Message;
 
+use super::daemons::Daemon;
 use super::RawClient;
 
 /// The server under test and what differs between servers by design.
@@ -13,6 +14,16 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The name it uses in prefixes, 312, 351 and 391.
     pub name: String,
+}
+
+impl Server {
+    /// A test daemon (ngircd, InspIRCd): its configs name it `irc.test`.
+    pub fn daemon(daemon: &Daemon) -> Server {
+        Server {
+            addr: daemon.address().parse().expect("a daemon's address"),
+            name: "irc.test".to_owned(),
+        }
+    }
 }
 
 /// Registers `nick` on any server (ours joins its room, others do not)
@@ -175,7 +186,7 @@ pub async fn register_with_caps(addr: SocketAddr, nick: &str, caps: &str) -> Raw
 }
 
 /// The nicks of one channel's NAMES reply as written (prefixes kept), sorted.
-async fn names(client: &mut RawClient, channel: &str) -> Vec<String> {
+pub async fn names(client: &mut RawClient, channel: &str) -> Vec<String> {
     client.send(&format!("NAMES {channel}")).await;
     let replies = replies_until(client, "366").await;
     let mut entries: Vec<String> = replies
