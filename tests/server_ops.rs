@@ -118,7 +118,7 @@ async fn other_channels_start_nt_with_their_first_member_as_operator() {
 async fn mode_errors_are_answered_and_lists_are_bounded() {
     let (host, addr) = start_host(test_config()).await;
     let mut ann = RawClient::register(addr, "ann").await;
-    let _bob = RawClient::register(addr, "bob").await;
+    let mut bob = RawClient::register(addr, "bob").await;
     ann.send("JOIN #ops").await;
     ann.expect_command("366").await;
     ann.send("MODE #ops +o bob").await;
@@ -126,6 +126,21 @@ async fn mode_errors_are_answered_and_lists_are_bounded() {
         ann.expect_command("441").await.params[1..3],
         ["bob", "#ops"]
     );
+    // A banned member stays but is quiet, unless voiced.
+    bob.send("JOIN #ops").await;
+    bob.expect_command("366").await;
+    ann.send("MODE #ops +b *!*@127.0.0.1").await;
+    bob.expect_command("MODE").await;
+    bob.send("PRIVMSG #ops :hello?").await;
+    assert_eq!(bob.expect_command("404").await.params[1], "#ops");
+    ann.send("MODE #ops +v bob").await;
+    bob.expect_command("MODE").await;
+    bob.send("PRIVMSG #ops :voiced").await;
+    assert_eq!(ann.expect_command("PRIVMSG").await.params[1], "voiced");
+    ann.send("MODE #ops -b *!*@127.0.0.1").await;
+    bob.expect_command("MODE").await;
+    bob.send("PART #ops").await;
+    bob.expect_command("PART").await;
     ann.send("MODE #ops +v nobody").await;
     assert_eq!(ann.expect_command("401").await.params[1], "nobody");
     ann.send("MODE #ops +k").await;
