@@ -481,17 +481,16 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// 311 or 314: `nick user host * :realname`.
+    fn user_reply(&self, numeric: &str, who: &Identity) {
+        let params = [&*who.nick, &who.user, &who.host, "*", &who.realname];
+        self.reply(numeric, params);
+    }
+
     fn whois_reply(&self, found: &Whois) {
         let who = &found.identity;
         let nick = who.nick.as_str();
-        let params = [
-            nick,
-            who.user.as_str(),
-            who.host.as_str(),
-            "*",
-            who.realname.as_str(),
-        ];
-        self.reply(RPL_WHOISUSER, params);
+        self.user_reply(RPL_WHOISUSER, who);
         // ":server 319 me nick :" + channels + CRLF
         let fixed = self.client.server_name().len() + self.me().len() + nick.len() + 12;
         let width = MAX_LINE_BYTES.saturating_sub(fixed);
@@ -1066,14 +1065,7 @@ impl<'a> Session<'a> {
         }
         let server = self.client.server_name();
         for who in &found {
-            let params = [
-                who.nick.as_str(),
-                who.user.as_str(),
-                who.host.as_str(),
-                "*",
-                who.realname.as_str(),
-            ];
-            self.reply(RPL_WHOWASUSER, params);
+            self.user_reply(RPL_WHOWASUSER, who);
             self.reply(
                 RPL_WHOISSERVER,
                 [who.nick.as_str(), server, "TCP Chat host"],
