@@ -13,12 +13,11 @@ use super::hub::{
     MAX_REASON_BYTES,
 };
 use super::input::{Ending, Input, Next};
-use super::modes::MAX_KEY_BYTES;
+use super::modes::{HOST_MODES, MAX_KEY_BYTES};
 use crate::protocol::names::{CASEMAPPING, MAX_CHANNEL_LEN, MAX_NICK_LEN};
 use crate::protocol::numeric::*;
 use crate::protocol::{
-    fold_case, is_channel_name, same_name, tags, time, truncate_utf8, Line, Message, ModeKinds,
-    MAX_LINE_BYTES,
+    fold_case, is_channel_name, same_name, tags, time, truncate_utf8, Line, Message, MAX_LINE_BYTES,
 };
 
 /// Whether a connection's first line shows an IRC client. Clients write
@@ -376,7 +375,7 @@ impl<'a> Session<'a> {
         let keeps_history = self.client.shared.hub.history().is_some();
         let history_tokens = history_tokens.iter().filter(|_| keeps_history).copied();
         let casemapping = format!("CASEMAPPING={CASEMAPPING}");
-        let kinds = ModeKinds::default();
+        let kinds = &*HOST_MODES;
         let chanmodes = format!("CHANMODES={}", kinds.chanmodes_token());
         let prefix = format!("PREFIX={}", kinds.prefix_token());
         let modes = format!("MODES={MAX_MODE_CHANGES}");
@@ -952,7 +951,7 @@ impl<'a> Session<'a> {
     fn channel_mode(&self, channel: &str, change: &str, args: &[String]) {
         let hub = &self.client.shared.hub;
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let changes = ModeKinds::default().parse(change, &args);
+        let changes = HOST_MODES.parse(change, &args);
         // `MODE #chan b` (or `+b`) with no mask asks for the ban list.
         let asks_bans =
             !changes.is_empty() && changes.iter().all(|c| c.mode == 'b' && c.arg.is_none());

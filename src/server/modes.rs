@@ -2,7 +2,13 @@
 //! in it (`+o` operator, `+v` voiced): the state, and how MODE changes it.
 //! Which letters exist and take parameters is `protocol::ModeKinds`.
 
+use std::sync::LazyLock;
+
 use crate::protocol::{ModeChange, ModeKinds};
+
+/// The host's mode kinds (what its 005 advertises), made once: NAMES asks
+/// for every member's prefixes.
+pub(super) static HOST_MODES: LazyLock<ModeKinds> = LazyLock::new(ModeKinds::default);
 
 /// Longest channel key (advertised as `KEYLEN`).
 pub const MAX_KEY_BYTES: usize = 32;
@@ -171,8 +177,7 @@ impl Rank {
     /// Its NAMES/WHO prefixes, highest first: all of them (`multi-prefix`)
     /// or the highest only.
     pub fn symbols(self, all: bool) -> String {
-        let kinds = ModeKinds::default();
-        let held = kinds
+        let held = HOST_MODES
             .prefixes
             .iter()
             .filter(|(mode, _)| self.has(*mode))
