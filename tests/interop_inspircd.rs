@@ -5,6 +5,9 @@ mod support;
 
 use std::path::Path;
 
+use support::conformance::{
+    channel_operators_work_like_the_specs, multi_prefix_shows_every_prefix, Server,
+};
 use support::daemons::{operator_controls, two_sessions_chat, Daemon, DaemonSpec};
 use support::inspircd::{self, INSPIRCD};
 use support::{members, wait_connected, wait_for};
@@ -19,7 +22,7 @@ async fn two_sessions_chat_through_inspircd() {
 /// message-tags (TAGMSG).
 fn inspircd_ircv3_config(port: u16, dir: &Path) -> String {
     let mut config = inspircd::config(port, dir);
-    for module in ["cap", "ircv3", "ircv3_ctctags"] {
+    for module in ["cap", "ircv3", "ircv3_ctctags", "namesx"] {
         config.push_str(&format!("<module name=\"{module}\">\n"));
     }
     config
@@ -114,7 +117,22 @@ async fn away_and_typing_through_inspircd() {
     );
 }
 
+/// Our client sessions as operator and operated on (`tests/support/daemons.rs`).
 #[tokio::test]
-async fn operators_through_inspircd() {
+async fn client_operator_controls_through_inspircd() {
     operator_controls(&Daemon::start(&INSPIRCD_IRCV3)).await;
+}
+
+/// The channel operator checks `server_conformance` runs against our host.
+#[tokio::test]
+async fn inspircd_runs_channel_operators_like_the_specs() {
+    let daemon = Daemon::start(&INSPIRCD);
+    channel_operators_work_like_the_specs(&Server::daemon(&daemon)).await;
+}
+
+/// `multi-prefix` (InspIRCd's namesx module).
+#[tokio::test]
+async fn inspircd_shows_every_prefix_with_multi_prefix() {
+    let daemon = Daemon::start(&INSPIRCD_IRCV3);
+    multi_prefix_shows_every_prefix(&Server::daemon(&daemon)).await;
 }

@@ -6,7 +6,10 @@ mod support;
 use std::ffi::OsString;
 use std::path::Path;
 
-use support::conformance::{queries_answer_like_the_specs, Server};
+use support::conformance::{
+    channel_operators_work_like_the_specs, multi_prefix_shows_every_prefix,
+    queries_answer_like_the_specs, Server,
+};
 use support::daemons::{operator_controls, two_sessions_chat, Daemon, DaemonSpec};
 use support::{wait_connected, wait_disconnected};
 use tcp_chat::network::DisconnectReason;
@@ -65,15 +68,25 @@ async fn ngircd_password_is_checked() {
 #[tokio::test]
 async fn ngircd_answers_queries_like_the_specs() {
     let daemon = Daemon::start(&NGIRCD);
-    let server = Server {
-        addr: daemon.address().parse().unwrap(),
-        name: "irc.test".to_owned(),
-    };
-    queries_answer_like_the_specs(&server).await;
+    queries_answer_like_the_specs(&Server::daemon(&daemon)).await;
 }
 
-/// The operator's controls, the same scenario as against InspIRCd.
+/// The channel operator checks `server_conformance` runs against our host.
 #[tokio::test]
-async fn operators_through_ngircd() {
+async fn ngircd_runs_channel_operators_like_the_specs() {
+    let daemon = Daemon::start(&NGIRCD);
+    channel_operators_work_like_the_specs(&Server::daemon(&daemon)).await;
+}
+
+#[tokio::test]
+async fn ngircd_shows_every_prefix_with_multi_prefix() {
+    let daemon = Daemon::start(&NGIRCD);
+    multi_prefix_shows_every_prefix(&Server::daemon(&daemon)).await;
+}
+
+/// Our client sessions as operator and operated on, the same scenario as
+/// against InspIRCd (`tests/support/daemons.rs`).
+#[tokio::test]
+async fn client_operator_controls_through_ngircd() {
     operator_controls(&Daemon::start(&NGIRCD)).await;
 }

@@ -5,16 +5,39 @@
 
 mod support;
 
-use support::conformance::{queries_answer_like_the_specs, register, replies_until, Server};
+use support::conformance::{
+    channel_operators_work_like_the_specs, multi_prefix_shows_every_prefix,
+    queries_answer_like_the_specs, register, replies_until, Server,
+};
 use support::{start_host, test_config, RawClient};
 use tcp_chat::server::ServerConfig;
 
-#[tokio::test]
-async fn queries_answer_like_the_specs_on_our_host() {
+/// Our host with the test settings, as the shared bodies take a server.
+async fn our_host() -> (tcp_chat::server::RunningHost, Server) {
     let config = test_config();
     let name = config.server_name.clone();
     let (host, addr) = start_host(config).await;
-    queries_answer_like_the_specs(&Server { addr, name }).await;
+    (host, Server { addr, name })
+}
+
+#[tokio::test]
+async fn queries_answer_like_the_specs_on_our_host() {
+    let (host, server) = our_host().await;
+    queries_answer_like_the_specs(&server).await;
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn channel_operators_work_like_the_specs_on_our_host() {
+    let (host, server) = our_host().await;
+    channel_operators_work_like_the_specs(&server).await;
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn multi_prefix_shows_every_prefix_on_our_host() {
+    let (host, server) = our_host().await;
+    multi_prefix_shows_every_prefix(&server).await;
     host.shutdown().await;
 }
 

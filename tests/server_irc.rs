@@ -60,7 +60,7 @@ async fn cap_negotiation_holds_the_welcome_until_cap_end() {
         [
             "*",
             "LS",
-            "server-time message-tags echo-message batch away-notify"
+            "server-time message-tags echo-message batch away-notify multi-prefix"
         ]
     );
     client.send("CAP REQ :multi-prefix sasl").await;

@@ -158,6 +158,10 @@ impl Dispatcher {
             .first()
             .map_or(request.port, SocketAddr::port);
         let own_address = loopback_for(host.local_addrs(), port);
+        // The host's own session proves it is the host's person with the
+        // host's secret owner key (which also stands for the room
+        // password): it runs the hosted room as its operator.
+        let own_password = host.owner_key().map(str::to_owned).or(request.password);
         let own_identity = host
             .fingerprint()
             .map_or(ExpectedIdentity::Unknown, |fingerprint| {
@@ -179,7 +183,7 @@ impl Dispatcher {
                     address: own_address.to_string(),
                     nick: request.nick,
                     room,
-                    password: request.password,
+                    password: own_password,
                     identity: own_identity,
                 },
                 timing: Timing::default(),

@@ -11,14 +11,17 @@ impl Caps {
     pub const BATCH: Caps = Caps(1 << 3);
     pub const CHATHISTORY: Caps = Caps(1 << 4);
     pub const AWAY_NOTIFY: Caps = Caps(1 << 5);
+    /// Every prefix a member has in NAMES, WHO and WHOIS, not the highest only.
+    pub const MULTI_PREFIX: Caps = Caps(1 << 6);
 
     /// Every capability with its name on the wire.
-    const NAMED: [(Caps, &'static str); 6] = [
+    const NAMED: [(Caps, &'static str); 7] = [
         (Caps::SERVER_TIME, "server-time"),
         (Caps::MESSAGE_TAGS, "message-tags"),
         (Caps::ECHO_MESSAGE, "echo-message"),
         (Caps::BATCH, "batch"),
         (Caps::AWAY_NOTIFY, "away-notify"),
+        (Caps::MULTI_PREFIX, "multi-prefix"),
         (Caps::CHATHISTORY, "draft/chathistory"),
     ];
 

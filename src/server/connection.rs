@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::addresses::Addresses;
 use super::guard::PasswordGuard;
-use super::hub::{ClientId, Hub, Style};
+use super::hub::{ClientId, Departure, Hub, Style};
 use super::input::{Ending, Input, Next};
 use super::send_queue::{self, SendQueue};
 use super::tls::{self, Hello, Tls};
@@ -273,7 +273,7 @@ async fn session(
     // A young connection's reason is not relayed: else connecting, saying
     // something in the QUIT and leaving again reaches everyone each time.
     let young = times.accepted.elapsed() < limits.quit_reason_after;
-    shared.hub.remove(client.id, &quit_reason(&ending, young));
+    shared.hub.remove(client.id, departure(&ending, young));
     drop(input);
     drop(client);
     writer.finish(FLUSH_GRACE).await;
@@ -305,18 +305,19 @@ fn farewell(style: Style, ending: &Ending) -> Option<Vec<u8>> {
     })
 }
 
-/// What the others are told in the QUIT (without the client's own words
-/// when it has only just come).
-fn quit_reason(ending: &Ending, young: bool) -> String {
+/// Why the others are told the client left (without its own words when
+/// it has only just come).
+fn departure(ending: &Ending, young: bool) -> Departure<'_> {
     match ending {
-        Ending::Quit(Some(reason)) if !reason.is_empty() && !young => format!("Quit: {reason}"),
-        Ending::Quit(_) => "Quit".to_owned(),
-        Ending::HostClosing => "Host is closing the room".to_owned(),
-        Ending::Overflow => "Send queue full".to_owned(),
-        Ending::Stalled => "Stopped reading".to_owned(),
-        Ending::PingTimeout => "Ping timeout".to_owned(),
+        Ending::Quit(words) => {
+            Departure::Quit(words.as_deref().filter(|w| !w.is_empty() && !young))
+        }
+        Ending::HostClosing => Departure::HostClosing,
+        Ending::Overflow => Departure::SendQueueFull,
+        Ending::Stalled => Departure::StoppedReading,
+        Ending::PingTimeout => Departure::PingTimeout,
         Ending::PeerClosed | Ending::RegistrationTimeout | Ending::BadPassword | Ending::Banned => {
-            "Connection closed".to_owned()
+            Departure::ConnectionClosed
         }
     }
 }

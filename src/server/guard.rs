@@ -76,6 +76,26 @@ pub(super) struct PasswordGuard {
     max_failures: u32,
     ban: Duration,
     failures: Mutex<HashMap<Source, Failures>>,
+    /// What the host's own session gives as its PASS to be known as the
+    /// host's person (operator of the hosted room): random, never shown, so
+    /// no guest can guess it or race for it. `None` if no randomness was
+    /// to be had (then nobody is).
+    owner_key: Option<String>,
+}
+
+/// Random bytes in the owner key (hex on the wire).
+const OWNER_KEY_BYTES: usize = 16;
+
+fn new_owner_key() -> Option<String> {
+    use ring::rand::{SecureRandom, SystemRandom};
+    let mut bytes = [0u8; OWNER_KEY_BYTES];
+    match SystemRandom::new().fill(&mut bytes) {
+        Ok(()) => Some(bytes.iter().map(|b| format!("{b:02x}")).collect()),
+        Err(_) => {
+            log::warn!("no randomness for the owner key: nobody will run the hosted room");
+            None
+        }
+    }
 }
 
 impl PasswordGuard {
@@ -90,7 +110,20 @@ impl PasswordGuard {
             max_failures: limits.password_failures.max(1),
             ban: limits.password_ban,
             failures: Mutex::default(),
+            owner_key: new_owner_key(),
         }
+    }
+
+    /// The key the host's own session gives as its PASS.
+    pub fn owner_key(&self) -> Option<&str> {
+        self.owner_key.as_deref()
+    }
+
+    /// Whether `guess` is the owner key (compared in constant time).
+    pub fn is_owner_key(&self, guess: &str) -> bool {
+        self.owner_key
+            .as_ref()
+            .is_some_and(|key| bool::from(key.as_bytes().ct_eq(guess.as_bytes())))
     }
 
     /// Whether the room has a password at all.

@@ -7,17 +7,21 @@
 //! serialised once per style (IRC or plain text) and copied into every
 //! recipient's queue.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::bans::{self, Ban, BanError, BanList};
 use super::caps::Caps;
 use super::history::{History, LineCommand, StoredLine};
 use super::irc::pack_words;
+use super::modes::{ModeProblem, Modes, Rank};
 use super::plain;
 use super::send_queue::{Backlog, SendQueue};
-use crate::protocol::{fold_case, tags, time, truncate_utf8, Message, MAX_LINE_BYTES};
+use crate::protocol::{
+    fold_case, is_valid_nick, tags, time, truncate_utf8, Message, ModeChange, MAX_LINE_BYTES,
+};
 
 /// Channels one client may be in (advertised as `CHANLIMIT` in 005).
 pub const MAX_CHANNELS_PER_CLIENT: usize = 20;
@@ -25,6 +29,13 @@ pub const MAX_CHANNELS_PER_CLIENT: usize = 20;
 /// and `AWAYLEN`), so the relayed line with the longest prefix still fits
 /// in 512 bytes.
 pub const MAX_REASON_BYTES: usize = 300;
+/// Mode changes one MODE line may make (advertised as `MODES`): with the
+/// longest parameters the announced line still fits in 512 bytes.
+pub const MAX_MODE_CHANGES: usize = 4;
+/// Gone nicknames WHOWAS remembers, newest first.
+const MAX_WHOWAS: usize = 200;
+/// Pending invitations one channel keeps; the oldest go first.
+const MAX_INVITES: usize = 100;
 
 pub(super) type ClientId = u64;
 
@@ -135,6 +146,34 @@ fn tag_level(caps: Caps) -> usize {
     }
 }
 
+/// Why someone left the host, as those who shared a channel are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Departure<'a> {
+    /// QUIT, with the client's own words (none from a connection too young
+    /// to have its words relayed).
+    Quit(Option<&'a str>),
+    HostClosing,
+    SendQueueFull,
+    StoppedReading,
+    PingTimeout,
+    ConnectionClosed,
+}
+
+impl Departure<'_> {
+    /// What ended a connection the client did not end itself, in the
+    /// words IRC servers use (both styles show them); `None` for a QUIT.
+    pub fn cause(self) -> Option<&'static str> {
+        match self {
+            Departure::Quit(_) => None,
+            Departure::HostClosing => Some("Host is closing the room"),
+            Departure::SendQueueFull => Some("Send queue full"),
+            Departure::StoppedReading => Some("Stopped reading"),
+            Departure::PingTimeout => Some("Ping timeout"),
+            Departure::ConnectionClosed => Some("Connection closed"),
+        }
+    }
+}
+
 /// Something a client did that others are told about.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Happening<'a> {
@@ -146,7 +185,7 @@ pub(super) enum Happening<'a> {
         reason: Option<&'a str>,
     },
     Quit {
-        reason: &'a str,
+        why: Departure<'a>,
     },
     Renamed {
         new: &'a str,
@@ -168,6 +207,24 @@ pub(super) enum Happening<'a> {
     Tagged {
         target: &'a str,
     },
+    /// Put out of a channel by an operator.
+    Kicked {
+        channel: &'a str,
+        target: &'a str,
+        reason: &'a str,
+    },
+    /// Channel modes changed: `changes` as one mode string (`+o-v`) and
+    /// its parameters in order.
+    ModesChanged {
+        channel: &'a str,
+        changes: &'a str,
+        params: &'a [String],
+    },
+    /// Asked to join a channel (only the invitee is told).
+    Invited {
+        target: &'a str,
+        channel: &'a str,
+    },
 }
 
 impl Happening<'_> {
@@ -177,12 +234,57 @@ impl Happening<'_> {
             Happening::Left { channel, reason } => {
                 Message::new("PART", [Some(channel), reason].into_iter().flatten())
             }
-            Happening::Quit { reason } => Message::new("QUIT", [reason]),
+            Happening::Quit { why } => match why {
+                Departure::Quit(Some(words)) => Message::new("QUIT", [format!("Quit: {words}")]),
+                Departure::Quit(None) => Message::new("QUIT", ["Quit"]),
+                _ => Message::new("QUIT", [why.cause().unwrap_or_default()]),
+            },
             Happening::Renamed { new } => Message::new("NICK", [new]),
             Happening::Said { kind, target, text } => Message::new(kind.command(), [target, text]),
             Happening::TopicSet { channel, text } => Message::new("TOPIC", [channel, text]),
             Happening::Away { reason } => Message::new("AWAY", reason),
             Happening::Tagged { target } => Message::new("TAGMSG", [target]),
+            Happening::Kicked {
+                channel,
+                target,
+                reason,
+            } => Message::new("KICK", [channel, target, reason]),
+            Happening::ModesChanged {
+                channel,
+                changes,
+                params,
+            } => Message::new(
+                "MODE",
+                [channel, changes]
+                    .into_iter()
+                    .chain(params.iter().map(String::as_str)),
+            ),
+            Happening::Invited { target, channel } => Message::new("INVITE", [target, channel]),
+        }
+    }
+}
+
+/// Who a relayed line comes from: a client, or the host itself (the
+/// operator status the host gives its own person).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Source<'a> {
+    Client(&'a Identity),
+    Server(&'a str),
+}
+
+impl Source<'_> {
+    fn prefix(self) -> String {
+        match self {
+            Source::Client(identity) => identity.prefix(),
+            Source::Server(name) => name.to_owned(),
+        }
+    }
+
+    /// How a plain-text user is shown who did it.
+    fn name(&self) -> &str {
+        match self {
+            Source::Client(identity) => &identity.nick,
+            Source::Server(name) => name,
         }
     }
 }
@@ -194,7 +296,7 @@ struct Delivery<'a> {
     backlog: &'a Backlog,
     /// Bytes queued so far, told to `backlog` once at the end.
     queued: usize,
-    source: &'a Identity,
+    source: Source<'a>,
     happening: Happening<'a>,
     stamp: Stamp<'a>,
     room: &'a str,
@@ -208,22 +310,33 @@ impl<'a> Delivery<'a> {
         Self::stamped(hub, source, happening, Stamp::now())
     }
 
-    fn stamped(
-        hub: &'a Hub,
-        source: &'a Identity,
-        happening: Happening<'a>,
-        stamp: Stamp<'a>,
-    ) -> Self {
+    /// A line from the host itself.
+    fn from_server(hub: &'a Hub, happening: Happening<'a>) -> Self {
+        Self::new_from(hub, Source::Server(&hub.server_name), happening)
+    }
+
+    fn new_from(hub: &'a Hub, source: Source<'a>, happening: Happening<'a>) -> Self {
         Delivery {
             backlog: &hub.backlog,
             queued: 0,
             room: &hub.room,
             source,
             happening,
-            stamp,
+            stamp: Stamp::now(),
             irc: [None, None, None],
             plain: None,
         }
+    }
+
+    fn stamped(
+        hub: &'a Hub,
+        source: &'a Identity,
+        happening: Happening<'a>,
+        stamp: Stamp<'a>,
+    ) -> Self {
+        let mut delivery = Self::new_from(hub, Source::Client(source), happening);
+        delivery.stamp = stamp;
+        delivery
     }
 
     fn send_to(&mut self, recipient: &Recipient) {
@@ -240,7 +353,7 @@ impl<'a> Delivery<'a> {
             }
             Style::Plain => self
                 .plain
-                .get_or_insert_with(|| plain::render(&self.source.nick, self.happening, self.room))
+                .get_or_insert_with(|| plain::render(self.source.name(), self.happening, self.room))
                 .as_ref(),
         };
         if let Some(line) = line {
@@ -284,6 +397,9 @@ struct Member {
     /// the Unix epoch), for WHOIS.
     signon: u64,
     last_spoke: u64,
+    /// The host's own person (it proved so at registration): operator of
+    /// the hosted room whenever it is in it.
+    owner: bool,
 }
 
 /// A member as WHO and `/who` list them.
@@ -291,13 +407,16 @@ struct Member {
 pub(super) struct Listed {
     pub identity: Identity,
     pub away: bool,
+    /// In the channel listed (none when listed by nick).
+    pub rank: Rank,
 }
 
 impl Member {
-    fn listed(&self) -> Listed {
+    fn listed(&self, rank: Rank) -> Listed {
         Listed {
             identity: self.identity.clone(),
             away: self.away.is_some(),
+            rank,
         }
     }
 }
@@ -308,25 +427,102 @@ struct Channel {
     /// broadcast looks nothing up.
     members: BTreeMap<ClientId, Recipient>,
     topic: Option<Topic>,
+    /// Seconds since the Unix epoch (329).
+    created: u64,
+    modes: Modes,
+    /// Operators and voiced members (the others have no entry).
+    ranks: HashMap<ClientId, Rank>,
+    bans: BanList,
+    /// Invited to pass `+i` once, oldest first.
+    invited: VecDeque<ClientId>,
+}
+
+/// Why someone may not join a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum JoinError {
+    /// Nothing to do.
+    AlreadyMember,
+    Banned,
+    InviteOnly,
+    BadKey,
+    Full,
 }
 
 impl Channel {
-    fn new(name: &str) -> Self {
+    fn new(name: &str, modes: Modes) -> Self {
         Channel {
             name: name.to_owned(),
             members: BTreeMap::new(),
             topic: None,
+            created: unix_now(),
+            modes,
+            ranks: HashMap::new(),
+            bans: BanList::default(),
+            invited: VecDeque::new(),
         }
     }
 
-    /// Its members' nicknames packed into lines of at most `width` bytes.
-    fn names(&self, members: &HashMap<ClientId, Member>, width: usize) -> Vec<String> {
-        let nicks = self
+    fn rank(&self, id: ClientId) -> Rank {
+        self.ranks.get(&id).copied().unwrap_or_default()
+    }
+
+    /// Whether `id` (known as `prefix`) may send to the channel: `+n` keeps
+    /// outsiders out; `+m` and bans quieten all but operators and voiced.
+    fn may_speak(&self, id: ClientId, prefix: &str) -> bool {
+        if !self.members.contains_key(&id) && self.modes.no_outside {
+            return false;
+        }
+        let quieted = self.modes.moderated || self.bans.bans(prefix);
+        !quieted || self.rank(id).may_speak_when_quieted()
+    }
+
+    /// Whether `id` (known as `prefix`) may come in, with `key`; uses up
+    /// its invitation.
+    fn admit(&mut self, id: ClientId, prefix: &str, key: Option<&str>) -> Result<(), JoinError> {
+        if self.bans.bans(prefix) {
+            return Err(JoinError::Banned);
+        }
+        let invited = self.invited.iter().position(|i| *i == id);
+        if self.modes.invite_only && invited.is_none() {
+            return Err(JoinError::InviteOnly);
+        }
+        if self.modes.key.is_some() && self.modes.key.as_deref() != key {
+            return Err(JoinError::BadKey);
+        }
+        if self
+            .modes
+            .limit
+            .is_some_and(|limit| self.members.len() >= limit)
+        {
+            return Err(JoinError::Full);
+        }
+        if let Some(at) = invited {
+            self.invited.remove(at);
+        }
+        Ok(())
+    }
+
+    /// Its members' nicknames, each after its prefixes (all of them, or
+    /// the highest), packed into lines of at most `width` bytes.
+    fn names(
+        &self,
+        members: &HashMap<ClientId, Member>,
+        width: usize,
+        all_prefixes: bool,
+    ) -> Vec<String> {
+        let entries: Vec<String> = self
             .members
             .keys()
-            .filter_map(|id| members.get(id))
-            .map(|m| m.identity.nick.as_str());
-        pack_words(nicks, width)
+            .filter_map(|id| members.get(id).map(|m| (id, m)))
+            .map(|(id, m)| {
+                format!(
+                    "{}{}",
+                    self.rank(*id).symbols(all_prefixes),
+                    m.identity.nick
+                )
+            })
+            .collect();
+        pack_words(entries.iter().map(String::as_str), width)
     }
 }
 
@@ -339,6 +535,8 @@ struct State {
     nicks: HashMap<String, ClientId>,
     /// Folded channel name → channel.
     channels: HashMap<String, Channel>,
+    /// Who was here (the newest first), for WHOWAS.
+    gone: VecDeque<Identity>,
 }
 
 impl State {
@@ -380,6 +578,23 @@ impl State {
         Ok((&source.identity, found))
     }
 
+    /// Keeps who `identity` was for WHOWAS (a bounded ring).
+    fn remember_gone(&mut self, identity: Identity) {
+        if self.gone.len() == MAX_WHOWAS {
+            self.gone.pop_back();
+        }
+        self.gone.push_front(identity);
+    }
+
+    /// The one nickname rule: valid, and free or `id`'s own.
+    fn check_nick(&self, id: ClientId, nick: &str) -> Result<(), NickError> {
+        valid_nick(nick)?;
+        match self.nicks.get(&fold_case(nick)) {
+            Some(owner) if *owner != id => Err(NickError::InUse),
+            _ => Ok(()),
+        }
+    }
+
     fn channel_of(&self, id: ClientId, channel: &str) -> Result<&Channel, ChannelError> {
         let channel = self
             .channels
@@ -397,10 +612,53 @@ impl State {
 pub(super) enum ChannelError {
     NoSuchChannel,
     NotOnChannel,
+    /// Only the channel's operators may.
+    NotOperator,
+    /// The nickname acted on is nobody's.
+    NoSuchNick,
+    /// The member acted on is not in the channel.
+    TheyAreNotOn,
+    /// The one invited is in the channel already.
+    AlreadyOn,
 }
 
+/// One change of a MODE line that was not made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ModeRefusal {
+    NeedsParam(char),
+    Unknown(char),
+    NoSuchNick(String),
+    TheyAreNotOn(String),
+    BanListFull(String),
+}
+
+/// A channel's modes as 324 and 329 show them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ModesShown {
+    pub channel: String,
+    /// The mode letters, then their parameters.
+    pub modes: Vec<String>,
+    pub created: u64,
+}
+
+/// Why a nickname cannot be had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct NickInUse;
+pub(super) enum NickError {
+    /// Not a nickname at all (see [`is_valid_nick`]).
+    Invalid,
+    /// Someone else has it (compared with [`fold_case`]).
+    InUse,
+}
+
+/// The nickname rule that needs no look at who is here: before the room's
+/// password, a front-end may tell no more.
+pub(super) fn valid_nick(nick: &str) -> Result<(), NickError> {
+    if is_valid_nick(nick) {
+        Ok(())
+    } else {
+        Err(NickError::Invalid)
+    }
+}
 
 /// What a PRIVMSG's sender may need to hear back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -420,8 +678,8 @@ pub(super) enum SayError {
 #[derive(Debug, Clone)]
 pub(super) struct Whois {
     pub identity: Identity,
-    /// Display names of the channels they are in.
-    pub channels: Vec<String>,
+    /// Display names of the channels they are in, with their rank there.
+    pub channels: Vec<(String, Rank)>,
     pub away: Option<String>,
     /// Seconds since the Unix epoch.
     pub signon: u64,
@@ -456,6 +714,8 @@ pub(super) struct Joined {
 
 pub(super) struct Hub {
     room: String,
+    /// The prefix of what the host itself says.
+    server_name: String,
     /// Output queued for every client together.
     backlog: Arc<Backlog>,
     next_id: AtomicU64,
@@ -467,9 +727,10 @@ pub(super) struct Hub {
 }
 
 impl Hub {
-    pub fn new(room: &str, history: Option<History>) -> Self {
+    pub fn new(room: &str, server_name: &str, history: Option<History>) -> Self {
         let mut state = State::default();
-        state.channels.insert(fold_case(room), Channel::new(room));
+        let hosted = Channel::new(room, Modes::hosted_room());
+        state.channels.insert(fold_case(room), hosted);
         // Ids start at the microseconds since the epoch, so they keep
         // growing across restarts even with no history kept, and above
         // every stored one.
@@ -477,6 +738,7 @@ impl Hub {
         let stored = history.as_ref().map_or(0, History::last_id);
         Hub {
             room: room.to_owned(),
+            server_name: server_name.to_owned(),
             backlog: Arc::default(),
             next_id: AtomicU64::new(1),
             next_msgid: AtomicU64::new(now_us.max(stored + 1)),
@@ -546,11 +808,14 @@ impl Hub {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn nick_in_use(&self, nick: &str) -> bool {
-        self.lock().nicks.contains_key(&fold_case(nick))
+    /// Whether `id` could claim `nick` now: a valid nickname that is free
+    /// or already its own.
+    pub fn check_nick(&self, id: ClientId, nick: &str) -> Result<(), NickError> {
+        self.lock().check_nick(id, nick)
     }
 
-    /// Makes a client known under its nickname (atomically unique).
+    /// Makes a client known under its nickname (checked and claimed at
+    /// once, so two clients never get one nick).
     pub fn register(
         &self,
         id: ClientId,
@@ -558,13 +823,11 @@ impl Hub {
         style: Style,
         caps: Caps,
         queue: SendQueue,
-    ) -> Result<(), NickInUse> {
+        owner: bool,
+    ) -> Result<(), NickError> {
         let mut state = self.lock();
-        let folded = fold_case(&identity.nick);
-        if state.nicks.contains_key(&folded) {
-            return Err(NickInUse);
-        }
-        state.nicks.insert(folded, id);
+        state.check_nick(id, &identity.nick)?;
+        state.nicks.insert(fold_case(&identity.nick), id);
         let now = unix_now();
         let member = Member {
             identity,
@@ -573,6 +836,7 @@ impl Hub {
             away: None,
             signon: now,
             last_spoke: now,
+            owner,
         };
         state.members.insert(id, member);
         state.peak_members = state.peak_members.max(state.members.len());
@@ -602,9 +866,6 @@ impl Hub {
         self.lock().members.get(&id).map(|m| m.identity.clone())
     }
 
-    /// Joins `channel` (creating it), tells every member including the
-    /// joiner. `None` when already a member. With `names_width`, the
-    /// members' nicknames come packed into lines of at most that many bytes.
     /// Whether `id` may join `channel`: it is in it already, or in fewer
     /// than [`MAX_CHANNELS_PER_CLIENT`] channels (each one costs the host memory).
     pub fn may_join(&self, id: ClientId, channel: &str) -> bool {
@@ -615,30 +876,73 @@ impl Hub {
         })
     }
 
-    pub fn join(&self, id: ClientId, channel: &str, names_width: Option<usize>) -> Option<Joined> {
+    /// Joins `channel` with `key`, creating it (`+nt`, the joiner its
+    /// operator), and tells every member including the joiner. In the
+    /// hosted room only the host's own person is made operator. With
+    /// `names_width`, the members' nicknames come packed into lines of at
+    /// most that many bytes.
+    pub fn join(
+        &self,
+        id: ClientId,
+        channel: &str,
+        key: Option<&str>,
+        names_width: Option<usize>,
+    ) -> Result<Joined, JoinError> {
         let mut guard = self.lock();
         let state = &mut *guard;
         let folded = fold_case(channel);
-        let member = state.members.get_mut(&id)?;
-        if !member.channels.insert(folded.clone()) {
-            return None;
+        let member = state.members.get(&id).ok_or(JoinError::AlreadyMember)?;
+        if member.channels.contains(&folded) {
+            return Err(JoinError::AlreadyMember);
         }
+        let (prefix, owner) = (member.identity.prefix(), member.owner);
         let recipient = member.recipient.clone();
-        state
-            .channels
-            .entry(folded.clone())
-            .or_insert_with(|| Channel::new(channel))
-            .members
-            .insert(id, recipient);
+        let is_room = folded == fold_case(&self.room);
+        let entry = match state.channels.entry(folded.clone()) {
+            std::collections::hash_map::Entry::Occupied(found) => {
+                let found = found.into_mut();
+                // The host's person always gets back into its own room.
+                if !(is_room && owner) {
+                    found.admit(id, &prefix, key)?;
+                }
+                found
+            }
+            std::collections::hash_map::Entry::Vacant(place) => {
+                let mut made = Channel::new(channel, Modes::new_channel());
+                made.ranks.insert(id, Rank::OPERATOR);
+                place.insert(made)
+            }
+        };
+        entry.members.insert(id, recipient);
+        let made_op = is_room && owner;
+        if made_op {
+            entry.ranks.insert(id, Rank::OPERATOR);
+        }
+        if let Some(member) = state.members.get_mut(&id) {
+            member.channels.insert(folded.clone());
+        }
         let (Some(entry), Some(source)) = (state.channels.get(&folded), state.members.get(&id))
         else {
-            return None;
+            return Err(JoinError::AlreadyMember);
         };
         let happening = Happening::Joined {
             channel: &entry.name,
         };
         let mut delivery = Delivery::new(self, &source.identity, happening);
         State::deliver(entry.members.values(), &mut delivery);
+        drop(delivery);
+        if made_op {
+            // The others learn at once who runs the room.
+            let params = [source.identity.nick.clone()];
+            let happening = Happening::ModesChanged {
+                channel: &entry.name,
+                changes: "+o",
+                params: &params,
+            };
+            let mut delivery = Delivery::from_server(self, happening);
+            let others = entry.members.iter().filter(|(m, _)| **m != id);
+            State::deliver(others.map(|(_, r)| r), &mut delivery);
+        }
         if let Some(reason) = &source.away {
             // away-notify: the others learn at once that the newcomer is away.
             let happening = Happening::Away {
@@ -651,8 +955,11 @@ impl Hub {
                 .filter(|r| r.takes(Caps::AWAY_NOTIFY));
             State::deliver(told, &mut delivery);
         }
-        let names = names_width.map_or_else(Vec::new, |width| entry.names(&state.members, width));
-        Some(Joined {
+        let all_prefixes = source.recipient.caps.has(Caps::MULTI_PREFIX);
+        let names = names_width.map_or_else(Vec::new, |width| {
+            entry.names(&state.members, width, all_prefixes)
+        });
+        Ok(Joined {
             channel: entry.name.clone(),
             topic: entry.topic.clone(),
             names,
@@ -688,6 +995,7 @@ impl Hub {
         }
         if let Some(channel) = state.channels.get_mut(folded) {
             channel.members.remove(&id);
+            channel.ranks.remove(&id);
             // The room outlives its members (its topic too); others go empty.
             if channel.members.is_empty() && channel.name != self.room {
                 state.channels.remove(folded);
@@ -697,15 +1005,12 @@ impl Hub {
 
     /// Changes a nickname, telling the changer and everyone sharing a
     /// channel with them, once each.
-    pub fn rename(&self, id: ClientId, new: &str) -> Result<(), NickInUse> {
+    /// A change that fails leaves everything as it was.
+    pub fn rename(&self, id: ClientId, new: &str) -> Result<(), NickError> {
         let mut guard = self.lock();
         let state = &mut *guard;
+        state.check_nick(id, new)?;
         let new_folded = fold_case(new);
-        if let Some(owner) = state.nicks.get(&new_folded) {
-            if *owner != id {
-                return Err(NickInUse);
-            }
-        }
         let Some(member) = state.members.get_mut(&id) else {
             return Ok(());
         };
@@ -715,6 +1020,7 @@ impl Hub {
         let source = member.identity.clone();
         member.identity.nick = new.to_owned();
         state.nicks.remove(&fold_case(&source.nick));
+        state.remember_gone(source.clone());
         state.nicks.insert(new_folded, id);
         let mut recipients = state.neighbours(id);
         recipients.insert(id);
@@ -756,7 +1062,7 @@ impl Hub {
         let folded = fold_case(target);
         if crate::protocol::is_channel_name(target) {
             let channel = state.channels.get(&folded).ok_or(SayError::NoSuchChannel)?;
-            if !channel.members.contains_key(&id) {
+            if !channel.may_speak(id, &source.prefix()) {
                 return Err(SayError::CannotSendToChannel);
             }
             let stamp = self.stamp_chat(client_tags);
@@ -802,7 +1108,7 @@ impl Hub {
                 .channels
                 .get(&fold_case(target))
                 .ok_or(SayError::NoSuchChannel)?;
-            if !channel.members.contains_key(&id) {
+            if !channel.may_speak(id, &source.prefix()) {
                 return Err(SayError::CannotSendToChannel);
             }
             let others = channel.members.iter().filter(|(m, _)| **m != id);
@@ -862,12 +1168,17 @@ impl Hub {
         Ok((found.name.clone(), found.topic.clone()))
     }
 
-    /// Sets a topic (anyone in the channel may) and tells every member.
+    /// Sets a topic (any member may, unless the channel is `+t` and they
+    /// are not its operator) and tells every member.
     pub fn set_topic(&self, id: ClientId, channel: &str, text: &str) -> Result<(), ChannelError> {
         let text = truncate_utf8(text, MAX_REASON_BYTES);
         let mut guard = self.lock();
         let state = &mut *guard;
-        let set_by = state.membership(id, channel)?.0.nick.clone();
+        let (source, found) = state.membership(id, channel)?;
+        if found.modes.topic_locked && !found.rank(id).op {
+            return Err(ChannelError::NotOperator);
+        }
+        let set_by = source.nick.clone();
         let folded = fold_case(channel);
         if let Some(found) = state.channels.get_mut(&folded) {
             found.topic = (!text.is_empty()).then(|| Topic {
@@ -895,18 +1206,29 @@ impl Hub {
         let members = found
             .members
             .keys()
-            .filter_map(|m| state.members.get(m))
-            .map(Member::listed)
+            .filter_map(|m| {
+                state
+                    .members
+                    .get(m)
+                    .map(|member| member.listed(found.rank(*m)))
+            })
             .collect();
         Some((found.name.clone(), members))
     }
 
-    /// The channel's display name and its members' nicknames packed into
-    /// lines of at most `width` bytes, in joining order.
-    pub fn names(&self, channel: &str, width: usize) -> Option<(String, Vec<String>)> {
+    /// The channel's display name and its members' nicknames (after their
+    /// prefixes: all, or the highest) packed into lines of at most `width`
+    /// bytes, in joining order.
+    pub fn names(
+        &self,
+        channel: &str,
+        width: usize,
+        all_prefixes: bool,
+    ) -> Option<(String, Vec<String>)> {
         let state = self.lock();
         let found = state.channels.get(&fold_case(channel))?;
-        Some((found.name.clone(), found.names(&state.members, width)))
+        let names = found.names(&state.members, width, all_prefixes);
+        Some((found.name.clone(), names))
     }
 
     /// The display name of an existing channel.
@@ -921,18 +1243,19 @@ impl Hub {
     pub fn find_nick(&self, nick: &str) -> Option<Listed> {
         let state = self.lock();
         let id = state.nicks.get(&fold_case(nick))?;
-        state.members.get(id).map(Member::listed)
+        state.members.get(id).map(|m| m.listed(Rank::default()))
     }
 
     /// What WHOIS tells about `nick`.
     pub fn whois(&self, nick: &str) -> Option<Whois> {
         let state = self.lock();
         let member = state.members.get(state.nicks.get(&fold_case(nick))?)?;
+        let id = state.nicks.get(&fold_case(nick))?;
         let channels = member
             .channels
             .iter()
             .filter_map(|folded| state.channels.get(folded))
-            .map(|channel| channel.name.clone())
+            .map(|channel| (channel.name.clone(), channel.rank(*id)))
             .collect();
         Some(Whois {
             identity: member.identity.clone(),
@@ -987,19 +1310,274 @@ impl Hub {
     }
 
     /// Forgets a client, telling everyone who shared a channel with it.
-    pub fn remove(&self, id: ClientId, reason: &str) {
-        let reason = truncate_utf8(reason, MAX_REASON_BYTES);
+    pub fn remove(&self, id: ClientId, why: Departure) {
+        let why = match why {
+            Departure::Quit(words) => {
+                Departure::Quit(words.map(|w| truncate_utf8(w, MAX_REASON_BYTES)))
+            }
+            other => other,
+        };
         let mut guard = self.lock();
         let state = &mut *guard;
         let recipients = state.neighbours(id);
         let Some(member) = state.members.remove(&id) else {
             return;
         };
-        let mut delivery = Delivery::new(self, &member.identity, Happening::Quit { reason });
+        let mut delivery = Delivery::new(self, &member.identity, Happening::Quit { why });
         State::deliver(state.recipients(&recipients), &mut delivery);
         state.nicks.remove(&fold_case(&member.identity.nick));
         for channel in &member.channels {
             self.leave(state, id, channel);
+        }
+        drop(delivery);
+        state.remember_gone(member.identity);
+    }
+
+    /// A channel's modes, for anyone (members also learn its key and limit).
+    pub fn modes(&self, id: ClientId, channel: &str) -> Result<ModesShown, ChannelError> {
+        let state = self.lock();
+        let found = state
+            .channels
+            .get(&fold_case(channel))
+            .ok_or(ChannelError::NoSuchChannel)?;
+        Ok(ModesShown {
+            channel: found.name.clone(),
+            modes: found.modes.describe(found.members.contains_key(&id)),
+            created: found.created,
+        })
+    }
+
+    /// A channel's display name and its bans, for anyone.
+    pub fn bans(&self, channel: &str) -> Result<(String, Vec<Ban>), ChannelError> {
+        let state = self.lock();
+        let found = state
+            .channels
+            .get(&fold_case(channel))
+            .ok_or(ChannelError::NoSuchChannel)?;
+        Ok((found.name.clone(), found.bans.list().to_vec()))
+    }
+
+    /// Makes an operator's MODE changes (at most [`MAX_MODE_CHANGES`]) and
+    /// tells every member of those made, in one MODE line; the changes not
+    /// made, and why.
+    pub fn change_modes(
+        &self,
+        id: ClientId,
+        channel: &str,
+        changes: &[ModeChange],
+    ) -> Result<Vec<ModeRefusal>, ChannelError> {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let (source, found) = state.membership(id, channel)?;
+        if !found.rank(id).op {
+            return Err(ChannelError::NotOperator);
+        }
+        let source = source.clone();
+        let folded = fold_case(&found.name);
+        let mut refusals = Vec::new();
+        let mut made = ModeLine::default();
+        for change in changes.iter().take(MAX_MODE_CHANGES) {
+            let result = match change.mode {
+                'o' | 'v' => state.change_rank(&folded, *change),
+                'b' => state.change_bans(&folded, *change, &source.nick),
+                _ => state
+                    .channels
+                    .get_mut(&folded)
+                    .map_or(Ok(None), |c| c.modes.apply(*change))
+                    .map_err(|problem| match problem {
+                        ModeProblem::NeedsParam => ModeRefusal::NeedsParam(change.mode),
+                        ModeProblem::Unknown => ModeRefusal::Unknown(change.mode),
+                    }),
+            };
+            match result {
+                Ok(Some(param)) => made.push(change.adding, change.mode, param),
+                Ok(None) => {}
+                Err(refusal) => refusals.push(refusal),
+            }
+        }
+        if let (false, Some(found)) = (made.changes.is_empty(), state.channels.get(&folded)) {
+            let happening = Happening::ModesChanged {
+                channel: &found.name,
+                changes: &made.changes,
+                params: &made.params,
+            };
+            let mut delivery = Delivery::new(self, &source, happening);
+            State::deliver(found.members.values(), &mut delivery);
+        }
+        Ok(refusals)
+    }
+
+    /// Puts `target` out of `channel` (an operator's doing), telling every
+    /// member including them; the reason defaults to the operator's nick.
+    pub fn kick(
+        &self,
+        id: ClientId,
+        channel: &str,
+        target: &str,
+        reason: Option<&str>,
+    ) -> Result<(), ChannelError> {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let (source, found) = state.membership(id, channel)?;
+        let target_id = *state
+            .nicks
+            .get(&fold_case(target))
+            .ok_or(ChannelError::NoSuchNick)?;
+        if !found.members.contains_key(&target_id) {
+            return Err(ChannelError::TheyAreNotOn);
+        }
+        if !found.rank(id).op {
+            return Err(ChannelError::NotOperator);
+        }
+        let target_nick = state
+            .members
+            .get(&target_id)
+            .map_or(target, |m| m.identity.nick.as_str());
+        let reason = reason.filter(|r| !r.is_empty()).unwrap_or(&source.nick);
+        let happening = Happening::Kicked {
+            channel: &found.name,
+            target: target_nick,
+            reason: truncate_utf8(reason, MAX_REASON_BYTES),
+        };
+        let mut delivery = Delivery::new(self, source, happening);
+        State::deliver(found.members.values(), &mut delivery);
+        drop(delivery);
+        let folded = fold_case(&found.name);
+        self.leave(state, target_id, &folded);
+        Ok(())
+    }
+
+    /// Invites `target` into `channel` (once past `+i`), telling them; their
+    /// nick as they spell it, and their away reason.
+    pub fn invite(
+        &self,
+        id: ClientId,
+        target: &str,
+        channel: &str,
+    ) -> Result<(String, Option<String>), ChannelError> {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let target_id = *state
+            .nicks
+            .get(&fold_case(target))
+            .ok_or(ChannelError::NoSuchNick)?;
+        let (source, found) = state.membership(id, channel)?;
+        if found.members.contains_key(&target_id) {
+            return Err(ChannelError::AlreadyOn);
+        }
+        if found.modes.invite_only && !found.rank(id).op {
+            return Err(ChannelError::NotOperator);
+        }
+        let Some(invitee) = state.members.get(&target_id) else {
+            return Err(ChannelError::NoSuchNick);
+        };
+        let happening = Happening::Invited {
+            target: &invitee.identity.nick,
+            channel: &found.name,
+        };
+        let mut delivery = Delivery::new(self, source, happening);
+        State::deliver([&invitee.recipient], &mut delivery);
+        drop(delivery);
+        let answer = (invitee.identity.nick.clone(), invitee.away.clone());
+        if let Some(found) = state.channels.get_mut(&fold_case(channel)) {
+            if !found.invited.contains(&target_id) {
+                if found.invited.len() == MAX_INVITES {
+                    found.invited.pop_front();
+                }
+                found.invited.push_back(target_id);
+            }
+        }
+        Ok(answer)
+    }
+
+    /// Who went by `nick` lately, the newest first, at most `count`.
+    pub fn whowas(&self, nick: &str, count: usize) -> Vec<Identity> {
+        let folded = fold_case(nick);
+        let state = self.lock();
+        state
+            .gone
+            .iter()
+            .filter(|identity| fold_case(&identity.nick) == folded)
+            .take(count)
+            .cloned()
+            .collect()
+    }
+}
+
+/// The changes a MODE line made, as one mode string and its parameters.
+#[derive(Default)]
+struct ModeLine {
+    changes: String,
+    params: Vec<String>,
+    adding: Option<bool>,
+}
+
+impl ModeLine {
+    /// One change; an empty `param` is none.
+    fn push(&mut self, adding: bool, mode: char, param: String) {
+        if self.adding != Some(adding) {
+            self.changes.push(if adding { '+' } else { '-' });
+            self.adding = Some(adding);
+        }
+        self.changes.push(mode);
+        if !param.is_empty() {
+            self.params.push(param);
+        }
+    }
+}
+
+impl State {
+    /// `+o`/`-o`/`+v`/`-v` on a member: the nick announced when it changed.
+    fn change_rank(
+        &mut self,
+        folded: &str,
+        change: ModeChange,
+    ) -> Result<Option<String>, ModeRefusal> {
+        let nick = change.arg.ok_or(ModeRefusal::NeedsParam(change.mode))?;
+        let target = self
+            .nicks
+            .get(&fold_case(nick))
+            .and_then(|id| self.members.get(id).map(|m| (*id, m.identity.nick.clone())));
+        let (target, spelled) = target.ok_or_else(|| ModeRefusal::NoSuchNick(nick.to_owned()))?;
+        let channel = self
+            .channels
+            .get_mut(folded)
+            .filter(|c| c.members.contains_key(&target))
+            .ok_or_else(|| ModeRefusal::TheyAreNotOn(nick.to_owned()))?;
+        let rank = channel.ranks.entry(target).or_default();
+        let changed = rank.set(change.mode, change.adding);
+        if *rank == Rank::default() {
+            channel.ranks.remove(&target);
+        }
+        Ok(changed.then_some(spelled))
+    }
+
+    /// `+b`/`-b` with a mask: the full mask announced when it changed. A
+    /// `b` with no mask asks for the list (answered by the front-end).
+    fn change_bans(
+        &mut self,
+        folded: &str,
+        change: ModeChange,
+        set_by: &str,
+    ) -> Result<Option<String>, ModeRefusal> {
+        let (Some(mask), Some(channel)) = (change.arg, self.channels.get_mut(folded)) else {
+            return Ok(None);
+        };
+        let Some(mask) = bans::full_mask(mask) else {
+            return Ok(None);
+        };
+        if !change.adding {
+            return Ok(channel.bans.remove(&mask).then_some(mask));
+        }
+        let ban = Ban {
+            mask: mask.clone(),
+            set_by: set_by.to_owned(),
+            set_at: unix_now(),
+        };
+        match channel.bans.add(ban) {
+            Ok(()) => Ok(Some(mask)),
+            Err(BanError::AlreadyThere) => Ok(None),
+            Err(BanError::Full) => Err(ModeRefusal::BanListFull(mask)),
         }
     }
 }

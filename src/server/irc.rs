@@ -2,20 +2,22 @@
 //! commands of a small, compatible server.
 
 use super::about::{info_lines, VERSION};
+use super::bans::MAX_BANS;
 use super::caps::Caps;
 use super::chathistory::{self, Fail, Request};
 use super::connection::Client;
 use super::guard::Verdict;
 use super::hub::{
-    ChannelError, Identity, Joined, Listed, MessageKind, SayError, Style, Topic, Whois,
-    MAX_CHANNELS_PER_CLIENT, MAX_REASON_BYTES,
+    valid_nick, ChannelError, Identity, JoinError, Joined, Listed, MessageKind, ModeRefusal,
+    NickError, SayError, Style, Topic, Whois, MAX_CHANNELS_PER_CLIENT, MAX_MODE_CHANGES,
+    MAX_REASON_BYTES,
 };
 use super::input::{Ending, Input, Next};
+use super::modes::{HOST_MODES, MAX_KEY_BYTES};
 use crate::protocol::names::{CASEMAPPING, MAX_CHANNEL_LEN, MAX_NICK_LEN};
 use crate::protocol::numeric::*;
 use crate::protocol::{
-    fold_case, is_channel_name, is_valid_nick, same_name, tags, time, truncate_utf8, Line, Message,
-    MAX_LINE_BYTES,
+    fold_case, is_channel_name, same_name, tags, time, truncate_utf8, Line, Message, MAX_LINE_BYTES,
 };
 
 /// Whether a connection's first line shows an IRC client. Clients write
@@ -70,6 +72,8 @@ struct Session<'a> {
     guess: Option<String>,
     /// A PASS was given (later ones are ignored: one guess per connection).
     guessed: bool,
+    /// It gave the owner key: the host's own person.
+    owner: bool,
     /// The room has no password, or this client gave it. Until then
     /// nothing looks at the hub: a NICK must not tell who is in the room.
     password_ok: bool,
@@ -93,6 +97,7 @@ impl<'a> Session<'a> {
             user: None,
             guess: None,
             guessed: false,
+            owner: false,
             password_ok: !client.shared.guard.required(),
             cap_negotiating: false,
             caps: Caps::default(),
@@ -133,6 +138,12 @@ impl<'a> Session<'a> {
             "CAP" => return self.cap(&message),
             _ if self.registered => self.command(&message),
             "PASS" => match message.param(0) {
+                Some(key) if !self.guessed && self.client.shared.guard.is_owner_key(key) => {
+                    // The host's own session: it stands for the password too.
+                    self.guessed = true;
+                    self.owner = true;
+                    self.password_ok = true;
+                }
                 Some(_) if self.guessed || self.password_ok => {}
                 Some(password) => {
                     self.guessed = true;
@@ -260,18 +271,28 @@ impl<'a> Session<'a> {
                 return None;
             }
         };
-        if !is_valid_nick(nick) {
-            self.reply(ERR_ERRONEUSNICKNAME, [nick, "Erroneous nickname"]);
-            return None;
-        }
-        let own = self.registered && self.nick.as_deref().is_some_and(|n| same_name(n, nick));
+        let hub = &self.client.shared.hub;
         // Before the password, a taken nick is only found at registration.
-        let may_look = self.registered || self.password_ok;
-        if !own && may_look && self.client.shared.hub.nick_in_use(nick) {
-            self.reply(ERR_NICKNAMEINUSE, [nick, "Nickname is already in use"]);
-            return None;
+        let checked = if self.registered || self.password_ok {
+            hub.check_nick(self.client.id, nick)
+        } else {
+            valid_nick(nick)
+        };
+        match checked {
+            Ok(()) => Some(nick.to_owned()),
+            Err(err) => {
+                self.nick_error(nick, err);
+                None
+            }
         }
-        Some(nick.to_owned())
+    }
+
+    /// 432 or 433.
+    fn nick_error(&self, nick: &str, err: NickError) {
+        match err {
+            NickError::Invalid => self.reply(ERR_ERRONEUSNICKNAME, [nick, "Erroneous nickname"]),
+            NickError::InUse => self.reply(ERR_NICKNAMEINUSE, [nick, "Nickname is already in use"]),
+        }
     }
 
     fn try_register(&mut self) -> Option<Ending> {
@@ -295,28 +316,24 @@ impl<'a> Session<'a> {
         };
         let hub = &self.client.shared.hub;
         let queue = self.client.queue.clone();
-        if hub
-            .register(
-                self.client.id,
-                identity.clone(),
-                Style::Irc,
-                self.caps,
-                queue,
-            )
-            .is_err()
-        {
+        let registered = hub.register(
+            self.client.id,
+            identity.clone(),
+            Style::Irc,
+            self.caps,
+            queue,
+            self.owner,
+        );
+        if let Err(err) = registered {
             // Taken between NICK and now.
-            self.reply(
-                ERR_NICKNAMEINUSE,
-                [nick.as_str(), "Nickname is already in use"],
-            );
+            self.nick_error(&nick, err);
             self.nick = None;
             return None;
         }
         self.registered = true;
         log::info!("{} registered", identity.prefix());
         self.welcome(&identity);
-        self.join(hub.room());
+        self.join(hub.room(), None);
         None
     }
 
@@ -331,7 +348,7 @@ impl<'a> Session<'a> {
         let your_host = format!("Your host is {server}, running version {VERSION}");
         self.reply(RPL_YOURHOST, [your_host.as_str()]);
         self.reply(RPL_CREATED, ["This server is a TCP Chat host"]);
-        self.reply(RPL_MYINFO, [server, VERSION, "i", "bn"]);
+        self.reply(RPL_MYINFO, [server, VERSION, "i", "biklmnotv", "klobv"]);
         self.isupport();
         // No LUSERS here (ngircd sends it): everything up to the room's
         // JOIN is queued at once, and the JOIN, relayed by the hub, must
@@ -358,14 +375,23 @@ impl<'a> Session<'a> {
         let keeps_history = self.client.shared.hub.history().is_some();
         let history_tokens = history_tokens.iter().filter(|_| keeps_history).copied();
         let casemapping = format!("CASEMAPPING={CASEMAPPING}");
+        let kinds = &*HOST_MODES;
+        let chanmodes = format!("CHANMODES={}", kinds.chanmodes_token());
+        let prefix = format!("PREFIX={}", kinds.prefix_token());
+        let modes = format!("MODES={MAX_MODE_CHANGES}");
+        let maxlist = format!("MAXLIST=b:{MAX_BANS}");
+        let keylen = format!("KEYLEN={MAX_KEY_BYTES}");
         let tokens = [
             casemapping.as_str(),
             "CHANTYPES=#&",
             nicklen.as_str(),
             chanlen.as_str(),
             network.as_str(),
-            "CHANMODES=b,,,n",
-            "PREFIX=()",
+            chanmodes.as_str(),
+            prefix.as_str(),
+            modes.as_str(),
+            maxlist.as_str(),
+            keylen.as_str(),
             targmax.as_str(),
             chanlimit.as_str(),
             topiclen.as_str(),
@@ -454,21 +480,26 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// 311 or 314: `nick user host * :realname`.
+    fn user_reply(&self, numeric: &str, who: &Identity) {
+        let params = [&*who.nick, &who.user, &who.host, "*", &who.realname];
+        self.reply(numeric, params);
+    }
+
     fn whois_reply(&self, found: &Whois) {
         let who = &found.identity;
         let nick = who.nick.as_str();
-        let params = [
-            nick,
-            who.user.as_str(),
-            who.host.as_str(),
-            "*",
-            who.realname.as_str(),
-        ];
-        self.reply(RPL_WHOISUSER, params);
+        self.user_reply(RPL_WHOISUSER, who);
         // ":server 319 me nick :" + channels + CRLF
         let fixed = self.client.server_name().len() + self.me().len() + nick.len() + 12;
         let width = MAX_LINE_BYTES.saturating_sub(fixed);
-        for line in pack_words(found.channels.iter().map(String::as_str), width) {
+        let all = self.caps.has(Caps::MULTI_PREFIX);
+        let channels: Vec<String> = found
+            .channels
+            .iter()
+            .map(|(name, rank)| format!("{}{name}", rank.symbols(all)))
+            .collect();
+        for line in pack_words(channels.iter().map(String::as_str), width) {
             self.reply(RPL_WHOISCHANNELS, [nick, line.as_str()]);
         }
         let server = self.client.server_name();
@@ -581,15 +612,14 @@ impl<'a> Session<'a> {
     fn command(&mut self, message: &Message) {
         let client = self.client;
         let hub = &client.shared.hub;
+        // JOIN's keys, in the order of its channels.
+        let mut keys = message.param(1).unwrap_or_default().split(',');
         match message.command.as_str() {
             "NICK" => {
                 if let Some(nick) = self.checked_nick(message) {
                     match hub.rename(self.client.id, &nick) {
                         Ok(()) => self.nick = Some(nick),
-                        Err(_) => self.reply(
-                            ERR_NICKNAMEINUSE,
-                            [nick.as_str(), "Nickname is already in use"],
-                        ),
+                        Err(err) => self.nick_error(&nick, err),
                     }
                 }
             }
@@ -603,6 +633,7 @@ impl<'a> Session<'a> {
                 }
             }
             "JOIN" => self.for_each_target(message, "JOIN", |s, name| {
+                let key = keys.next().filter(|k| !k.is_empty());
                 if !is_channel_name(name) {
                     s.reply(ERR_NOSUCHCHANNEL, [name, "No such channel"]);
                 } else if !s.client.shared.hub.may_join(s.client.id, name) {
@@ -611,7 +642,7 @@ impl<'a> Session<'a> {
                         [name, "You have joined too many channels"],
                     );
                 } else {
-                    s.join(name);
+                    s.join(name, key);
                 }
             }),
             "PART" => self.for_each_target(message, "PART", |s, name| {
@@ -626,6 +657,9 @@ impl<'a> Session<'a> {
             "AWAY" => self.away(message.param(0)),
             "TOPIC" => self.topic(message),
             "MODE" => self.mode(message),
+            "KICK" => self.kick(message),
+            "INVITE" => self.invite(message),
+            "WHOWAS" => self.whowas(message),
             "WHO" => self.who(message.param(0)),
             "NAMES" => match message.param(0) {
                 Some(_) => self.for_each_target(message, "NAMES", |s, name| s.names(name)),
@@ -663,30 +697,61 @@ impl<'a> Session<'a> {
     }
 
     fn channel_error(&self, name: &str, err: ChannelError) {
+        self.channel_error_about(name, "", err);
+    }
+
+    /// The numeric for `err` about `channel` (and the member `nick` acted on).
+    fn channel_error_about(&self, channel: &str, nick: &str, err: ChannelError) {
         match err {
-            ChannelError::NoSuchChannel => self.reply(ERR_NOSUCHCHANNEL, [name, "No such channel"]),
+            ChannelError::NoSuchChannel => {
+                self.reply(ERR_NOSUCHCHANNEL, [channel, "No such channel"]);
+            }
             ChannelError::NotOnChannel => {
-                self.reply(ERR_NOTONCHANNEL, [name, "You're not on that channel"])
+                self.reply(ERR_NOTONCHANNEL, [channel, "You're not on that channel"]);
+            }
+            ChannelError::NotOperator => {
+                self.reply(
+                    ERR_CHANOPRIVSNEEDED,
+                    [channel, "You're not channel operator"],
+                );
+            }
+            ChannelError::NoSuchNick => self.reply(ERR_NOSUCHNICK, [nick, "No such nick/channel"]),
+            ChannelError::TheyAreNotOn => self.reply(
+                ERR_USERNOTINCHANNEL,
+                [nick, channel, "They aren't on that channel"],
+            ),
+            ChannelError::AlreadyOn => {
+                self.reply(ERR_USERONCHANNEL, [nick, channel, "is already on channel"]);
             }
         }
     }
 
-    fn join(&self, channel: &str) {
+    fn join_error(&self, channel: &str, err: JoinError) {
+        let (numeric, text) = match err {
+            JoinError::AlreadyMember => return,
+            JoinError::Banned => (ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"),
+            JoinError::InviteOnly => (ERR_INVITEONLYCHAN, "Cannot join channel (+i)"),
+            JoinError::BadKey => (ERR_BADCHANNELKEY, "Cannot join channel (+k)"),
+            JoinError::Full => (ERR_CHANNELISFULL, "Cannot join channel (+l)"),
+        };
+        self.reply(numeric, [channel, text]);
+    }
+
+    fn join(&self, channel: &str, key: Option<&str>) {
         let width = self.names_width(channel);
-        if let Some(Joined {
-            channel,
-            topic,
-            names,
-        }) = self
-            .client
-            .shared
-            .hub
-            .join(self.client.id, channel, Some(width))
-        {
-            if let Some(topic) = &topic {
-                self.show_topic(&channel, topic);
+        let hub = &self.client.shared.hub;
+        match hub.join(self.client.id, channel, key, Some(width)) {
+            Ok(Joined {
+                channel,
+                topic,
+                names,
+            }) => {
+                if let Some(topic) = &topic {
+                    self.show_topic(&channel, topic);
+                }
+                self.names_reply(&channel, &names);
             }
-            self.names_reply(&channel, &names);
+            Err(err) => self.join_error(channel, err),
         }
     }
 
@@ -701,7 +766,8 @@ impl<'a> Session<'a> {
 
     fn names(&self, channel: &str) {
         let width = self.names_width(channel);
-        if let Some((channel, names)) = self.client.shared.hub.names(channel, width) {
+        let all = self.caps.has(Caps::MULTI_PREFIX);
+        if let Some((channel, names)) = self.client.shared.hub.names(channel, width, all) {
             self.names_reply(&channel, &names);
         } else {
             self.reply(RPL_ENDOFNAMES, [channel, "End of /NAMES list"]);
@@ -844,29 +910,17 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Just what clients ask after joining: channel modes, the ban list and
-    /// their own `+i`.
+    /// A channel's modes (324, 329), its ban list (367, 368) or changes to
+    /// them; a user's own `+i`.
     fn mode(&mut self, message: &Message) {
         let Some(target) = message.param(0) else {
             return self.need_more_params("MODE");
         };
         let change = message.param(1);
         if is_channel_name(target) {
-            let Some(channel) = self.client.shared.hub.channel_name(target) else {
-                return self.reply(ERR_NOSUCHCHANNEL, [target, "No such channel"]);
-            };
             match change {
-                None => self.reply(RPL_CHANNELMODEIS, [channel.as_str(), "+n"]),
-                Some("b" | "+b") if message.params.len() == 2 => {
-                    self.reply(
-                        RPL_ENDOFBANLIST,
-                        [channel.as_str(), "End of channel ban list"],
-                    );
-                }
-                Some(_) => self.reply(
-                    ERR_CHANOPRIVSNEEDED,
-                    [channel.as_str(), "You're not channel operator"],
-                ),
+                None => self.show_modes(target),
+                Some(change) => self.channel_mode(target, change, &message.params[2..]),
             }
         } else if !same_name(target, self.me()) {
             if self.client.shared.hub.find_nick(target).is_some() {
@@ -879,6 +933,144 @@ impl<'a> Session<'a> {
         } else {
             self.reply(RPL_UMODEIS, [if self.invisible { "+i" } else { "+" }]);
         }
+    }
+
+    fn show_modes(&self, channel: &str) {
+        match self.client.shared.hub.modes(self.client.id, channel) {
+            Ok(shown) => {
+                let name = shown.channel.as_str();
+                let params = std::iter::once(name).chain(shown.modes.iter().map(String::as_str));
+                self.reply(RPL_CHANNELMODEIS, params);
+                let created = shown.created.to_string();
+                self.reply(RPL_CREATIONTIME, [name, created.as_str()]);
+            }
+            Err(err) => self.channel_error(channel, err),
+        }
+    }
+
+    fn channel_mode(&self, channel: &str, change: &str, args: &[String]) {
+        let hub = &self.client.shared.hub;
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let changes = HOST_MODES.parse(change, &args);
+        // `MODE #chan b` (or `+b`) with no mask asks for the ban list.
+        let asks_bans =
+            !changes.is_empty() && changes.iter().all(|c| c.mode == 'b' && c.arg.is_none());
+        if asks_bans {
+            return match hub.bans(channel) {
+                Ok((name, bans)) => {
+                    for ban in &bans {
+                        let set_at = ban.set_at.to_string();
+                        let params = [name.as_str(), &ban.mask, &ban.set_by, &set_at];
+                        self.reply(RPL_BANLIST, params);
+                    }
+                    self.reply(RPL_ENDOFBANLIST, [name.as_str(), "End of channel ban list"]);
+                }
+                Err(err) => self.channel_error(channel, err),
+            };
+        }
+        match hub.change_modes(self.client.id, channel, &changes) {
+            Ok(refusals) => {
+                for refusal in refusals {
+                    self.mode_refusal(channel, &refusal);
+                }
+            }
+            Err(err) => self.channel_error(channel, err),
+        }
+    }
+
+    fn mode_refusal(&self, channel: &str, refusal: &ModeRefusal) {
+        match refusal {
+            ModeRefusal::NeedsParam(_) => self.need_more_params("MODE"),
+            ModeRefusal::Unknown(mode) => {
+                let mode = mode.to_string();
+                self.reply(
+                    ERR_UNKNOWNMODE,
+                    [mode.as_str(), "is unknown mode char to me"],
+                );
+            }
+            ModeRefusal::NoSuchNick(nick) => {
+                self.channel_error_about(channel, nick, ChannelError::NoSuchNick);
+            }
+            ModeRefusal::TheyAreNotOn(nick) => {
+                self.channel_error_about(channel, nick, ChannelError::TheyAreNotOn);
+            }
+            ModeRefusal::BanListFull(mask) => {
+                let text = "Channel ban list is full";
+                self.reply(ERR_BANLISTFULL, [channel, mask.as_str(), text]);
+            }
+        }
+    }
+
+    /// KICK #channel nick[,nick…] [reason].
+    fn kick(&self, message: &Message) {
+        let (Some(channel), Some(nicks)) = (message.param(0), message.param(1)) else {
+            return self.need_more_params("KICK");
+        };
+        let nicks = match distinct_targets(nicks) {
+            Ok(nicks) if nicks.is_empty() => return self.need_more_params("KICK"),
+            Ok(nicks) => nicks,
+            Err(first_extra) => {
+                return self.reply(ERR_TOOMANYTARGETS, [first_extra, "Too many targets"]);
+            }
+        };
+        let hub = &self.client.shared.hub;
+        for nick in nicks {
+            if let Err(err) = hub.kick(self.client.id, channel, nick, message.param(2)) {
+                self.channel_error_about(channel, nick, err);
+                if matches!(
+                    err,
+                    ChannelError::NoSuchChannel | ChannelError::NotOnChannel
+                ) {
+                    return; // the same for every nick
+                }
+            }
+        }
+    }
+
+    /// INVITE nick #channel: 341 to us, INVITE to them (and 301 if away).
+    fn invite(&self, message: &Message) {
+        let (Some(nick), Some(channel)) = (message.param(0), message.param(1)) else {
+            return self.need_more_params("INVITE");
+        };
+        let hub = &self.client.shared.hub;
+        match hub.invite(self.client.id, nick, channel) {
+            Ok((nick, away)) => {
+                let name = hub
+                    .channel_name(channel)
+                    .unwrap_or_else(|| channel.to_owned());
+                self.reply(RPL_INVITING, [nick.as_str(), name.as_str()]);
+                if let Some(reason) = away {
+                    self.reply(RPL_AWAY, [nick.as_str(), reason.as_str()]);
+                }
+            }
+            Err(err) => self.channel_error_about(channel, nick, err),
+        }
+    }
+
+    /// WHOWAS nick [count]: 314 and 312 for each time it was used (the
+    /// newest first), or 406; then 369.
+    fn whowas(&self, message: &Message) {
+        let Some(nick) = message.param(0).filter(|n| !n.is_empty()) else {
+            return self.reply(ERR_NONICKNAMEGIVEN, ["No nickname given"]);
+        };
+        let count = message
+            .param(1)
+            .and_then(|c| c.parse::<usize>().ok())
+            .filter(|c| *c > 0)
+            .map_or(MAX_WHOWAS_REPLIES, |c| c.min(MAX_WHOWAS_REPLIES));
+        let found = self.client.shared.hub.whowas(nick, count);
+        if found.is_empty() {
+            self.reply(ERR_WASNOSUCHNICK, [nick, "There was no such nickname"]);
+        }
+        let server = self.client.server_name();
+        for who in &found {
+            self.user_reply(RPL_WHOWASUSER, who);
+            self.reply(
+                RPL_WHOISSERVER,
+                [who.nick.as_str(), server, "TCP Chat host"],
+            );
+        }
+        self.reply(RPL_ENDOFWHOWAS, [nick, "End of WHOWAS"]);
     }
 
     fn user_mode(&mut self, change: &str) {
@@ -1038,6 +1230,11 @@ impl<'a> Session<'a> {
     /// One 352; the flags say Here or Gone (away).
     fn who_reply(&self, channel: &str, listed: &Listed) {
         let who = &listed.identity;
+        let here = if listed.away { "G" } else { "H" };
+        let flags = format!(
+            "{here}{}",
+            listed.rank.symbols(self.caps.has(Caps::MULTI_PREFIX))
+        );
         let hops_and_name = format!("0 {}", who.realname);
         let server = self.client.server_name();
         let params = [
@@ -1046,7 +1243,7 @@ impl<'a> Session<'a> {
             who.host.as_str(),
             server,
             who.nick.as_str(),
-            if listed.away { "G" } else { "H" },
+            flags.as_str(),
             hops_and_name.as_str(),
         ];
         self.reply(RPL_WHOREPLY, params);
@@ -1126,6 +1323,8 @@ pub(super) fn pack_words<'a>(
 const MAX_TARGETS: usize = 4;
 /// Nicknames one USERHOST answers for (RFC 2812).
 const MAX_USERHOST_NICKS: usize = 5;
+/// Entries one WHOWAS answers with at most.
+const MAX_WHOWAS_REPLIES: usize = 10;
 /// Longest real name kept: WHO replies carry it after the prefix-sized fields.
 const MAX_REALNAME_BYTES: usize = 100;
 

@@ -16,6 +16,7 @@
 
 mod about;
 mod addresses;
+mod bans;
 mod caps;
 mod chathistory;
 mod connection;
@@ -26,6 +27,7 @@ mod hub;
 mod input;
 mod irc;
 mod listen;
+mod modes;
 mod plain;
 mod send_queue;
 mod tls;
@@ -226,6 +228,7 @@ pub struct RunningHost {
     announcer: Option<Announcer>,
     history: Option<History>,
     fingerprint: Option<Fingerprint>,
+    owner_key: Option<String>,
     /// Cancelled first on shutdown: the accept loop closes the listener.
     stop_accepting: CancellationToken,
     accept_loop: Option<tokio::task::JoinHandle<()>>,
@@ -244,6 +247,13 @@ impl RunningHost {
     /// without TLS.
     pub fn fingerprint(&self) -> Option<&Fingerprint> {
         self.fingerprint.as_ref()
+    }
+
+    /// What the host's own session gives as its PASS (instead of the room
+    /// password, which it also stands for) to be the hosted room's
+    /// operator; `None` when the host could not make one.
+    pub fn owner_key(&self) -> Option<&str> {
+        self.owner_key.as_deref()
     }
 
     /// The certificate's safety code (five groups of four digits) for
@@ -352,7 +362,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
     let shutdown = CancellationToken::new();
     let max_clients = listen::fit_max_clients(config.limits.max_clients);
     let shared = Arc::new(Shared {
-        hub: Hub::new(&config.room, history),
+        hub: Hub::new(&config.room, &config.server_name, history),
         guard: guard::PasswordGuard::new(config.password.as_deref(), &config.limits),
         addresses: Arc::new(Addresses::new(&config.limits)),
         max_clients,
@@ -364,6 +374,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
     // Every task holds a clone; `shutdown` waits for the channel to close.
     let (alive, tasks_done) = mpsc::channel(1);
     let history = shared.hub.history().cloned();
+    let owner_key = shared.guard.owner_key().map(str::to_owned);
     let stop_accepting = shutdown.child_token();
     let accept_loop = tokio::spawn(accept_loop(listener, shared, alive, stop_accepting.clone()));
     Ok(RunningHost {
@@ -371,6 +382,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
         announcer,
         history,
         fingerprint,
+        owner_key,
         stop_accepting,
         accept_loop: Some(accept_loop),
         shutdown,

@@ -11,13 +11,15 @@ use super::caps::Caps;
 use super::connection::Client;
 use super::guard::Verdict;
 use super::history::{LineCommand, Selector, StoredLine};
-use super::hub::{Happening, Identity, MessageKind, Style};
+use super::hub::{
+    Departure, Happening, Identity, JoinError, MessageKind, NickError, SayError, Style,
+};
 use super::input::{Ending, Input, Next};
 use super::Limits;
 use crate::i18n::{gettext, gettext_f, ngettext_f};
 use crate::protocol::formatting::is_bidi_control;
 use crate::protocol::names::MAX_NICK_LEN;
-use crate::protocol::{ctcp, fold_case, is_valid_nick, strip_formatting, time, Line};
+use crate::protocol::{ctcp, fold_case, strip_formatting, time, Line};
 
 /// Earlier lines a plain-text user is shown on arrival.
 const CATCH_UP_LINES: usize = 20;
@@ -96,13 +98,10 @@ pub(super) fn render(nick: &str, happening: Happening, room: &str) -> Option<Vec
             Some(reason) if !reason.is_empty() => left(nick, reason),
             _ => system(gettext_f("{nick} left", &[("nick", nick)])),
         },
-        Happening::Quit { reason } => match reason
-            .strip_prefix("Quit")
-            .map(|r| r.trim_start_matches(": "))
-        {
-            Some("") => system(gettext_f("{nick} left", &[("nick", nick)])),
-            Some(said) => left(nick, said),
-            None => left(nick, reason),
+        Happening::Quit { why } => match (why, why.cause()) {
+            (Departure::Quit(Some(words)), _) => left(nick, words),
+            (_, Some(cause)) => left(nick, cause),
+            (_, None) => system(gettext_f("{nick} left", &[("nick", nick)])),
         },
         Happening::Renamed { new } => system(gettext_f(
             "{nick} is now known as {new}",
@@ -128,6 +127,32 @@ pub(super) fn render(nick: &str, happening: Happening, room: &str) -> Option<Vec
             "{nick} changed the topic to: {topic}",
             &[("nick", nick), ("topic", &strip_formatting(text))],
         )),
+        Happening::Kicked {
+            channel,
+            target,
+            reason,
+        } if in_room(channel) => system(gettext_f(
+            "{nick} removed {target} from the room ({reason})",
+            &[
+                ("nick", nick),
+                ("target", target),
+                ("reason", &strip_formatting(reason)),
+            ],
+        )),
+        Happening::ModesChanged {
+            channel,
+            changes,
+            params,
+        } if in_room(channel) => {
+            let modes = std::iter::once(changes)
+                .chain(params.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            system(gettext_f(
+                "{nick} changed the room's modes: {modes}",
+                &[("nick", nick), ("modes", &modes)],
+            ))
+        }
         _ => return None,
     };
     Some(line(&text))
@@ -183,8 +208,8 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
             Err(ending) => return ending,
         }
     }
-    let nick = match unprompted.filter(|name| free_name(client, name).is_ok()) {
-        Some(name) if register(client, &name) => {
+    let nick = match unprompted {
+        Some(name) if register(client, &name).is_ok() => {
             client.say(&greeting);
             name
         }
@@ -203,7 +228,20 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: Option<Li
     input.registered(None, limits.flood_control);
     log::info!("{nick} (plain text, {}) joined", client.host);
     catch_up(client).await;
-    shared.hub.join(client.id, room, None);
+    if let Err(err) = shared.hub.join(client.id, room, None, None) {
+        let why = match err {
+            JoinError::AlreadyMember => None,
+            JoinError::Banned => Some(gettext("You are banned from this room. Bye!")),
+            JoinError::InviteOnly | JoinError::BadKey => {
+                Some(gettext("This room is closed to newcomers for now. Bye!"))
+            }
+            JoinError::Full => Some(gettext("This room is full. Bye!")),
+        };
+        if let Some(why) = why {
+            client.say(&why);
+            return Ending::Quit(None);
+        }
+    }
     client.say(&gettext_f(
         "{members} Type /help for commands.",
         &[("members", &who_line(client))],
@@ -278,24 +316,20 @@ async fn next_text(client: &Client<'_>, input: &mut Input) -> Result<String, End
 }
 
 /// Why a name cannot be had, in words.
-fn free_name(client: &Client, name: &str) -> Result<(), String> {
-    if !is_valid_nick(name) {
-        return Err(gettext_f(
+fn name_problem(name: &str, err: NickError) -> String {
+    match err {
+        NickError::Invalid => gettext_f(
             "A name is one word of at most {max} letters, digits or - _ [ ] { } | ^ ` \\, starting with a letter.",
             &[("max", &MAX_NICK_LEN.to_string())],
-        ));
+        ),
+        NickError::InUse => {
+            gettext_f("Someone here is already called {name}.", &[("name", name)])
+        }
     }
-    if client.shared.hub.nick_in_use(name) {
-        return Err(taken(name));
-    }
-    Ok(())
 }
 
-fn taken(name: &str) -> String {
-    gettext_f("Someone here is already called {name}.", &[("name", name)])
-}
-
-fn register(client: &Client, name: &str) -> bool {
+/// Claims `name`, or says why not.
+fn register(client: &Client, name: &str) -> Result<(), String> {
     let identity = Identity {
         nick: name.to_owned(),
         user: name.to_owned(),
@@ -306,8 +340,15 @@ fn register(client: &Client, name: &str) -> bool {
     client
         .shared
         .hub
-        .register(client.id, identity, Style::Plain, Caps::default(), queue)
-        .is_ok()
+        .register(
+            client.id,
+            identity,
+            Style::Plain,
+            Caps::default(),
+            queue,
+            false,
+        )
+        .map_err(|err| name_problem(name, err))
 }
 
 async fn ask_name(client: &Client<'_>, input: &mut Input) -> Result<String, Ending> {
@@ -317,20 +358,13 @@ async fn ask_name(client: &Client<'_>, input: &mut Input) -> Result<String, Endi
             client.say(&gettext("What's your name?"));
             continue;
         }
-        if let Err(why) = free_name(client, &name) {
-            client.say(&gettext_f(
+        match register(client, &name) {
+            Ok(()) => return Ok(name),
+            Err(why) => client.say(&gettext_f(
                 "{problem} What's your name?",
                 &[("problem", &why)],
-            ));
-            continue;
+            )),
         }
-        if register(client, &name) {
-            return Ok(name);
-        }
-        client.say(&gettext_f(
-            "{problem} What's your name?",
-            &[("problem", &taken(&name))],
-        ));
     }
 }
 
@@ -392,7 +426,12 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
             None => (text, ""),
         };
         let say = |message: &str| {
-            let _ = hub.say(client.id, MessageKind::Privmsg, room, message, "");
+            if let Err(SayError::CannotSendToChannel) =
+                hub.say(client.id, MessageKind::Privmsg, room, message, "")
+            {
+                // Removed from the room, or quietened by its operator.
+                client.say(&gettext("You cannot talk in the room now."));
+            }
         };
         match command {
             "" => {}
@@ -418,7 +457,11 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
                 _ => client.say(&gettext("There is no topic.")),
             },
             "/topic" => {
-                let _ = hub.set_topic(client.id, room, rest);
+                if hub.set_topic(client.id, room, rest).is_err() {
+                    client.say(&gettext(
+                        "Only the room's operators can change its topic now.",
+                    ));
+                }
             }
             // "//text" sends "/text".
             _ if text.starts_with("//") => say(&text[1..]),
@@ -432,14 +475,8 @@ async fn chat(client: &Client<'_>, input: &mut Input) -> Ending {
 }
 
 fn rename(client: &Client, name: &str) {
-    let hub = &client.shared.hub;
-    let own = hub
-        .identity(client.id)
-        .is_some_and(|me| fold_case(&me.nick) == fold_case(name));
-    let checked = if own { Ok(()) } else { free_name(client, name) };
-    let result = checked.and_then(|()| hub.rename(client.id, name).map_err(|_| taken(name)));
-    if let Err(why) = result {
-        client.say(&why);
+    if let Err(err) = client.shared.hub.rename(client.id, name) {
+        client.say(&name_problem(name, err));
     }
 }
 
@@ -467,19 +504,22 @@ mod tests {
             "*** bob left (later)\r\n"
         );
         assert_eq!(
-            rendered(Happening::Quit { reason: "Quit" }).unwrap(),
+            rendered(Happening::Quit {
+                why: Departure::Quit(None)
+            })
+            .unwrap(),
             "*** bob left\r\n"
         );
         assert_eq!(
             rendered(Happening::Quit {
-                reason: "Quit: gone"
+                why: Departure::Quit(Some("gone"))
             })
             .unwrap(),
             "*** bob left (gone)\r\n"
         );
         assert_eq!(
             rendered(Happening::Quit {
-                reason: "Ping timeout"
+                why: Departure::PingTimeout
             })
             .unwrap(),
             "*** bob left (Ping timeout)\r\n"
@@ -527,7 +567,7 @@ mod tests {
             text: "\u{1}ACTION left (Ping timeout)\u{1}",
         };
         let real = Happening::Quit {
-            reason: "Ping timeout",
+            why: Departure::PingTimeout,
         };
         assert_eq!(rendered(act).unwrap(), "* bob left (Ping timeout)\r\n");
         assert_eq!(rendered(real).unwrap(), "*** bob left (Ping timeout)\r\n");

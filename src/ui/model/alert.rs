@@ -42,8 +42,12 @@ impl NotifyLevel {
     }
 }
 
-/// Characters of the line shown in a notification's body.
-const MAX_BODY_CHARS: usize = 200;
+/// Characters of the line a notification's body carries: every line the
+/// wire can bring whole (a screen reader speaks the body, so shortening it
+/// would hide the end of a line from those who cannot look at the window;
+/// the shell clips what it shows itself). A bound only against text
+/// that did not come from one IRC line.
+const MAX_BODY_CHARS: usize = crate::protocol::MAX_LINE_BYTES;
 
 /// One desktop notification, shown or updated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,8 +116,11 @@ mod tests {
     }
 
     #[test]
-    fn long_lines_are_shortened_on_a_character_boundary() {
-        let alert = Alert::new(ConversationId::Room, "#chat", "li", &"好".repeat(500));
+    fn lines_are_whole_and_only_oversized_text_is_shortened() {
+        let line = "好".repeat(170);
+        let alert = Alert::new(ConversationId::Room, "#chat", "li", &line);
+        assert_eq!(alert.body, line, "a full IRC line (510 bytes) stays whole");
+        let alert = Alert::new(ConversationId::Room, "#chat", "li", &"好".repeat(5000));
         assert_eq!(alert.body.chars().count(), MAX_BODY_CHARS + 1);
         assert!(alert.body.ends_with('…'));
         assert_eq!(alert.title, "li in #chat");
