@@ -7,6 +7,7 @@ mod support;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use support::{next_event, wait_connected, wait_disconnected, wait_for, RawClient};
+use tcp_chat::api::{MemberMode, Rank};
 use tcp_chat::network::{Command, DisconnectReason, Event, HostError, HostRequest};
 
 fn host(port: u16, password: Option<&str>) -> Command {
@@ -52,8 +53,10 @@ async fn hosts_joins_and_chats_with_a_guest() {
     // Joining our own room draws no error (the host may auto-join us too).
     loop {
         match next_event(&net.events).await {
-            Event::Members { nicks, .. } => {
+            Event::Members { nicks, ranks, .. } => {
                 assert_eq!(nicks, ["hostess"]);
+                // The host's person runs the room it hosts.
+                assert_eq!(ranks, [("hostess".to_owned(), Rank::Operator)]);
                 break;
             }
             Event::ServerError { text } => panic!("error while joining: {text}"),
@@ -86,6 +89,29 @@ async fn hosts_joins_and_chats_with_a_guest() {
     let welcome = guest.expect_command("PRIVMSG").await;
     assert_eq!(welcome.source_nick(), Some("hostess"));
     assert_eq!(welcome.params, ["#lan", "welcome guest"]);
+    // As the room's operator, the host gives voice and removes.
+    net.commands
+        .send(Command::SetMemberMode {
+            nick: "guest".to_owned(),
+            mode: MemberMode::Voice,
+            on: true,
+        })
+        .await
+        .unwrap();
+    let voiced = wait_for(&net.events, |e| matches!(e, Event::MemberRank { .. })).await;
+    assert!(
+        matches!(&voiced, Event::MemberRank { nick, rank: Rank::Voiced, .. } if nick == "guest"),
+        "{voiced:?}"
+    );
+    net.commands
+        .send(Command::Kick {
+            nick: "guest".to_owned(),
+            reason: Some("closing time".to_owned()),
+        })
+        .await
+        .unwrap();
+    let kick = guest.expect_command("KICK").await;
+    assert_eq!(kick.params, ["#lan", "guest", "closing time"]);
 
     net.commands
         .send(Command::Leave { message: None })
