@@ -208,7 +208,12 @@ fn hosted_room_chats_with_an_irc_client() {
     );
 
     let mut li = IrcPeer::join(&window, port, "li");
-    assert_eq!(window.member_list().nicks(), ["li", "mei"]);
+    // The host's person is the room's operator: listed first, marked.
+    assert_eq!(window.member_list().nicks(), ["mei", "li"]);
+    assert_eq!(
+        window.member_list().rank_text("mei").as_deref(),
+        Some("Operator")
+    );
     assert_eq!(window.member_count(), "2");
 
     li.say("hello from li");
@@ -354,7 +359,7 @@ fn three_people_chat() {
     for guest in [&mut li, &mut sam] {
         guest.expect("see you both then");
     }
-    assert_eq!(window.member_list().nicks(), ["li", "mei", "sam"]);
+    assert_eq!(window.member_list().nicks(), ["mei", "li", "sam"]);
     assert!(window.show_members(), "a wide window shows the members");
     if let Some(path) = screenshot_path {
         screenshot(&window, &path);
