@@ -1,6 +1,7 @@
 //! What a screen reader finds in the window: the real window's AT-SPI tree,
 //! walked by `tests/support/atspi_names.py` (pyatspi, from Debian's
-//! python3-pyatspi) in the welcome, Host form, hosting and in-room states. Every
+//! python3-pyatspi) in the welcome, Host form, in-room and Room Details
+//! states. Every
 //! interactive element must have a human name: not none, not a GTK class
 //! name, not a mnemonic underscore. The test re-runs itself on a private
 //! session bus (`dbus-run-session`), where the bus starts the AT-SPI bus
@@ -17,6 +18,7 @@ use std::process::{Command as Process, Stdio};
 
 use fake_network::{wait_until, FakeNetwork};
 use gtk::prelude::*;
+use tcp_chat::api::{LineMeta, Rank};
 use tcp_chat::network::Event;
 use tcp_chat::ui::actions::WinAction;
 use tcp_chat::ui::join_form::FormField;
@@ -92,8 +94,19 @@ fn every_control_is_named() {
         },
         Event::Members {
             room: "#chat".into(),
-            ranks: Vec::new(),
-            nicks: vec!["alice".into(), "bob".into()],
+            ranks: vec![
+                ("alice".into(), Rank::Operator),
+                ("dan".into(), Rank::Voiced),
+            ],
+            nicks: vec!["alice".into(), "bob".into(), "dan".into()],
+        },
+        Event::Message {
+            from: "carol".into(),
+            target: "alice".into(),
+            text: "psst".into(),
+            own: false,
+            private: true,
+            meta: LineMeta::default(),
         },
     ]);
     fake.window.set_show_members(true);
@@ -110,9 +123,38 @@ fn every_control_is_named() {
     // The members button's description says how many are in the room.
     assert!(
         room.lines()
-            .any(|line| line == "push button\tShow Members\t2 people in the room (F9)"),
+            .any(|line| line == "push button\tShow Members\t3 people in the room (F9)"),
         "{room}"
     );
+    // Rows are named by what they show, their marks in words.
+    for (role, name) in [
+        ("list", "Members"),
+        ("list item", "alice, Operator"),
+        ("list item", "dan, Voiced"),
+        ("list item", "bob"),
+        ("list", "Conversations"),
+        ("list item", "#chat"),
+        ("list item", "carol, 1 unread"),
+    ] {
+        assert!(has(&room, role, name), "{role} {name:?} in:\n{room}");
+    }
+    // Room Details, as the room's operator sees it: every setting named.
+    // (Its Cancel and Apply are still "_Cancel Cancel": libadwaita 1.2's
+    // response buttons, allowed by the walker.)
+    WidgetExt::activate_action(&fake.window, WinAction::RoomDetails.detailed(), None).unwrap();
+    fake.settle();
+    let details = walk("room details");
+    for (role, name) in [
+        ("text", "Topic"),
+        ("list", "Room Details"),
+        ("check box", "Only operators can change the topic"),
+        ("check box", "Moderated"),
+        ("check box", "Invitation only"),
+        ("password text", "Password"),
+        ("spin button", "Member limit"),
+    ] {
+        assert!(has(&details, role, name), "{role} {name:?} in:\n{details}");
+    }
     fake.close();
 }
 

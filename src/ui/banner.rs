@@ -41,6 +41,14 @@ mod imp {
         pub(super) fn dismiss(&self) {
             self.revealer.set_reveal_child(false);
         }
+
+        /// Once slid away, out of the way of screen readers and the focus.
+        #[template_callback]
+        fn on_child_revealed(&self) {
+            if !self.revealer.is_child_revealed() && !self.revealer.reveals_child() {
+                self.obj().set_visible(false);
+            }
+        }
     }
 
     impl ObjectImpl for TcpChatBanner {
@@ -70,6 +78,7 @@ impl TcpChatBanner {
             imp.remedy_button.set_action_name(Some(action));
         }
         imp.remedy_button.set_visible(remedy.is_some());
+        self.set_visible(true);
         imp.revealer.set_reveal_child(true);
     }
 

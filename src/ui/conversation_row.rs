@@ -22,6 +22,9 @@ mod imp {
         pub(super) title_label: TemplateChild<gtk::Label>,
         #[template_child]
         pub(super) badge: TemplateChild<gtk::Label>,
+        /// Unshown: the row's name for screen readers ("carol, 2 unread").
+        #[template_child]
+        pub(super) name_label: TemplateChild<gtk::Label>,
         pub(super) conversation: RefCell<ConversationId>,
     }
 
@@ -80,10 +83,14 @@ impl TcpChatConversationRow {
         } else {
             imp.badge.remove_css_class("for-you");
         }
-        imp.badge.set_tooltip_text(Some(&gettext_f(
-            "{count} unread",
-            &[("count", &unread.to_string())],
-        )));
+        let unread_text = gettext_f("{count} unread", &[("count", &unread.to_string())]);
+        imp.badge.set_tooltip_text(Some(&unread_text));
+        let details: &[&str] = if unread > 0 { &[&unread_text] } else { &[] };
+        super::name_through(
+            &imp.name_label,
+            self,
+            &super::row_name(&conversation.title, details),
+        );
     }
 
     pub fn badge_text(&self) -> Option<String> {

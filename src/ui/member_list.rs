@@ -4,7 +4,8 @@
 //! member (Enter, double click) or "Send Private Message" in their context
 //! menu (right click, long press, Shift+F10 or the Menu key) opens a
 //! private conversation. Operators and voiced members carry a badge (`@`,
-//! `%`, `+`) said in words by their tooltip and accessible description;
+//! `%`, `+`) said in words by their tooltip and by the row's accessible
+//! name ("bob, Operator");
 //! when we are an operator the menu also offers to remove, ban, and give
 //! or take operator status and voice.
 
@@ -341,14 +342,19 @@ fn rank_badge(rank: Rank) -> Option<(&'static str, String)> {
 }
 
 /// Rows: avatar, rank badge, nick, and under it the away status when there
-/// is one.
+/// is one; then the unshown label that names the row.
 fn row_factory(shown: Shown) -> gtk::SignalListItemFactory {
     let factory = gtk::SignalListItemFactory::new();
     factory.connect_setup(|_, item| {
         let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
             return;
         };
-        let avatar = adw::Avatar::new(24, None, true);
+        // Decoration: its initial is not read out before the name.
+        let avatar = glib::Object::builder::<adw::Avatar>()
+            .property("size", 24)
+            .property("show-initials", true)
+            .property("accessible-role", gtk::AccessibleRole::Presentation)
+            .build();
         let nick = gtk::Label::builder()
             .xalign(0.0)
             .ellipsize(gtk::pango::EllipsizeMode::End)
@@ -361,7 +367,7 @@ fn row_factory(shown: Shown) -> gtk::SignalListItemFactory {
             .build();
         let badge = gtk::Label::builder()
             .css_classes(["member-rank", "heading"])
-            // Said in words by the row's description, not as "at sign".
+            // Said in words by the row's name, not as "at sign".
             .accessible_role(gtk::AccessibleRole::Presentation)
             // Always there, so nicks line up whether marked or not.
             .width_chars(1)
@@ -375,6 +381,8 @@ fn row_factory(shown: Shown) -> gtk::SignalListItemFactory {
         row.append(&avatar);
         row.append(&badge);
         row.append(&names);
+        // Unshown: the row's name for screen readers (`ui::name_through`).
+        row.append(&gtk::Label::new(None));
         item.set_child(Some(&row));
     });
     factory.connect_bind(move |_, item| {
@@ -413,14 +421,26 @@ fn row_factory(shown: Shown) -> gtk::SignalListItemFactory {
         row.set_opacity(if status.is_some() { AWAY_OPACITY } else { 1.0 });
         let rank = rank_badge(state.rank);
         badge.set_label(rank.as_ref().map_or("", |(symbol, _)| symbol));
-        // The badge in words, for the pointer and (GTK 4.8 makes the tooltip
-        // the accessible description) for screen readers.
+        // The badge and away status in words, for the pointer (tooltip)
+        // and for screen readers (the row's name).
         let described: Vec<&str> = rank
             .as_ref()
             .map(|(_, words)| words.as_str())
             .into_iter()
             .chain(status.as_deref())
             .collect();
+        // The list's own item widget is what a screen reader reads (GTK
+        // 4.8 has no accessible label for a ListItem): "bob, Operator, Away".
+        if let (Some(item_widget), Some(name_label)) = (
+            row.parent(),
+            names.next_sibling().and_downcast::<gtk::Label>(),
+        ) {
+            crate::ui::name_through(
+                &name_label,
+                &item_widget,
+                &crate::ui::row_name(&nick, &described),
+            );
+        }
         let described = described.join(" · ");
         row.set_tooltip_text(Some(described.as_str()).filter(|d| !d.is_empty()));
     });

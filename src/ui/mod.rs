@@ -76,6 +76,30 @@ pub fn mnemonic_label(button: &gtk::Button) -> Option<String> {
     })
 }
 
+/// A list row's accessible name: what it shows, then what its marks say
+/// in words ("bob, Operator", "carol, 1 unread"), as a screen reader
+/// announces the row.
+pub fn row_name(shown: &str, details: &[&str]) -> String {
+    details.iter().fold(shown.to_owned(), |name, detail| {
+        crate::i18n::gettext_f("{name}, {detail}", &[("name", &name), ("detail", detail)])
+    })
+}
+
+/// Names `widget` `name` for screen readers through `label`, an unshown
+/// label inside `widget`: GTK 4.8 names a widget after the label whose
+/// mnemonic widget it is, and gtk-rs offers `update_property` only from
+/// GTK 4.10. (A list row has no name of its own in GTK 4.8: a screen
+/// reader would say just "list item".)
+pub fn name_through(label: &gtk::Label, widget: &impl gtk::prelude::IsA<gtk::Widget>, name: &str) {
+    use gtk::prelude::*;
+    label.set_visible(false);
+    label.set_text(name);
+    let widget = widget.upcast_ref::<gtk::Widget>();
+    if label.mnemonic_widget().as_ref() != Some(widget) {
+        label.set_mnemonic_widget(Some(widget));
+    }
+}
+
 /// For `dispose` of a templated widget: `dispose_template` only drops the
 /// children it named, so the rest are unparented here.
 pub(crate) fn unparent_children(widget: &impl gtk::prelude::IsA<gtk::Widget>) {
