@@ -1645,14 +1645,9 @@ fn member_menu(fake: &FakeNetwork) -> Option<gtk::PopoverMenu> {
     None
 }
 
-/// Hosting, the main menu, sending, a member's actions and leaving with
-/// real key presses alone (xdotool): nothing clicked, no action called.
-fn keyboard_alone_hosts_sends_and_leaves() {
-    // The window's title ends so in every phase ("#chat – TCP Chat").
-    const WINDOW: &str = "TCP Chat$";
-    let fake = FakeNetwork::new();
-    // The window has no application here, which would set the
-    // accelerators: the same table, on the window as GtkApplication does.
+/// The window has no application here, which would set the accelerators:
+/// the same table, on the window as GtkApplication does.
+fn add_accelerators(fake: &FakeNetwork) {
     let accelerators = gtk::ShortcutController::new();
     accelerators.set_scope(gtk::ShortcutScope::Global);
     for (action, keys) in tcp_chat::ui::application::ACCELERATORS {
@@ -1664,6 +1659,120 @@ fn keyboard_alone_hosts_sends_and_leaves() {
         }
     }
     fake.window.add_controller(accelerators);
+}
+
+/// What the window sent, but for typing notifications (typed keys send
+/// them, on a timer too).
+fn sent_but_typing(fake: &FakeNetwork) -> Vec<Command> {
+    fake.sent()
+        .into_iter()
+        .filter(|command| !matches!(command, Command::SendTyping { .. }))
+        .collect()
+}
+
+fn has_focus(fake: &FakeNetwork, widget: &impl IsA<gtk::Widget>) -> bool {
+    GtkWindowExt::focus(&fake.window).is_some_and(|focus| &focus == widget.upcast_ref())
+}
+
+/// The operator's keyboard: focus order from the entry and back, a
+/// member's Kick… with a reason, Room Details from the main menu closed
+/// with Escape, and a banner's button by its Alt+letter. Real key presses
+/// alone (xdotool).
+fn keyboard_alone_kicks_opens_details_and_reaches_banners() {
+    const WINDOW: &str = "TCP Chat$";
+    let fake = FakeNetwork::new();
+    add_accelerators(&fake);
+    fake.join_as_alice("pc.local:6667", &["alice", "bob"]);
+    fake.feed([Event::Members {
+        room: "#chat".into(),
+        nicks: vec!["alice".into(), "bob".into()],
+        ranks: vec![("alice".into(), Rank::Operator)],
+    }]);
+    fake.window.set_show_members(true);
+    fake.settle();
+    focus_window(WINDOW);
+    let entry = fake.window.message_entry();
+    let send = fake.window.send_button();
+    let members = fake.window.member_list();
+    assert!(
+        entry_has_focus(&fake),
+        "joining puts the cursor in the entry"
+    );
+    // Focus order: the entry, Send (once there is text), the members; and
+    // back. (Tab in the entry completes nicks: Ctrl+Tab leaves it.)
+    press(&["x", "ctrl+Tab"]);
+    fake_network::wait_until("Ctrl+Tab from the entry to Send", || {
+        has_focus(&fake, &send)
+    });
+    press(&["Tab"]);
+    fake_network::wait_until("Tab from Send to the members", || {
+        focus_inside(&fake, &members)
+    });
+    press(&["shift+Tab"]);
+    fake_network::wait_until("Shift+Tab back to Send", || has_focus(&fake, &send));
+    press(&["shift+Tab"]);
+    fake_network::wait_until("Shift+Tab back to the entry", || entry_has_focus(&fake));
+    // A new message does not take the focus.
+    fake.feed([message("bob", "hello alice")]);
+    assert!(entry_has_focus(&fake), "a new line leaves the focus be");
+    assert_eq!(entry.text(), "x");
+    // bob's actions: Shift+F10, down to Kick…, Enter; the reason, Enter.
+    press(&["BackSpace", "ctrl+Tab"]);
+    fake_network::wait_until("Ctrl+Tab to the members", || focus_inside(&fake, &members));
+    shot("keyboard-member-focus");
+    press(&["Down", "shift+F10"]);
+    fake_network::wait_until("Shift+F10 to open bob's menu", || {
+        member_menu(&fake).is_some()
+    });
+    press(&["Down", "Down", "Down", "Return"]);
+    let dialog = open_dialog();
+    focus_window("Remove bob\\?");
+    press(&["s", "p", "a", "m", "Return"]);
+    let mut sent = Vec::new();
+    fake_network::wait_until("Enter to kick bob", || {
+        sent.extend(sent_but_typing(&fake));
+        !sent.is_empty()
+    });
+    assert_eq!(
+        sent,
+        [Command::Kick {
+            nick: "bob".into(),
+            reason: Some("spam".into())
+        }]
+    );
+    fake_network::wait_until("the Kick dialog to close", || !dialog.is_visible());
+    drop(dialog);
+    // The connection drops: the banner's button by its mnemonic.
+    fake.feed([lost_for(30, 1)]);
+    assert!(fake.window.banner().shown_message().is_some());
+    focus_window(WINDOW);
+    press(&["alt+n"]);
+    fake_network::wait_until("Alt+N to reconnect now", || {
+        sent_but_typing(&fake) == [Command::ReconnectNow]
+    });
+    // F10, Enter on its first item: Room Details; Escape closes it. (Last:
+    // see the end of `keyboard_alone_hosts_sends_and_leaves`.)
+    press(&["F10"]);
+    let menu = fake.window.primary_menu_button().popover().unwrap();
+    fake_network::wait_until("F10 to open the main menu", || menu.is_visible());
+    press(&["Return"]);
+    let details = open_dialog();
+    focus_window("Room Details");
+    shot("keyboard-room-details");
+    press(&["Escape"]);
+    fake_network::wait_until("Escape to close Room Details", || !details.is_visible());
+    drop(details);
+    assert_eq!(sent_but_typing(&fake), [], "closed without a change");
+    fake.close();
+}
+
+/// Hosting, the main menu, sending, a member's actions and leaving with
+/// real key presses alone (xdotool): nothing clicked, no action called.
+fn keyboard_alone_hosts_sends_and_leaves() {
+    // The window's title ends so in every phase ("#chat – TCP Chat").
+    const WINDOW: &str = "TCP Chat$";
+    let fake = FakeNetwork::new();
+    add_accelerators(&fake);
     focus_window(WINDOW);
     // Ctrl+H: the Host form, its nick field focused; Enter opens the room.
     press(&["ctrl+h"]);
@@ -1797,6 +1906,10 @@ fn main() -> std::process::ExitCode {
         (
             "keyboard_alone_hosts_sends_and_leaves",
             keyboard_alone_hosts_sends_and_leaves,
+        ),
+        (
+            "keyboard_alone_kicks_opens_details_and_reaches_banners",
+            keyboard_alone_kicks_opens_details_and_reaches_banners,
         ),
         ("host_form_sends_host", host_form_sends_host),
         (
