@@ -1766,6 +1766,68 @@ fn keyboard_alone_kicks_opens_details_and_reaches_banners() {
     fake.close();
 }
 
+/// Puts the desktop's text scaling back as it was, even when a case fails.
+struct TextScale {
+    dpi: i32,
+}
+
+impl Drop for TextScale {
+    fn drop(&mut self) {
+        if let Some(settings) = gtk::Settings::default() {
+            settings.set_gtk_xft_dpi(self.dpi);
+        }
+    }
+}
+
+/// Text follows the desktop's text scaling (GNOME's "Large Text" sets the
+/// font DPI): doubled, the member list's names and the header's title
+/// grow with it.
+fn text_follows_the_desktop_scaling() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.window.set_show_members(true);
+    fake.settle();
+    let texts: Vec<gtk::Label> = [
+        fake.window.member_list().upcast::<gtk::Widget>(),
+        fake.window.window_title().upcast(),
+    ]
+    .iter()
+    .flat_map(descendants::<gtk::Label>)
+    .filter(|label| label.is_visible() && !label.text().is_empty())
+    // An avatar's initial keeps to the avatar's size.
+    .filter(|label| label.ancestor(adw::Avatar::static_type()).is_none())
+    .collect();
+    assert!(texts.len() >= 4, "alice, bob, the title and subtitle");
+    fake_network::wait_until("the texts laid out", || {
+        texts.iter().all(|label| label.height() > 0)
+    });
+    let before: Vec<i32> = texts.iter().map(|label| label.height()).collect();
+    let settings = gtk::Settings::default().expect("GTK's settings");
+    let scale = TextScale {
+        dpi: settings.gtk_xft_dpi(),
+    };
+    // In 1024ths of a dot per inch; -1 means the default, 96.
+    let dpi = if scale.dpi > 0 { scale.dpi } else { 96 * 1024 };
+    settings.set_gtk_xft_dpi(dpi * 2);
+    fake_network::wait_until("the text to grow", || {
+        texts
+            .iter()
+            .zip(&before)
+            .all(|(label, before)| f64::from(label.height()) >= 1.8 * f64::from(*before))
+    });
+    shot("text-scaled");
+    drop(scale);
+    // (Back below the doubled size: a window grown meanwhile may leave a
+    // label a pixel or two taller than before.)
+    fake_network::wait_until("the text to shrink back", || {
+        texts
+            .iter()
+            .zip(&before)
+            .all(|(label, before)| f64::from(label.height()) < 1.5 * f64::from(*before))
+    });
+    fake.close();
+}
+
 /// Hosting, the main menu, sending, a member's actions and leaving with
 /// real key presses alone (xdotool): nothing clicked, no action called.
 fn keyboard_alone_hosts_sends_and_leaves() {
@@ -1906,6 +1968,10 @@ fn main() -> std::process::ExitCode {
         (
             "keyboard_alone_hosts_sends_and_leaves",
             keyboard_alone_hosts_sends_and_leaves,
+        ),
+        (
+            "text_follows_the_desktop_scaling",
+            text_follows_the_desktop_scaling,
         ),
         (
             "keyboard_alone_kicks_opens_details_and_reaches_banners",
