@@ -155,6 +155,21 @@ fn every_control_is_named() {
     ] {
         assert!(has(&details, role, name), "{role} {name:?} in:\n{details}");
     }
+    for window in gtk::Window::list_toplevels() {
+        if let Some(dialog) = window.downcast_ref::<adw::MessageDialog>() {
+            GtkWindowExt::close(dialog);
+        }
+    }
+    // Kick…: the reason's entry is named, not only its placeholder.
+    WidgetExt::activate_action(
+        &fake.window,
+        WinAction::KickMember.detailed(),
+        Some(&"bob".to_variant()),
+    )
+    .unwrap();
+    fake.settle();
+    let kick = walk("kick dialog");
+    assert!(has(&kick, "text", "Reason (optional)"), "{kick}");
     fake.close();
 }
 

@@ -30,7 +30,13 @@ impl TcpChatWindow {
             .placeholder_text(gettext("Reason (optional)"))
             .activates_default(true)
             .build();
-        dialog.set_extra_child(Some(&reason));
+        // Its placeholder is no name for a screen reader in GTK 4.8.
+        let reason_name = gtk::Label::new(None);
+        crate::ui::name_through(&reason_name, &reason, &gettext("Reason (optional)"));
+        let extra = gtk::Box::new(gtk::Orientation::Vertical, 0);
+        extra.append(&reason);
+        extra.append(&reason_name);
+        dialog.set_extra_child(Some(&extra));
         dialog.add_responses(&[("cancel", &gettext("_Cancel")), ("kick", &gettext("_Kick"))]);
         dialog.set_response_appearance("kick", adw::ResponseAppearance::Destructive);
         dialog.set_default_response(Some("kick"));
