@@ -536,7 +536,7 @@ impl TcpChatLog {
             styles.push(composed.style);
         }
         buffer.insert(&mut end, &text);
-        let first_iter = |line: usize| {
+        let line_start = |line: usize| {
             i32::try_from(line)
                 .ok()
                 .and_then(|line| buffer.iter_at_line(line))
@@ -547,18 +547,18 @@ impl TcpChatLog {
                 .iter()
                 .filter(|entry| entry.kind == Kind::Unread)
                 .count();
-            let line = first_iter(first_line + unread - skipped);
+            let line = line_start(first_line + unread - skipped);
             imp.unread
                 .replace(Some(buffer.create_mark(None, &line, true)));
         }
         if imp.session_starts_next.replace(false) {
-            let mark = buffer.create_mark(None, &first_iter(first_line), true);
+            let mark = buffer.create_mark(None, &line_start(first_line), true);
             if let Some(old) = imp.session_start.replace(Some(mark)) {
                 buffer.delete_mark(&old);
             }
         }
         for (outbox_id, line, at) in markers {
-            let mut marker = first_iter(line);
+            let mut marker = line_start(line);
             marker.forward_chars(at);
             let marker = buffer.create_mark(None, &marker, true);
             if let Some(old) = imp.pending.borrow_mut().insert(outbox_id, marker) {
@@ -1227,7 +1227,8 @@ fn paint_line(
     }
     let text_from = at(style.text_from());
     if style.label_chars > 0 {
-        let label_from = text_from.offset() - start.offset() - i32::from(style.label_chars) - 1;
+        // The label and its space end where the text starts.
+        let label_from = style.text_from() - i32::from(style.label_chars) - 1;
         let nick_tag = &tags.nicks[usize::from(style.colour_slot) % tags.nicks.len()];
         buffer.apply_tag(
             nick_tag,
