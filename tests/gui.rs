@@ -2073,6 +2073,7 @@ fn operator_marks_and_member_menu() {
                     == Some("bob")
         })
         .expect("bob's row");
+    fake_network::wait_until_painted(&bob_row);
     let (x, y) = centre_of(&fake, bob_row.upcast_ref());
     let status = std::process::Command::new("xdotool")
         .args(["mousemove", "1", "1", "mousemove", &x, &y, "click", "3"])
