@@ -26,6 +26,7 @@ mod hub;
 mod input;
 mod irc;
 mod listen;
+mod memory;
 mod plain;
 mod send_queue;
 mod tls;
@@ -366,6 +367,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
     let history = shared.hub.history().cloned();
     let stop_accepting = shutdown.child_token();
     let accept_loop = tokio::spawn(accept_loop(listener, shared, alive, stop_accepting.clone()));
+    tokio::spawn(memory::give_back_after_bursts(shutdown.clone()));
     Ok(RunningHost {
         local_addrs: vec![local_addr],
         announcer,
