@@ -76,10 +76,7 @@ impl Connections {
         let rss_all_in = server.rss_kib();
         crowd.await_quiet(QUIET, QUIET_LIMIT).await;
         let rss_idle = server.rss_kib();
-        let cpu_used = server
-            .cpu_time()
-            .zip(cpu_before)
-            .map(|(after, before)| after.saturating_sub(before));
+        let cpu_used = server.cpu_since(cpu_before);
         let shared = std::rc::Rc::clone(&crowd.shared);
         let joined = shared.joined.get();
         let failed = shared.join_failures.get();

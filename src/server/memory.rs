@@ -6,8 +6,8 @@
 //! most of what the host then holds (`make bench`: about 20 KiB per idle
 //! client before, of which some 5 KiB was in use). `malloc_trim` returns
 //! the free pages, including those between live blocks. It walks the
-//! heap's free blocks, so it runs only when malloc holds a good amount free
-//! and the heap has changed since the last trim, not on every freed buffer.
+//! heap's free blocks, so it runs only once a burst has settled, when malloc
+//! holds a good amount free and the heap has changed since the last trim.
 
 use std::time::Duration;
 
@@ -18,14 +18,16 @@ const LOOK_EVERY: Duration = Duration::from_secs(1);
 /// Free bytes malloc may hold without a trim: less is not worth a walk
 /// over the heap.
 const FREE_KEPT_BYTES: usize = 1024 * 1024;
-/// How much the heap must have changed since the last trim for another:
-/// an idle host is trimmed once, not every second.
+/// How much the heap must have changed since the last trim for another
+/// (an idle host is trimmed once, not every second), and the most it may
+/// change between two looks to count as settled (trimming in the middle
+/// of a join storm cost more CPU than the storm: the pages come back).
 const CHANGED_BY_BYTES: usize = 256 * 1024;
 
-/// Trims the heap after bursts until `shutdown`. Looks, not waits for the
-/// peak: a join storm can come and go between two looks.
+/// Trims the heap once a burst has settled, until `shutdown`.
 pub(super) async fn give_back_after_bursts(shutdown: CancellationToken) {
     let mut after_last_trim: Option<Usage> = None;
+    let mut last_look: Option<Usage> = None;
     let mut ticks = tokio::time::interval(LOOK_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -36,7 +38,10 @@ pub(super) async fn give_back_after_bursts(shutdown: CancellationToken) {
         let Some(now) = heap::usage() else {
             return;
         };
-        if worth_trimming(now, after_last_trim) {
+        let settled = last_look
+            .replace(now)
+            .is_some_and(|last| !changed(now, last));
+        if settled && worth_trimming(now, after_last_trim) {
             heap::trim();
             log::debug!(
                 "heap: {} KiB in use, {} KiB held: free pages given back",
@@ -60,11 +65,13 @@ struct Usage {
 /// Enough is free to be worth a walk, and the heap has changed since the
 /// last trim (else an idle host would be trimmed every second for nothing).
 fn worth_trimming(now: Usage, after_last_trim: Option<Usage>) -> bool {
-    let changed = after_last_trim.is_none_or(|last| {
-        now.in_use.abs_diff(last.in_use) >= CHANGED_BY_BYTES
-            || now.held.abs_diff(last.held) >= CHANGED_BY_BYTES
-    });
-    changed && now.held.saturating_sub(now.in_use) >= FREE_KEPT_BYTES
+    after_last_trim.is_none_or(|last| changed(now, last))
+        && now.held.saturating_sub(now.in_use) >= FREE_KEPT_BYTES
+}
+
+fn changed(now: Usage, before: Usage) -> bool {
+    now.in_use.abs_diff(before.in_use) >= CHANGED_BY_BYTES
+        || now.held.abs_diff(before.held) >= CHANGED_BY_BYTES
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
