@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 const LOOK_EVERY: Duration = Duration::from_secs(1);
 /// Free bytes malloc may hold without a trim: less is not worth a walk
 /// over the heap.
-const FREE_KEPT_BYTES: usize = 1024 * 1024;
+const FREE_KEPT_BYTES: usize = 256 * 1024;
 /// How much the heap must have changed since the last trim for another
 /// (an idle host is trimmed once, not every second), and the most it may
 /// change between two looks to count as settled (trimming in the middle
@@ -129,6 +129,6 @@ mod tests {
 
     #[test]
     fn little_free_is_not_worth_a_walk() {
-        assert!(!worth_trimming(usage(10 * MIB, 10 * MIB + MIB / 2), None));
+        assert!(!worth_trimming(usage(10 * MIB, 10 * MIB + MIB / 8), None));
     }
 }
