@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// How often the heap is looked at (one `mallinfo2` call: cheap).
-const LOOK_EVERY: Duration = Duration::from_secs(1);
+const LOOK_EVERY: Duration = Duration::from_millis(500);
 /// Free bytes malloc may hold without a trim: less is not worth a walk
 /// over the heap.
 const FREE_KEPT_BYTES: usize = 256 * 1024;
