@@ -272,6 +272,17 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
                 &[("by", &by), ("settings", &room_settings(modes))],
             ))
         }
+        Event::Ban {
+            mask, banned, by, ..
+        } => {
+            let by = by.clone().unwrap_or_else(|| gettext("The server"));
+            let at = [("by", by.as_str()), ("mask", mask.as_str())];
+            LogEntry::system(if *banned {
+                gettext_f("{by} banned {mask} from the room", &at)
+            } else {
+                gettext_f("{by} lifted the ban on {mask}", &at)
+            })
+        }
         Event::Whois(info) => LogEntry::system(whois(info)),
         Event::Quit { nick, reason } => LogEntry::system(with_reason(
             gettext_f("{nick} quit", &[("nick", nick)]),
@@ -317,6 +328,14 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
         | Event::Disconnected { .. } => return None,
     };
     Some(entry)
+}
+
+/// The answer to `/mode` alone: the room's settings as they are.
+pub fn room_settings_entry(modes: &RoomModes) -> LogEntry {
+    LogEntry::system(gettext_f(
+        "Room settings: {settings}",
+        &[("settings", &room_settings(modes))],
+    ))
 }
 
 /// The room's modes in words, for the log ("topic locked, moderated").

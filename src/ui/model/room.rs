@@ -207,6 +207,12 @@ impl Room {
             }
             (command, _) => command,
         };
+        if matches!(&command, Command::RawMode { args } if args.is_empty()) {
+            // `/mode` alone: the room's settings as the model knows them
+            // now; the server's 324 answer then refreshes them quietly.
+            let entry = log_entry::room_settings_entry(&self.visit.room_modes);
+            effects.push(Effect::Log(ConversationId::Room, entry));
+        }
         effects.push(Effect::Send(command));
         effects
     }
@@ -443,6 +449,7 @@ impl Room {
                     self.log(&event, effects);
                 }
             }
+            Event::Ban { .. } => self.log(&event, effects),
 
             Event::Message { .. } | Event::Action { .. } => {
                 if history::first_sighting(&event, &mut self.seen) {

@@ -863,6 +863,31 @@ fn ranks_say_whether_we_operate_and_are_logged() {
         logged(&effects),
         ["bob changed the room’s settings: moderated, at most 5 members"]
     );
+    let effects = room.apply(Event::Ban {
+        room: "#chat".into(),
+        mask: "*!*@10.0.0.*".into(),
+        banned: true,
+        by: Some("bob".into()),
+    });
+    assert_eq!(logged(&effects), ["bob banned *!*@10.0.0.* from the room"]);
+    let effects = room.apply(Event::Ban {
+        room: "#chat".into(),
+        mask: "*!*@10.0.0.*".into(),
+        banned: false,
+        by: Some("bob".into()),
+    });
+    assert_eq!(logged(&effects), ["bob lifted the ban on *!*@10.0.0.*"]);
+    // `/mode` alone shows the settings the room has now, and asks afresh.
+    let effects = room.send(Command::RawMode {
+        args: String::new(),
+    });
+    assert_eq!(
+        logged(&effects),
+        ["Room settings: moderated, at most 5 members"]
+    );
+    assert!(effects.contains(&Effect::Send(Command::RawMode {
+        args: String::new()
+    })));
     let effects = room.apply(Event::Kicked {
         nick: "bob".into(),
         room: "#chat".into(),
