@@ -65,6 +65,7 @@ impl Identity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Topic {
     pub text: String,
+    /// `nick!user@host` of who set it.
     pub set_by: String,
     /// Seconds since the Unix epoch.
     pub set_at: u64,
@@ -1182,7 +1183,9 @@ impl Hub {
         if found.modes.topic_locked && !found.rank(id).op {
             return Err(ChannelError::NotOperator);
         }
-        let set_by = source.nick.clone();
+        // The full mask, as InspIRCd and ngircd give it: irssi shows an
+        // empty `[]` for the host part of a bare nick.
+        let set_by = source.prefix();
         let folded = fold_case(channel);
         if let Some(found) = state.channels.get_mut(&folded) {
             found.topic = (!text.is_empty()).then(|| Topic {
