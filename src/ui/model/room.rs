@@ -441,12 +441,15 @@ impl Room {
                     self.log(&event, effects);
                 }
             }
-            Event::RoomModes {
-                ref modes, ref by, ..
-            } => {
-                self.visit.room_modes = modes.clone();
-                if by.is_some() {
-                    self.log(&event, effects);
+            Event::RoomModes { modes, by, .. } => {
+                let before = std::mem::replace(&mut self.visit.room_modes, modes);
+                // Someone's MODE line (not our asking): what it changed.
+                if let Some(by) = by {
+                    let modes = &self.visit.room_modes;
+                    for change in super::room_details::changes(&before, modes) {
+                        let entry = log_entry::room_mode_changed(&by, &change);
+                        effects.push(Effect::Log(ConversationId::Room, entry));
+                    }
                 }
             }
             Event::Ban { .. } => self.log(&event, effects),
