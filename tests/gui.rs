@@ -2190,6 +2190,20 @@ fn room_details_reflect_and_change_modes() {
     assert_eq!(topic[0].text(), "Friday plans");
     shot("room-details");
     topic[0].set_text("Saturday plans");
+    // While open it follows the room: another operator's change shows, and
+    // an edit of a field the room did not change stays.
+    fake.feed([Event::RoomModes {
+        room: "#chat".into(),
+        modes: RoomModes {
+            topic_locked: true,
+            invite_only: true,
+            limit: Some(20),
+            ..RoomModes::default()
+        },
+        by: Some("bob".into()),
+    }]);
+    assert!(switches[2].is_active(), "follows bob's +i");
+    assert_eq!(topic[0].text(), "Saturday plans");
     switches[1].set_active(true);
     limit[0].set_value(0.0);
     fake_network::click_button_labelled(dialog.upcast_ref(), "_Apply");

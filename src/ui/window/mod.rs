@@ -216,6 +216,7 @@ impl TcpChatWindow {
             self.show_view(&view);
             imp.shown.replace(Some(view));
         }
+        self.follow_room_details();
         let shown = imp.members_shown.get();
         let members = imp.room.read(|room| {
             (room.members_revision() != shown).then(|| {
