@@ -508,6 +508,14 @@ pub enum Event {
         modes: RoomModes,
         by: Option<String>,
     },
+    /// `by` banned `mask` (`nick!user@host`, with wildcards) from `room`,
+    /// or lifted that ban (`banned` false): a `+b`/`-b` MODE line.
+    Ban {
+        room: String,
+        mask: String,
+        banned: bool,
+        by: Option<String>,
+    },
     /// `nick` was removed from `room` by `by`. Our own removal ends the
     /// session with [`DisconnectReason::Kicked`] instead.
     Kicked {

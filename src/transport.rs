@@ -38,6 +38,18 @@ pub(crate) fn tls(stream: impl Into<Tls>) -> (ReadHalf, WriteHalf) {
     (ReadHalf::Tls(read), WriteHalf::Tls(write))
 }
 
+impl ReadHalf {
+    /// Waits until bytes can be read, where that can be known without a
+    /// buffer to read them into (plain TCP: `true`); TLS must decrypt to
+    /// know (`false` at once).
+    pub(crate) async fn readable_without_buffer(&self) -> io::Result<bool> {
+        match self {
+            ReadHalf::Plain(read) => read.readable().await.map(|()| true),
+            ReadHalf::Tls(_) => Ok(false),
+        }
+    }
+}
+
 impl AsyncRead for ReadHalf {
     fn poll_read(
         self: Pin<&mut Self>,

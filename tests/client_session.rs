@@ -925,6 +925,23 @@ async fn ranks_room_modes_and_a_kick() {
             ..
         }
     ));
+    // Bans are news for the log, set and lifted; a ban list query is not.
+    peer.send(&format!(":bob!b@h MODE {room} +b-b *!*@10.0.0.* ann!*@*"))
+        .await;
+    let ban = |mask: &str, banned: bool| Event::Ban {
+        room: room.clone(),
+        mask: mask.into(),
+        banned,
+        by: Some("bob".into()),
+    };
+    assert_eq!(
+        wait_for(&events, |e| matches!(e, Event::Ban { .. })).await,
+        ban("*!*@10.0.0.*", true)
+    );
+    assert_eq!(
+        wait_for(&events, |e| matches!(e, Event::Ban { .. })).await,
+        ban("ann!*@*", false)
+    );
     peer.send(&format!(":bob!b@h KICK {room} alice :enough"))
         .await;
     assert_eq!(

@@ -1519,6 +1519,54 @@ fn search_follows_trimmed_and_delivered_lines() {
     fake.close();
 }
 
+/// A long log is painted near the view only: a search matching every line
+/// highlights the matches there, and the highlighting follows the view;
+/// a selection across lines copies them as shown.
+fn long_log_paints_near_the_view() {
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    let log = fake.window.chat_log();
+    let before = log.line_count() as i32;
+    fake.feed((0..3000).map(|n| message("bob", &format!("fox number {n}"))));
+    assert_eq!(log.line_count() as i32, before + 3000);
+    activate(&fake, WinAction::Find);
+    search_for(&fake, "fox");
+    assert_eq!(log.match_count(), 3000);
+    assert_eq!(log.current_match_text().as_deref(), Some("fox"));
+    assert!(log.current_match_highlighted());
+    let near = log.highlighted_match_count();
+    assert!(
+        (1..1000).contains(&near),
+        "{near} of 3000 matches highlighted"
+    );
+    // After the last match, the first: the view goes to the top, and the
+    // highlighting with it.
+    log.next_match();
+    assert_eq!(log.current_match_index(), Some(0));
+    fake_network::wait_until("the first match in view", || log.current_match_in_view());
+    fake.settle();
+    assert!(log.current_match_highlighted());
+    assert!(log.highlighted_match_count() < 1000);
+    let view = log.text_view();
+    let buffer = view.buffer();
+    shot("log-search-many");
+    // Two lines selected and copied, with their times and nicks.
+    let mut to = buffer.iter_at_line(before + 2).unwrap();
+    to.forward_to_line_end();
+    buffer.select_range(&buffer.iter_at_line(before + 1).unwrap(), &to);
+    view.emit_copy_clipboard();
+    let copied = glib::MainContext::default()
+        .block_on(view.clipboard().read_text_future())
+        .unwrap()
+        .map(|text| text.to_string())
+        .unwrap_or_default();
+    let lines: Vec<&str> = copied.lines().collect();
+    assert_eq!(lines.len(), 2, "{copied:?}");
+    assert!(lines[0].ends_with("bob fox number 1"), "{copied:?}");
+    assert!(lines[1].ends_with("bob fox number 2"), "{copied:?}");
+    fake.close();
+}
+
 /// Presses `keys` (xdotool names) in `widget`: real X key events. X
 /// delivers them asynchronously, so callers wait for what they do.
 fn press_keys_in(fake: &FakeNetwork, widget: &impl IsA<gtk::Widget>, keys: &str) {
@@ -1948,6 +1996,10 @@ fn main() -> std::process::ExitCode {
         ),
         ("mentions_are_highlighted", mentions_are_highlighted),
         (
+            "long_log_paints_near_the_view",
+            long_log_paints_near_the_view,
+        ),
+        (
             "nearby_rooms_are_listed_and_joined",
             nearby_rooms_are_listed_and_joined,
         ),
@@ -2200,6 +2252,7 @@ fn operator_marks_and_member_menu() {
                     == Some("bob")
         })
         .expect("bob's row");
+    fake_network::wait_until_painted(&bob_row);
     let (x, y) = centre_of(&fake, bob_row.upcast_ref());
     let status = std::process::Command::new("xdotool")
         .args(["mousemove", "1", "1", "mousemove", &x, &y, "click", "3"])
@@ -2316,6 +2369,20 @@ fn room_details_reflect_and_change_modes() {
     assert_eq!(topic[0].text(), "Friday plans");
     shot("room-details");
     topic[0].set_text("Saturday plans");
+    // While open it follows the room: another operator's change shows, and
+    // an edit of a field the room did not change stays.
+    fake.feed([Event::RoomModes {
+        room: "#chat".into(),
+        modes: RoomModes {
+            topic_locked: true,
+            invite_only: true,
+            limit: Some(20),
+            ..RoomModes::default()
+        },
+        by: Some("bob".into()),
+    }]);
+    assert!(switches[2].is_active(), "follows bob's +i");
+    assert_eq!(topic[0].text(), "Saturday plans");
     switches[1].set_active(true);
     limit[0].set_value(0.0);
     fake_network::click_button_labelled(dialog.upcast_ref(), "_Apply");

@@ -219,7 +219,9 @@ async fn topics_are_queried_set_and_shown_on_join() {
         carol.expect_command("332").await.params,
         ["carol", "#chat", "Lunch at noon"]
     );
-    assert_eq!(carol.expect_command("333").await.param(2), Some("alice"));
+    // Who set it, as a full mask (irssi shows `[]` for a bare nick's host).
+    let set_by = carol.expect_command("333").await.params[2].clone();
+    assert_eq!(set_by, "alice!alice@127.0.0.1");
     carol.send("TOPIC #chat").await;
     carol.expect_command("332").await;
     carol.send("TOPIC #nowhere").await;

@@ -71,6 +71,45 @@ async fn the_host_person_runs_the_hosted_room_and_a_guest_first_in_it_does_not()
     host.shutdown().await;
 }
 
+/// An operator the host made cannot kick or deop the host's own person
+/// in the hosted room: its window leaving would close the room for all.
+/// Found by hand: a WeeChat operator's KICK of the host ended the room.
+#[tokio::test]
+async fn the_host_person_cannot_be_kicked_or_deopped_by_another_operator() {
+    let (host, addr) = start_host(test_config()).await;
+    let key = host.owner_key().unwrap().to_owned();
+    let mut owner = register_with_pass(addr, "hoster", &key).await;
+    let mut guest = RawClient::register(addr, "guest").await;
+    owner.send("MODE #chat +o guest").await;
+    guest.expect_command("MODE").await;
+
+    guest.send("KICK #chat hoster :bye").await;
+    let refused = guest.expect_command("482").await;
+    assert_eq!(refused.params[1], "#chat");
+    guest.send("MODE #chat -o+m hoster").await;
+    // The rest of the line is made (announced first): only the host's
+    // status is kept.
+    assert_eq!(guest.expect_command("MODE").await.params, ["#chat", "+m"]);
+    assert_eq!(guest.expect_command("482").await.params[1], "#chat");
+    assert_eq!(names(&mut guest, "#chat").await, ["@guest", "@hoster"]);
+
+    // The host's person may still step down itself, and in any other
+    // channel it is a member like everyone else.
+    owner.send("JOIN #side").await;
+    owner.expect_command("366").await;
+    guest.send("JOIN #side").await;
+    guest.expect_command("366").await;
+    owner.send("MODE #side +o guest").await;
+    guest.expect_command("MODE").await;
+    guest.send("KICK #side hoster :your turn").await;
+    let kick = owner.expect_command("KICK").await;
+    assert_eq!(kick.params, ["#side", "hoster", "your turn"]);
+    owner.send("MODE #chat -o hoster").await;
+    let deop = guest.expect_command("MODE").await;
+    assert_eq!(deop.params, ["#chat", "-o", "hoster"]);
+    host.shutdown().await;
+}
+
 #[tokio::test]
 async fn other_channels_start_nt_with_their_first_member_as_operator() {
     let (host, addr) = start_host(test_config()).await;

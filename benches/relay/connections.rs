@@ -43,6 +43,7 @@ impl Connections {
                 "KiB/client all in",
                 "RSS idle",
                 "KiB/client idle",
+                "server CPU-s",
             ],
             "KiB/client idle",
             Better::Lower,
@@ -54,7 +55,7 @@ impl Connections {
              all read by the generator). RSS: VmRSS of the server process before the first client, \
              once all are in, and idle: once members have read nothing for {:?} (every JOIN \
              delivered; send queues drained). Per client: RSS minus RSS before, over clients in \
-             the room. Time-out {:?}.",
+             the room. Server CPU-s: its user+system time from the first connect to idle. Time-out {:?}.",
             ServerKind::Ngircd.join_in_flight(),
             ServerKind::Inspircd.join_in_flight(),
             QUIET,
@@ -67,6 +68,7 @@ impl Connections {
     pub async fn run(&self, server: RunningServer) -> Result<Row> {
         let kind = server.kind;
         let rss_before = server.rss_kib();
+        let cpu_before = server.cpu_time();
         let roles = vec![Role::Listen; self.clients];
         let started = Instant::now();
         let crowd = Crowd::spawn(&server, "u", &roles);
@@ -74,6 +76,7 @@ impl Connections {
         let rss_all_in = server.rss_kib();
         crowd.await_quiet(QUIET, QUIET_LIMIT).await;
         let rss_idle = server.rss_kib();
+        let cpu_used = server.cpu_since(cpu_before);
         let shared = std::rc::Rc::clone(&crowd.shared);
         let joined = shared.joined.get();
         let failed = shared.join_failures.get();
@@ -110,6 +113,7 @@ impl Connections {
             kib(per_client(rss_all_in)),
             mib(rss_idle),
             kib(per_client(rss_idle)),
+            cpu_used.map_or("-".to_owned(), |cpu| format!("{:.2}", cpu.as_secs_f64())),
         ];
         if let Some(error) = first_error.filter(|_| failed > 0) {
             cells[1] = format!("{failed} ({})", error.lines().next().unwrap_or_default());

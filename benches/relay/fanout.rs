@@ -101,10 +101,7 @@ impl Fanout {
                 Duration::from_secs(30),
             )
             .await;
-        let cpu_used = server
-            .cpu_time()
-            .zip(cpu_before)
-            .map(|(after, before)| after.saturating_sub(before));
+        let cpu_used = server.cpu_since(cpu_before);
         let reports = crowd.finish(server).await;
         let (_, lost) = expected_and_lost(&shared, &reports);
         let delivered = shared.delivered.get();

@@ -212,6 +212,13 @@ impl RunningServer {
         ))
     }
 
+    /// CPU time used since [`Self::cpu_time`] said `before`.
+    pub fn cpu_since(&self, before: Option<Duration>) -> Option<Duration> {
+        self.cpu_time()
+            .zip(before)
+            .map(|(after, before)| after.saturating_sub(before))
+    }
+
     /// The last lines of the server's own output, for error messages.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();

@@ -26,6 +26,9 @@ pub struct Changed {
     pub ranks: Vec<(String, Rank)>,
     /// Whether the room's own modes changed.
     pub room: bool,
+    /// Bans set (true) or lifted (false), by mask: list modes the book
+    /// does not keep, only passes on.
+    pub bans: Vec<(String, bool)>,
 }
 
 impl ModeBook {
@@ -119,6 +122,9 @@ impl ModeBook {
                 // Servers may hide the key from non-members as `*`: set all the same.
                 'k' => self.room.key = on.then(|| change.arg.unwrap_or("*").to_owned()),
                 'l' => self.room.limit = change.arg.and_then(|l| l.parse().ok()).filter(|_| on),
+                'b' => changed
+                    .bans
+                    .extend(change.arg.map(|mask| (mask.to_owned(), on))),
                 _ => {}
             }
         }

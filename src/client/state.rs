@@ -705,6 +705,14 @@ impl<'c> State<'c> {
                 by: by.clone(),
             })?;
         }
+        for (mask, banned) in changed.bans {
+            self.emit(Event::Ban {
+                room: room.clone(),
+                mask,
+                banned,
+                by: by.clone(),
+            })?;
+        }
         if changed.room {
             let modes = self.modes.room().clone();
             self.emit(Event::RoomModes { room, modes, by })?;

@@ -169,8 +169,10 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
         &shared.tls,
     ) {
         (Hello::Tls, Some(tls)) => {
+            // Boxed while it lasts: inline, rustls's handshake state would
+            // size the connection's task for its whole life.
             let handshake = tls.handshake(stream, peer, registration_deadline, &shared.shutdown);
-            if let Some(encrypted) = handshake.await {
+            if let Some(encrypted) = Box::pin(handshake).await {
                 log::debug!("TLS connection from {peer}");
                 // Its first line is awaited afresh: the handshake took time.
                 let greet_at = Instant::now() + limits.plain_text_wait;

@@ -65,6 +65,7 @@ impl Identity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Topic {
     pub text: String,
+    /// `nick!user@host` of who set it.
     pub set_by: String,
     /// Seconds since the Unix epoch.
     pub set_at: u64,
@@ -620,6 +621,8 @@ pub(super) enum ChannelError {
     TheyAreNotOn,
     /// The one invited is in the channel already.
     AlreadyOn,
+    /// The member acted on is the host's own person in the hosted room.
+    TheyAreTheHost,
 }
 
 /// One change of a MODE line that was not made.
@@ -630,6 +633,8 @@ pub(super) enum ModeRefusal {
     NoSuchNick(String),
     TheyAreNotOn(String),
     BanListFull(String),
+    /// `-o` on the host's own person in the hosted room.
+    TheyAreTheHost(String),
 }
 
 /// A channel's modes as 324 and 329 show them.
@@ -1178,7 +1183,9 @@ impl Hub {
         if found.modes.topic_locked && !found.rank(id).op {
             return Err(ChannelError::NotOperator);
         }
-        let set_by = source.nick.clone();
+        // The full mask, as InspIRCd and ngircd give it: irssi shows an
+        // empty `[]` for the host part of a bare nick.
+        let set_by = source.prefix();
         let folded = fold_case(channel);
         if let Some(found) = state.channels.get_mut(&folded) {
             found.topic = (!text.is_empty()).then(|| Topic {
@@ -1377,7 +1384,19 @@ impl Hub {
         let mut refusals = Vec::new();
         let mut made = ModeLine::default();
         for change in changes.iter().take(MAX_MODE_CHANGES) {
-            let result = match change.mode {
+            let protected = |nick: &str| {
+                state
+                    .nicks
+                    .get(&fold_case(nick))
+                    .is_some_and(|target| self.is_protected_host(state, &folded, id, *target))
+            };
+            let result = match (change.mode, change.arg) {
+                ('o', Some(nick)) if !change.adding && protected(nick) => {
+                    Err(ModeRefusal::TheyAreTheHost(nick.to_owned()))
+                }
+                _ => Ok(()),
+            }
+            .and_then(|()| match change.mode {
                 'o' | 'v' => state.change_rank(&folded, *change),
                 'b' => state.change_bans(&folded, *change, &source.nick),
                 _ => state
@@ -1388,7 +1407,7 @@ impl Hub {
                         ModeProblem::NeedsParam => ModeRefusal::NeedsParam(change.mode),
                         ModeProblem::Unknown => ModeRefusal::Unknown(change.mode),
                     }),
-            };
+            });
             match result {
                 Ok(Some(param)) => made.push(change.adding, change.mode, param),
                 Ok(None) => {}
@@ -1405,6 +1424,21 @@ impl Hub {
             State::deliver(found.members.values(), &mut delivery);
         }
         Ok(refusals)
+    }
+
+    /// Whether `target` is the host's own person in the hosted room and
+    /// `actor` someone else: nobody else may remove it or take its operator
+    /// status, since the host's window leaving ends the room for everyone.
+    fn is_protected_host(
+        &self,
+        state: &State,
+        folded: &str,
+        actor: ClientId,
+        target: ClientId,
+    ) -> bool {
+        target != actor
+            && folded == fold_case(&self.room)
+            && state.members.get(&target).is_some_and(|m| m.owner)
     }
 
     /// Puts `target` out of `channel` (an operator's doing), telling every
@@ -1428,6 +1462,9 @@ impl Hub {
         }
         if !found.rank(id).op {
             return Err(ChannelError::NotOperator);
+        }
+        if self.is_protected_host(state, &fold_case(channel), id, target_id) {
+            return Err(ChannelError::TheyAreTheHost);
         }
         let target_nick = state
             .members

@@ -194,7 +194,8 @@ impl Input {
 }
 
 /// Lines from the socket through [`LineCodec`]; the buffer grows only as a
-/// line needs it. Cancel-safe: bytes are only ever added by a finished read.
+/// line needs it, and is let go while nothing is half-read and the socket
+/// is quiet. Cancel-safe: bytes are only ever added by a finished read.
 struct LineReader {
     socket: ReadHalf,
     codec: LineCodec,
@@ -208,6 +209,16 @@ impl LineReader {
                 Ok(Some(line)) => return Ok(line),
                 Ok(None) => {}
                 Err(err) => return Err(read_failed(&err)),
+            }
+            if self.buffer.is_empty() && self.buffer.capacity() > 0 {
+                // Nothing half-read: an idle client holds no buffer (most
+                // of a crowd is idle; the next read allocates one again).
+                let buffer = std::mem::take(&mut self.buffer);
+                match self.socket.readable_without_buffer().await {
+                    Ok(true) => {}
+                    Ok(false) => self.buffer = buffer,
+                    Err(err) => return Err(read_failed(&err)),
+                }
             }
             if self.buffer.capacity() - self.buffer.len() < READ_CHUNK_BYTES / 4 {
                 self.buffer.reserve(READ_CHUNK_BYTES);

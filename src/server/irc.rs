@@ -723,6 +723,11 @@ impl<'a> Session<'a> {
             ChannelError::AlreadyOn => {
                 self.reply(ERR_USERONCHANNEL, [nick, channel, "is already on channel"]);
             }
+            // 482 as InspIRCd answers for a member ranked above the operator.
+            ChannelError::TheyAreTheHost => self.reply(
+                ERR_CHANOPRIVSNEEDED,
+                [channel, "You cannot do that to the room's host"],
+            ),
         }
     }
 
@@ -993,6 +998,9 @@ impl<'a> Session<'a> {
             }
             ModeRefusal::TheyAreNotOn(nick) => {
                 self.channel_error_about(channel, nick, ChannelError::TheyAreNotOn);
+            }
+            ModeRefusal::TheyAreTheHost(nick) => {
+                self.channel_error_about(channel, nick, ChannelError::TheyAreTheHost);
             }
             ModeRefusal::BanListFull(mask) => {
                 let text = "Channel ban list is full";

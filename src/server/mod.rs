@@ -27,6 +27,7 @@ mod hub;
 mod input;
 mod irc;
 mod listen;
+mod memory;
 mod modes;
 mod plain;
 mod send_queue;
@@ -377,6 +378,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningHost, StartError> {
     let owner_key = shared.guard.owner_key().map(str::to_owned);
     let stop_accepting = shutdown.child_token();
     let accept_loop = tokio::spawn(accept_loop(listener, shared, alive, stop_accepting.clone()));
+    tokio::spawn(memory::give_back_after_bursts(shutdown.clone()));
     Ok(RunningHost {
         local_addrs: vec![local_addr],
         announcer,

@@ -3,7 +3,7 @@
 //! scrolls up; then a "Jump to Latest" button appears instead.
 
 use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use adw::prelude::*;
 use gtk::subclass::prelude::*;
@@ -12,14 +12,20 @@ use gtk::{gdk, gio, glib};
 use super::linkify;
 use super::log_entry::{Kind, LogEntry};
 use super::palette;
-use crate::i18n::gettext;
 
+mod lines;
 mod search;
 
+use lines::LineStyle;
 use search::{Search, SearchTags};
 
-/// Lines kept; older ones are dropped in slices of a tenth, not one by one.
+/// Lines kept; a batch beyond it drops as many of the oldest.
 pub const DEFAULT_LINE_LIMIT: usize = 100_000;
+/// Lines painted above and below the view, so that scrolling a little
+/// finds them painted already.
+const PAINT_MARGIN: usize = 100;
+/// Lines painted at the least, as if in view (before the log is laid out).
+const MIN_PAINTED: usize = 50;
 /// Within this many pixels of the end counts as "at the newest line".
 const BOTTOM_SLACK: f64 = 8.0;
 
@@ -168,7 +174,15 @@ mod imp {
         pub(super) tags: OnceCell<Tags>,
         /// Follow new lines; false once the person scrolls up.
         pub(super) pinned: Cell<bool>,
-        pub(super) lines: Cell<usize>,
+        /// One per line of the buffer: how to paint it.
+        pub(super) styles: RefCell<VecDeque<LineStyle>>,
+        /// The lines `[from, to)` that carry their tags; the rest is
+        /// plain text.
+        pub(super) painted: Cell<(usize, usize)>,
+        /// Set while tags change, which may move the view.
+        pub(super) painting: Cell<bool>,
+        /// A repaint waits for the main loop (see `queue_repaint`).
+        pub(super) repaint_queued: Cell<bool>,
         pub(super) line_limit: Cell<usize>,
         /// The next appended line opens the session (see `mark_session_start`).
         pub(super) session_starts_next: Cell<bool>,
@@ -191,7 +205,10 @@ mod imp {
                 jump_button: TemplateChild::default(),
                 tags: OnceCell::new(),
                 pinned: Cell::new(true),
-                lines: Cell::new(0),
+                styles: RefCell::new(VecDeque::new()),
+                painted: Cell::new((0, 0)),
+                painting: Cell::new(false),
+                repaint_queued: Cell::new(false),
                 line_limit: Cell::new(DEFAULT_LINE_LIMIT),
                 session_starts_next: Cell::new(false),
                 session_start: RefCell::new(None),
@@ -259,6 +276,30 @@ mod imp {
                 (false, true) => self.set_pinned(true),
                 _ => {}
             }
+            self.queue_repaint();
+        }
+
+        /// Paints the lines near the view once GTK is done moving it:
+        /// the adjustment changes while GTK lays out the view, and tags
+        /// changed then would invalidate lines it has just laid out.
+        fn queue_repaint(&self) {
+            if self.repaint_queued.replace(true) {
+                return;
+            }
+            glib::idle_add_local_full(
+                glib::Priority::HIGH,
+                glib::clone!(
+                    #[weak(rename_to = this)]
+                    self,
+                    #[upgrade_or]
+                    glib::ControlFlow::Break,
+                    move || {
+                        this.repaint_queued.set(false);
+                        this.obj().repaint();
+                        glib::ControlFlow::Break
+                    }
+                ),
+            );
         }
 
         fn setup_scrolling(&self) {
@@ -461,92 +502,73 @@ impl TcpChatLog {
         glib::Object::new()
     }
 
-    /// Adds `entries` at the end in one go (one layout pass for a batch),
+    /// Adds `entries` at the end in one go (one insert for a batch),
     /// then drops the oldest lines beyond the limit.
     pub fn append(&self, entries: &[LogEntry]) {
         let imp = self.imp();
-        let Some(tags) = imp.tags.get() else { return };
-        if entries.is_empty() {
+        if imp.tags.get().is_none() || entries.is_empty() {
             return;
         }
-        self.insert_entries(tags, entries);
-    }
-
-    fn insert_entries(&self, tags: &Tags, entries: &[LogEntry]) {
-        let imp = self.imp();
+        // One "New messages" line at most: the newest absence's.
+        let last_unread = entries.iter().rposition(|entry| entry.kind == Kind::Unread);
+        if last_unread.is_some() {
+            self.remove_unread_divider();
+        }
         let buffer = imp.text_view.buffer();
+        let first_line = imp.styles.borrow().len();
         let mut end = buffer.end_iter();
         let appended_from = end.offset();
         let now = now_for_batch();
-        for entry in entries {
-            if entry.kind == Kind::Unread {
-                // One "New messages" line at most: the newest absence's.
-                self.remove_unread_divider();
-                end = buffer.end_iter();
+        let mut text = String::new();
+        let mut markers = Vec::new();
+        let mut styles = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            if entry.kind == Kind::Unread && Some(index) != last_unread {
+                continue;
             }
-            if imp.lines.get() > 0 {
-                buffer.insert(&mut end, "\n");
+            if first_line + styles.len() > 0 {
+                text.push('\n');
             }
-            if entry.kind == Kind::Unread {
-                imp.unread
-                    .replace(Some(buffer.create_mark(None, &end, true)));
+            let composed = lines::compose(entry, &now, &mut text);
+            if let (Some(outbox_id), Some(at)) = (entry.pending, composed.marker_at) {
+                markers.push((outbox_id, first_line + styles.len(), at));
             }
-            if imp.session_starts_next.replace(false) {
-                let mark = buffer.create_mark(None, &end, true);
-                if let Some(old) = imp.session_start.replace(Some(mark)) {
-                    buffer.delete_mark(&old);
-                }
-            }
-            self.write_line(tags, &mut end, entry, &now);
-            imp.lines.set(imp.lines.get() + 1);
+            styles.push(composed.style);
         }
-        self.update_search(|search| search.appended(&buffer, &tags.search, appended_from));
-        self.trim();
-    }
-
-    /// Writes `entry` at `at` (the start of an empty line), leaving `at`
-    /// at its end.
-    fn write_line(&self, tags: &Tags, at: &mut gtk::TextIter, entry: &LogEntry, now: &str) {
-        let buffer = self.imp().text_view.buffer();
-        let line_start = at.offset();
-        if !matches!(entry.kind, Kind::Divider | Kind::Unread) {
-            let time = entry.time_ms.and_then(time_of_day);
-            buffer.insert_with_tags(at, time.as_deref().unwrap_or(now), &[&tags.time]);
-            buffer.insert(at, TIME_GAP);
+        buffer.insert(&mut end, &text);
+        let line_start = |line: usize| {
+            i32::try_from(line)
+                .ok()
+                .and_then(|line| buffer.iter_at_line(line))
+                .unwrap_or_else(|| buffer.end_iter())
+        };
+        if let Some(unread) = last_unread {
+            let skipped = entries[..unread]
+                .iter()
+                .filter(|entry| entry.kind == Kind::Unread)
+                .count();
+            let line = line_start(first_line + unread - skipped);
+            imp.unread
+                .replace(Some(buffer.create_mark(None, &line, true)));
         }
-        if let Some(speaker) = &entry.speaker {
-            let nick_tag = &tags.nicks[palette::slot(&speaker.colour_key)];
-            buffer.insert_with_tags(at, &speaker.label, &[nick_tag]);
-            buffer.insert(at, " ");
-        }
-        insert_text(
-            &buffer,
-            at,
-            &entry.text,
-            tags.for_kind(entry.kind),
-            &tags.link,
-        );
-        if let Some(outbox_id) = entry.pending {
-            let marker = buffer.create_mark(None, at, true);
-            buffer.insert_with_tags(at, &format!(" {}", gettext("sending…")), &[&tags.marker]);
-            if let Some(old) = self.imp().pending.borrow_mut().insert(outbox_id, marker) {
+        if imp.session_starts_next.replace(false) {
+            let mark = buffer.create_mark(None, &line_start(first_line), true);
+            if let Some(old) = imp.session_start.replace(Some(mark)) {
                 buffer.delete_mark(&old);
             }
         }
-        let own = entry.speaker.as_ref().is_some_and(|speaker| speaker.own);
-        let whole_line_tags = [
-            (own, &tags.own_line),
-            (entry.pending.is_some(), &tags.pending),
-            (entry.earlier, &tags.earlier),
-            (entry.mentions_you, &tags.mention),
-        ];
-        // Most lines need none: no iterator lookup for them.
-        if whole_line_tags.iter().any(|(wanted, _)| *wanted) {
-            let line_start = buffer.iter_at_offset(line_start);
-            for (_, tag) in whole_line_tags.iter().filter(|(wanted, _)| *wanted) {
-                buffer.apply_tag(*tag, &line_start, at);
+        for (outbox_id, line, at) in markers {
+            let mut marker = line_start(line);
+            marker.forward_chars(at);
+            let marker = buffer.create_mark(None, &marker, true);
+            if let Some(old) = imp.pending.borrow_mut().insert(outbox_id, marker) {
+                buffer.delete_mark(&old);
             }
         }
+        imp.styles.borrow_mut().extend(styles);
+        self.update_search(|search| search.appended(&buffer, appended_from));
+        self.trim();
+        self.repaint();
     }
 
     /// Takes the "New messages" line out, if there is one.
@@ -558,6 +580,7 @@ impl TcpChatLog {
         let buffer = imp.text_view.buffer();
         let mut start = buffer.iter_at_mark(&mark);
         buffer.delete_mark(&mark);
+        let line = usize::try_from(start.line()).unwrap_or(0);
         let mut end = start;
         if !end.ends_line() {
             end.forward_to_line_end();
@@ -568,35 +591,35 @@ impl TcpChatLog {
         } else if start.offset() > 0 {
             start.backward_char();
         }
+        let deleted = (start.offset(), end.offset());
         buffer.delete(&mut start, &mut end);
-        imp.lines.set(imp.lines.get().saturating_sub(1));
+        imp.styles.borrow_mut().remove(line);
+        let (from, to) = imp.painted.get();
+        imp.painted.set(match line {
+            line if line < from => (from - 1, to - 1),
+            line if line < to => (from, to - 1),
+            _ => (from, to),
+        });
+        self.update_search(|search| search.deleted(deleted.0, deleted.1));
     }
 
-    /// The text of the lines highlighted as naming the person (for tests).
+    /// The text of the lines highlighted as naming the person, without
+    /// time and speaker (for tests).
     pub fn mention_lines(&self) -> Vec<String> {
         let imp = self.imp();
-        let Some(tags) = imp.tags.get() else {
-            return Vec::new();
-        };
         let buffer = imp.text_view.buffer();
-        let mut lines = Vec::new();
-        let mut at = buffer.start_iter();
-        loop {
-            if at.starts_tag(Some(&tags.mention)) {
-                let mut end = at;
-                end.forward_to_tag_toggle(Some(&tags.mention));
-                let line = buffer.text(&at, &end, false).to_string();
-                // Without the time column.
-                let text = line
-                    .split_once(TIME_GAP)
-                    .map_or(line.as_str(), |(_, rest)| rest);
-                let text = text.split_once(' ').map_or(text, |(_, said)| said);
-                lines.push(text.to_owned());
-            }
-            if !at.forward_to_tag_toggle(Some(&tags.mention)) {
-                return lines;
-            }
-        }
+        let styles = imp.styles.borrow();
+        styles
+            .iter()
+            .enumerate()
+            .filter(|(_, style)| style.mentions_you)
+            .filter_map(|(line, style)| {
+                let (start, end) = self.line_bounds(line)?;
+                let mut text_start = start;
+                text_start.forward_chars(style.text_from());
+                Some(buffer.text(&text_start, &end, false).to_string())
+            })
+            .collect()
     }
 
     /// Whether a "New messages" line is shown.
@@ -625,59 +648,65 @@ impl TcpChatLog {
     /// that opened it (at the end when there is none).
     pub fn insert_earlier(&self, entries: &[LogEntry]) {
         let imp = self.imp();
-        let Some(tags) = imp.tags.get() else { return };
+        if imp.tags.get().is_none() || entries.is_empty() {
+            return;
+        }
         let mark = imp.session_start.borrow().clone();
-        let Some(mark) = mark.filter(|_| imp.lines.get() > 0) else {
+        let Some(mark) = mark.filter(|_| !imp.styles.borrow().is_empty()) else {
             self.append(entries);
             return;
         };
+        // Lines below move down: paint them again afterwards. Untagged, the
+        // session's line also gives no tags to text inserted at its start.
+        self.unpaint_all();
         let buffer = imp.text_view.buffer();
-        // Text inserted where a tagged range starts takes its tags (the
-        // toggles sit before the first character), so write into a fresh,
-        // untagged line instead of at the session line's start.
         let mut at = buffer.iter_at_mark(&mark);
-        let blank = at.offset();
-        let length_before = buffer.char_count();
-        buffer.insert(&mut at, "\n");
-        buffer.remove_all_tags(&buffer.iter_at_offset(blank), &at);
-        let mut at = buffer.iter_at_offset(blank);
+        let line = usize::try_from(at.line()).unwrap_or(0);
+        let offset = at.offset();
         let now = now_for_batch();
-        for (index, entry) in entries.iter().enumerate() {
-            if index > 0 {
-                buffer.insert(&mut at, "\n");
-            }
-            self.write_line(tags, &mut at, entry, &now);
-            imp.lines.set(imp.lines.get() + 1);
+        let mut text = String::new();
+        let mut styles = Vec::with_capacity(entries.len());
+        for entry in entries {
+            styles.push(lines::compose(entry, &now, &mut text).style);
+            text.push('\n');
         }
-        // Past the blank line's newline: the session's first line, still
-        // where the next history goes.
-        at.forward_char();
+        let length_before = buffer.char_count();
+        buffer.insert(&mut at, &text);
+        // The session's first line, still where the next history goes.
         buffer.move_mark(&mark, &at);
+        let mut kept = imp.styles.borrow_mut();
+        let split = line.min(kept.len());
+        let tail = kept.split_off(split);
+        kept.extend(styles);
+        kept.extend(tail);
+        drop(kept);
         let inserted = buffer.char_count() - length_before;
-        self.update_search(|search| search.inserted(&buffer, &tags.search, blank, inserted));
+        self.update_search(|search| search.inserted(&buffer, offset, inserted));
         self.trim();
+        self.repaint();
     }
 
     /// Shows our line with `outbox_id` as sent: normal look, no "sending…".
     pub fn mark_sent(&self, outbox_id: u64) {
         let imp = self.imp();
-        let Some(tags) = imp.tags.get() else { return };
         let Some(marker) = imp.pending.borrow_mut().remove(&outbox_id) else {
             return;
         };
         let buffer = imp.text_view.buffer();
         let mut from = buffer.iter_at_mark(&marker);
+        buffer.delete_mark(&marker);
+        let line = usize::try_from(from.line()).unwrap_or(0);
         let mut line_end = from;
         if !line_end.ends_line() {
             line_end.forward_to_line_end();
         }
         let deleted = (from.offset(), line_end.offset());
         buffer.delete(&mut from, &mut line_end);
-        self.update_search(|search| search.deleted(&buffer, &tags.search, deleted.0, deleted.1));
-        let mut line_start = from;
-        line_start.set_line_offset(0);
-        buffer.remove_tag(&tags.pending, &line_start, &from);
-        buffer.delete_mark(&marker);
+        if let Some(style) = imp.styles.borrow_mut().get_mut(line) {
+            style.pending = false;
+        }
+        self.update_search(|search| search.deleted(deleted.0, deleted.1));
+        self.repaint_lines(line, line + 1);
     }
 
     /// How many of our lines show as still on their way.
@@ -685,23 +714,24 @@ impl TcpChatLog {
         self.imp().pending.borrow().len()
     }
 
-    /// Drops the oldest lines once the log is a tenth over its limit.
+    /// Drops the oldest lines beyond the limit: as many as a batch added,
+    /// so a flood into a full log deletes a little each time.
     fn trim(&self) {
         let imp = self.imp();
         let limit = imp.line_limit.get();
-        let lines = imp.lines.get();
-        if lines <= limit + limit / 10 {
+        let lines = imp.styles.borrow().len();
+        if lines <= limit {
             return;
         }
-        let buffer = imp.text_view.buffer();
         let drop = lines - limit;
-        let Ok(drop_line) = i32::try_from(drop) else {
+        let buffer = imp.text_view.buffer();
+        let Some(mut cut) = i32::try_from(drop)
+            .ok()
+            .and_then(|line| buffer.iter_at_line(line))
+        else {
             return;
         };
         let mut start = buffer.start_iter();
-        let mut cut = buffer
-            .iter_at_line(drop_line)
-            .unwrap_or_else(|| buffer.end_iter());
         // Pending lines that go can no longer be marked sent.
         let cut_offset = cut.offset();
         let unread_goes = imp
@@ -722,10 +752,11 @@ impl TcpChatLog {
             keep
         });
         buffer.delete(&mut start, &mut cut);
-        imp.lines.set(limit);
-        if let Some(tags) = imp.tags.get() {
-            self.update_search(|search| search.deleted(&buffer, &tags.search, 0, cut_offset));
-        }
+        imp.styles.borrow_mut().drain(..drop);
+        let (from, to) = imp.painted.get();
+        imp.painted
+            .set((from.saturating_sub(drop), to.saturating_sub(drop)));
+        self.update_search(|search| search.deleted(0, cut_offset));
     }
 
     pub fn clear(&self) {
@@ -742,9 +773,169 @@ impl TcpChatLog {
         }
         imp.session_starts_next.set(false);
         buffer.set_text("");
-        imp.lines.set(0);
+        imp.styles.borrow_mut().clear();
+        imp.painted.set((0, 0));
         imp.set_pinned(true);
         self.update_search(Search::buffer_cleared);
+    }
+
+    // ----- Painting: tags on the lines near the view only ---------------
+
+    /// The first and end iterators of `line` (without its line break).
+    fn line_bounds(&self, line: usize) -> Option<(gtk::TextIter, gtk::TextIter)> {
+        let buffer = self.imp().text_view.buffer();
+        let start = buffer.iter_at_line(i32::try_from(line).ok()?)?;
+        let mut end = start;
+        if !end.ends_line() {
+            end.forward_to_line_end();
+        }
+        Some((start, end))
+    }
+
+    /// The lines `[from, to)` from the start of `from` to the start of `to`.
+    fn lines_range(&self, from: usize, to: usize) -> Option<(gtk::TextIter, gtk::TextIter)> {
+        let buffer = self.imp().text_view.buffer();
+        let start = buffer.iter_at_line(i32::try_from(from).ok()?)?;
+        let end = i32::try_from(to)
+            .ok()
+            .and_then(|to| buffer.iter_at_line(to))
+            .filter(|end| end.line() == to as i32)
+            .unwrap_or_else(|| buffer.end_iter());
+        Some((start, end))
+    }
+
+    /// The lines that should carry their tags: those in view and a margin
+    /// around them, so scrolling a little shows painted lines. Pinned, the
+    /// newest lines, however far the view has still to scroll to them.
+    fn wanted_lines(&self) -> (usize, usize) {
+        let imp = self.imp();
+        let lines = imp.styles.borrow().len();
+        let view = &imp.text_view;
+        let visible = view.visible_rect();
+        // By height alone, from the tree of line heights: no line is laid
+        // out to find it (`iter_at_location` shapes the line it finds).
+        let line_at = |y: i32| usize::try_from(view.line_at_y(y).0.line()).unwrap_or(0);
+        let (top, bottom) = if visible.height() > 0 {
+            (
+                line_at(visible.y()),
+                line_at(visible.y() + visible.height()) + 1,
+            )
+        } else {
+            (lines, lines)
+        };
+        let shown = (bottom - top.min(bottom)).max(MIN_PAINTED);
+        if imp.pinned.get() || visible.height() <= 0 {
+            (lines.saturating_sub(shown + PAINT_MARGIN), lines)
+        } else {
+            (
+                top.saturating_sub(PAINT_MARGIN),
+                (bottom + PAINT_MARGIN).min(lines),
+            )
+        }
+    }
+
+    /// Moves the tags to the lines now near the view.
+    fn repaint(&self) {
+        let imp = self.imp();
+        if imp.painting.get() {
+            return;
+        }
+        let wanted = self.wanted_lines();
+        let painted = imp.painted.get();
+        if wanted == painted {
+            return;
+        }
+        imp.painting.set(true);
+        let buffer = imp.text_view.buffer();
+        for (from, to) in lines::outside(painted, wanted) {
+            if from < to {
+                if let Some((start, end)) = self.lines_range(from, to) {
+                    buffer.remove_all_tags(&start, &end);
+                }
+            }
+        }
+        imp.painted.set(wanted);
+        for (from, to) in lines::outside(wanted, painted) {
+            self.paint_lines(from, to);
+        }
+        imp.painting.set(false);
+    }
+
+    /// Paints the lines `[from, to)` again, where painted.
+    fn repaint_lines(&self, from: usize, to: usize) {
+        let imp = self.imp();
+        let (painted_from, painted_to) = imp.painted.get();
+        let (from, to) = (from.max(painted_from), to.min(painted_to));
+        if from >= to {
+            return;
+        }
+        if let Some((start, end)) = self.lines_range(from, to) {
+            imp.text_view.buffer().remove_all_tags(&start, &end);
+        }
+        self.paint_lines(from, to);
+    }
+
+    /// Takes every tag off (before lines move under the painted range).
+    fn unpaint_all(&self) {
+        let imp = self.imp();
+        let (from, to) = imp.painted.replace((0, 0));
+        if from < to {
+            if let Some((start, end)) = self.lines_range(from, to) {
+                imp.text_view.buffer().remove_all_tags(&start, &end);
+            }
+        }
+    }
+
+    /// Tags the lines `[from, to)`, which carry none: their styles, links,
+    /// "sending…" markers and search matches.
+    fn paint_lines(&self, from: usize, to: usize) {
+        let imp = self.imp();
+        let Some(tags) = imp.tags.get() else { return };
+        if from >= to {
+            return;
+        }
+        let buffer = imp.text_view.buffer();
+        let markers: HashMap<usize, gtk::TextIter> = imp
+            .pending
+            .borrow()
+            .values()
+            .map(|marker| buffer.iter_at_mark(marker))
+            .filter_map(|at| Some((usize::try_from(at.line()).ok()?, at)))
+            .filter(|(line, _)| (from..to).contains(line))
+            .collect();
+        let styles = imp.styles.borrow();
+        for line in from..to {
+            let (Some(style), Some((start, end))) = (styles.get(line), self.line_bounds(line))
+            else {
+                break;
+            };
+            paint_line(&buffer, tags, style, (&start, &end), markers.get(&line));
+        }
+        drop(styles);
+        if let Some((start, end)) = self.lines_range(from, to) {
+            imp.search
+                .borrow()
+                .paint(&buffer, &tags.search, start.offset(), end.offset());
+        }
+    }
+
+    /// The search changed: its highlighting on the painted lines follows.
+    fn repaint_search(&self) {
+        let imp = self.imp();
+        let Some(tags) = imp.tags.get() else { return };
+        let (from, to) = imp.painted.get();
+        if from >= to {
+            return;
+        }
+        let Some((start, end)) = self.lines_range(from, to) else {
+            return;
+        };
+        let buffer = imp.text_view.buffer();
+        buffer.remove_tag(&tags.search.found, &start, &end);
+        buffer.remove_tag(&tags.search.current, &start, &end);
+        imp.search
+            .borrow()
+            .paint(&buffer, &tags.search, start.offset(), end.offset());
     }
 
     /// The whole log as plain text.
@@ -756,7 +947,7 @@ impl TcpChatLog {
     }
 
     pub fn line_count(&self) -> usize {
-        self.imp().lines.get()
+        self.imp().styles.borrow().len()
     }
 
     pub fn set_line_limit(&self, limit: usize) {
@@ -777,6 +968,40 @@ impl TcpChatLog {
         self.imp().jump_button.get()
     }
 
+    /// The view of the text (for tests: selecting and copying).
+    pub fn text_view(&self) -> gtk::TextView {
+        self.imp().text_view.get()
+    }
+
+    /// How many matches are highlighted: only those near the view are
+    /// (for tests).
+    pub fn highlighted_match_count(&self) -> usize {
+        let imp = self.imp();
+        let Some(tags) = imp.tags.get() else { return 0 };
+        let mut count = 0;
+        let mut at = imp.text_view.buffer().start_iter();
+        while at.forward_to_tag_toggle(None::<&gtk::TextTag>) {
+            if at.starts_tag(Some(&tags.search.found)) || at.starts_tag(Some(&tags.search.current))
+            {
+                count += 1;
+            }
+        }
+        count
+    }
+
+    /// Whether the current match shows as current (for tests).
+    pub fn current_match_highlighted(&self) -> bool {
+        let imp = self.imp();
+        let (Some(tags), Some((start, _))) = (imp.tags.get(), imp.search.borrow().current_range())
+        else {
+            return false;
+        };
+        imp.text_view
+            .buffer()
+            .iter_at_offset(start)
+            .has_tag(&tags.search.current)
+    }
+
     pub fn vadjustment(&self) -> gtk::Adjustment {
         self.imp().scroller.vadjustment()
     }
@@ -788,7 +1013,6 @@ impl TcpChatLog {
     /// above the bottom of the view.
     pub fn search(&self, query: &str) {
         let imp = self.imp();
-        let Some(tags) = imp.tags.get() else { return };
         if query.is_empty() {
             self.clear_search();
             return;
@@ -799,9 +1023,8 @@ impl TcpChatLog {
         } else {
             self.view_bottom_offset()
         };
-        imp.search
-            .borrow_mut()
-            .start(&buffer, &tags.search, query, before);
+        imp.search.borrow_mut().start(&buffer, query, before);
+        self.repaint_search();
         self.scroll_to_current_match();
         self.emit_by_name::<()>(MATCHES_CHANGED, &[]);
     }
@@ -821,12 +1044,10 @@ impl TcpChatLog {
     /// Ends the search and its highlighting; the view stays where it is.
     pub fn clear_search(&self) {
         let imp = self.imp();
-        let Some(tags) = imp.tags.get() else { return };
         let was_active = imp.search.borrow().is_active();
-        imp.search
-            .borrow_mut()
-            .clear(&imp.text_view.buffer(), &tags.search);
+        imp.search.borrow_mut().clear();
         if was_active {
+            self.repaint_search();
             self.emit_by_name::<()>(MATCHES_CHANGED, &[]);
         }
     }
@@ -881,13 +1102,9 @@ impl TcpChatLog {
     }
 
     fn step_match(&self, forward: bool) {
-        let imp = self.imp();
-        let Some(tags) = imp.tags.get() else { return };
-        let moved = imp
-            .search
-            .borrow_mut()
-            .step(&imp.text_view.buffer(), &tags.search, forward);
+        let moved = self.imp().search.borrow_mut().step(forward);
         if moved.is_some() {
+            self.repaint_search();
             self.scroll_to_current_match();
             self.emit_by_name::<()>(MATCHES_CHANGED, &[]);
         }
@@ -901,6 +1118,7 @@ impl TcpChatLog {
             return;
         }
         change(&mut imp.search.borrow_mut());
+        self.repaint_search();
         self.emit_by_name::<()>(MATCHES_CHANGED, &[]);
     }
 
@@ -985,23 +1203,65 @@ fn time_of_day(time_ms: i64) -> Option<String> {
         .ok()
 }
 
-/// Inserts `text` with `tag`, marking its links.
-fn insert_text(
+/// Tags one line, which carries none, as `style` says; `start` and `end`
+/// bound it (without its line break), `marker` is where its "sending…"
+/// starts.
+fn paint_line(
     buffer: &gtk::TextBuffer,
-    end: &mut gtk::TextIter,
-    text: &str,
-    tag: Option<&gtk::TextTag>,
-    link_tag: &gtk::TextTag,
+    tags: &Tags,
+    style: &LineStyle,
+    (start, end): (&gtk::TextIter, &gtk::TextIter),
+    marker: Option<&gtk::TextIter>,
 ) {
-    let mut insert = |piece: &str, link: bool| {
-        let tags: Vec<&gtk::TextTag> = tag.into_iter().chain(link.then_some(link_tag)).collect();
-        buffer.insert_with_tags(end, piece, &tags);
+    let at = |chars: i32| {
+        let mut at = *start;
+        at.forward_chars(chars);
+        if at.offset() > end.offset() {
+            *end
+        } else {
+            at
+        }
     };
-    let mut done = 0;
-    for range in linkify::links(text) {
-        insert(&text[done..range.start], false);
-        insert(&text[range.clone()], true);
-        done = range.end;
+    if style.time_chars > 0 {
+        buffer.apply_tag(&tags.time, start, &at(i32::from(style.time_chars)));
     }
-    insert(&text[done..], false);
+    let text_from = at(style.text_from());
+    if style.label_chars > 0 {
+        // The label and its space end where the text starts.
+        let label_from = style.text_from() - i32::from(style.label_chars) - 1;
+        let nick_tag = &tags.nicks[usize::from(style.colour_slot) % tags.nicks.len()];
+        buffer.apply_tag(
+            nick_tag,
+            &at(label_from),
+            &at(label_from + i32::from(style.label_chars)),
+        );
+    }
+    // The said text runs to the line's end, or to its "sending…".
+    let said_end = marker.map_or(*end, |marker| {
+        buffer.apply_tag(&tags.marker, marker, end);
+        *marker
+    });
+    if let Some(tag) = tags.for_kind(style.kind) {
+        buffer.apply_tag(tag, &text_from, &said_end);
+    }
+    let text = buffer.slice(&text_from, &said_end, true);
+    let chars_before =
+        |byte: usize| i32::try_from(text[..byte].chars().count()).unwrap_or(i32::MAX);
+    let from = text_from.offset() - start.offset();
+    for link in linkify::links(&text) {
+        buffer.apply_tag(
+            &tags.link,
+            &at(from + chars_before(link.start)),
+            &at(from + chars_before(link.end)),
+        );
+    }
+    let whole_line_tags = [
+        (style.own, &tags.own_line),
+        (style.pending, &tags.pending),
+        (style.earlier, &tags.earlier),
+        (style.mentions_you, &tags.mention),
+    ];
+    for (_, tag) in whole_line_tags.iter().filter(|(wanted, _)| *wanted) {
+        buffer.apply_tag(*tag, start, end);
+    }
 }

@@ -127,7 +127,7 @@ pub fn parse(line: &str) -> Input {
         }
         "invite" => one_nick(args, Usage::Invite, |nick| Command::Invite { nick }),
         "whois" => one_nick(args, Usage::Whois, |nick| Command::Whois { nick }),
-        // Without arguments, asks the room's modes (Room Details shows them).
+        // Without arguments, shows the room's settings (and asks them afresh).
         "mode" => Input::Send(Command::RawMode {
             args: args.trim().to_owned(),
         }),

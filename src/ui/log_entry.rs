@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use crate::api::{Event, LineMeta, Rank, RoomModes, Security, Trust, WhoisInfo};
+use crate::api::{Event, LineMeta, Rank, RoomModeChange, RoomModes, Security, Trust, WhoisInfo};
 use crate::i18n::{gettext, gettext_f, ngettext_f};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,12 +265,16 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
                 Rank::Member => gettext_f("{by} made {nick} a regular member", &at),
             })
         }
-        Event::RoomModes { modes, by, .. } => {
+        Event::Ban {
+            mask, banned, by, ..
+        } => {
             let by = by.clone().unwrap_or_else(|| gettext("The server"));
-            LogEntry::system(gettext_f(
-                "{by} changed the room’s settings: {settings}",
-                &[("by", &by), ("settings", &room_settings(modes))],
-            ))
+            let at = [("by", by.as_str()), ("mask", mask.as_str())];
+            LogEntry::system(if *banned {
+                gettext_f("{by} banned {mask} from the room", &at)
+            } else {
+                gettext_f("{by} lifted the ban on {mask}", &at)
+            })
         }
         Event::Whois(info) => LogEntry::system(whois(info)),
         Event::Quit { nick, reason } => LogEntry::system(with_reason(
@@ -310,7 +314,10 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
             &[("topic", &plain_text(topic))],
         )),
         Event::ServerError { text } => LogEntry::error(plain_text(text)),
-        Event::Hosting { .. }
+        // Worded per change by the model, which knows what they were before
+        // ([`room_mode_changed`]).
+        Event::RoomModes { .. }
+        | Event::Hosting { .. }
         | Event::Security(_)
         | Event::HostFailed(_)
         | Event::Members { .. }
@@ -319,7 +326,47 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
     Some(entry)
 }
 
-/// The room's modes in words, for the log ("topic locked, moderated").
+/// One change `by` made to the room's settings, for the log.
+pub fn room_mode_changed(by: &str, change: &RoomModeChange) -> LogEntry {
+    let at = [("by", by)];
+    LogEntry::system(match change {
+        RoomModeChange::TopicLocked(true) => {
+            gettext_f("{by} locked the topic: only operators change it", &at)
+        }
+        RoomModeChange::TopicLocked(false) => gettext_f("{by} unlocked the topic", &at),
+        RoomModeChange::Moderated(true) => gettext_f(
+            "{by} made the room moderated: only operators and voiced members speak",
+            &at,
+        ),
+        RoomModeChange::Moderated(false) => gettext_f("{by} lifted moderation", &at),
+        RoomModeChange::InviteOnly(true) => gettext_f("{by} made the room invitation only", &at),
+        RoomModeChange::InviteOnly(false) => {
+            gettext_f("{by} opened the room to all, invited or not", &at)
+        }
+        RoomModeChange::Key(Some(_)) => gettext_f("{by} set a password for the room", &at),
+        RoomModeChange::Key(None) => gettext_f("{by} removed the room’s password", &at),
+        RoomModeChange::Limit(Some(limit)) => {
+            let count = limit.to_string();
+            ngettext_f(
+                "{by} limited the room to {count} member",
+                "{by} limited the room to {count} members",
+                (*limit).into(),
+                &[("by", by), ("count", &count)],
+            )
+        }
+        RoomModeChange::Limit(None) => gettext_f("{by} removed the member limit", &at),
+    })
+}
+
+/// The answer to `/mode` alone: the room's settings as they are.
+pub fn room_settings_entry(modes: &RoomModes) -> LogEntry {
+    LogEntry::system(gettext_f(
+        "Room settings: {settings}",
+        &[("settings", &room_settings(modes))],
+    ))
+}
+
+/// The room's modes in words ("topic locked, moderated").
 pub fn room_settings(modes: &RoomModes) -> String {
     let mut parts = Vec::new();
     if modes.topic_locked {

@@ -1,7 +1,9 @@
 //! The Room Details dialog: the room's topic and settings (`RoomModes`),
 //! which an operator can change and the others only read. It shows and
-//! reads values; the window decides what to send
-//! ([`crate::ui::model::room_details::changes`]).
+//! reads values, following the room while open; the window decides what to
+//! send ([`crate::ui::model::room_details::changes`]).
+
+use std::cell::RefCell;
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
@@ -28,6 +30,9 @@ mod imp {
         pub(super) key: TemplateChild<gtk::PasswordEntry>,
         #[template_child]
         pub(super) limit: TemplateChild<gtk::SpinButton>,
+        /// The topic and settings last shown: a field follows the room only
+        /// when the room's value changes, so edits elsewhere stay.
+        pub(super) shown: RefCell<Option<(String, RoomModes)>>,
     }
 
     #[glib::object_subclass]
@@ -77,20 +82,13 @@ impl TcpChatRoomDetails {
             .property("body", room)
             .build();
         let imp = dialog.imp();
-        imp.topic.set_text(topic);
+        dialog.follow(topic, modes);
         imp.topic.set_editable(operator);
         imp.topic.set_can_focus(operator);
-        for (switch, on) in [
-            (&imp.topic_locked, modes.topic_locked),
-            (&imp.moderated, modes.moderated),
-            (&imp.invite_only, modes.invite_only),
-        ] {
-            switch.set_active(on);
+        for switch in [&imp.topic_locked, &imp.moderated, &imp.invite_only] {
             switch.set_sensitive(operator);
         }
-        imp.key.set_text(modes.key.as_deref().unwrap_or(""));
         imp.key.set_sensitive(operator);
-        imp.limit.set_value(modes.limit.map_or(0.0, f64::from));
         imp.limit.set_sensitive(operator);
         if operator {
             dialog.add_responses(&[("cancel", &gettext("_Cancel")), (APPLY, &gettext("_Apply"))]);
@@ -102,6 +100,38 @@ impl TcpChatRoomDetails {
             dialog.set_close_response("close");
         }
         dialog
+    }
+
+    /// Shows the room's topic and settings as they are now, changing only
+    /// the fields whose value changed since last shown.
+    pub fn follow(&self, topic: &str, modes: &RoomModes) {
+        let imp = self.imp();
+        let before = imp.shown.borrow().clone();
+        let (old_topic, old) = match &before {
+            Some((topic, modes)) => (Some(topic.as_str()), Some(modes)),
+            None => (None, None),
+        };
+        if old_topic != Some(topic) {
+            imp.topic.set_text(topic);
+        }
+        let changed =
+            |field: fn(&RoomModes) -> bool| old.is_none_or(|old| field(old) != field(modes));
+        if changed(|m| m.topic_locked) {
+            imp.topic_locked.set_active(modes.topic_locked);
+        }
+        if changed(|m| m.moderated) {
+            imp.moderated.set_active(modes.moderated);
+        }
+        if changed(|m| m.invite_only) {
+            imp.invite_only.set_active(modes.invite_only);
+        }
+        if old.is_none_or(|old| old.key != modes.key) {
+            imp.key.set_text(modes.key.as_deref().unwrap_or(""));
+        }
+        if old.is_none_or(|old| old.limit != modes.limit) {
+            imp.limit.set_value(modes.limit.map_or(0.0, f64::from));
+        }
+        imp.shown.replace(Some((topic.to_owned(), modes.clone())));
     }
 
     /// The topic and settings as edited (a limit of 0 and an empty

@@ -228,6 +228,29 @@ pub fn click_button_labelled(root: &gtk::Widget, label: &str) {
     panic!("no button labelled {label:?}");
 }
 
+/// Waits until `widget`'s window has painted a frame: from then on it is
+/// on the X screen, where real pointer events (xdotool) can reach it.
+/// (Without a window manager nothing else tells; a click sent before the
+/// first frame is lost.)
+#[allow(dead_code)]
+pub fn wait_until_painted(widget: &impl IsA<gtk::Widget>) {
+    let widget = widget.upcast_ref::<gtk::Widget>();
+    wait_until("the window to be realized", || {
+        widget.frame_clock().is_some()
+    });
+    let Some(clock) = widget.frame_clock() else {
+        return;
+    };
+    let painted = std::rc::Rc::new(std::cell::Cell::new(false));
+    let handler = clock.connect_after_paint({
+        let painted = painted.clone();
+        move |_| painted.set(true)
+    });
+    widget.queue_draw();
+    wait_until("a frame to be painted", || painted.get());
+    clock.disconnect(handler);
+}
+
 /// Lets the window draw for a moment (screenshots only; never used to
 /// wait for something a test asserts).
 pub fn let_it_draw(duration: Duration) {

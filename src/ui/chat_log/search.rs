@@ -1,9 +1,10 @@
 //! Finding text in the log. Matches are kept as character offsets in buffer
-//! order and highlighted with two tags (every match, the current one). The
-//! log reports each change to its text (lines appended, earlier lines
-//! inserted, lines trimmed or shortened), so only the changed text is
+//! order. The log reports each change to its text (lines appended, earlier
+//! lines inserted, lines trimmed or shortened), so only the changed text is
 //! searched again: a 100,000-line log is scanned once per query, not once
-//! per batch of new lines.
+//! per batch of new lines. Only the matches near the view are highlighted
+//! (the log paints them with its other tags): a common word matching
+//! 100,000 times costs no tags, and no time to tag.
 
 use gtk::prelude::*;
 
@@ -48,32 +49,23 @@ impl Search {
     /// Searches the whole buffer for `query` (an empty one ends the
     /// search). The current match is the last one starting before
     /// `before_offset`: nearest to what the person reads, looking back.
-    pub(super) fn start(
-        &mut self,
-        buffer: &gtk::TextBuffer,
-        tags: &SearchTags,
-        query: &str,
-        before_offset: i32,
-    ) {
-        self.clear(buffer, tags);
+    pub(super) fn start(&mut self, buffer: &gtk::TextBuffer, query: &str, before_offset: i32) {
+        self.clear();
         self.query = query.to_owned();
         if query.is_empty() {
             return;
         }
-        self.matches = self.find(buffer, tags, &buffer.start_iter(), &buffer.end_iter());
+        self.matches = self.find(buffer, &buffer.start_iter(), &buffer.end_iter());
         if !self.matches.is_empty() {
             let before = self
                 .matches
                 .partition_point(|&(start, _)| start < before_offset);
-            self.set_current(buffer, tags, Some(before.saturating_sub(1)));
+            self.current = Some(before.saturating_sub(1));
         }
     }
 
-    /// Ends the search: no query, no highlighting.
-    pub(super) fn clear(&mut self, buffer: &gtk::TextBuffer, tags: &SearchTags) {
-        let (start, end) = buffer.bounds();
-        buffer.remove_tag(&tags.found, &start, &end);
-        buffer.remove_tag(&tags.current, &start, &end);
+    /// Ends the search: no query, nothing to highlight.
+    pub(super) fn clear(&mut self) {
         self.query.clear();
         self.matches.clear();
         self.current = None;
@@ -87,12 +79,7 @@ impl Search {
 
     /// Moves the current match one on (or back), wrapping around; returns
     /// its offsets.
-    pub(super) fn step(
-        &mut self,
-        buffer: &gtk::TextBuffer,
-        tags: &SearchTags,
-        forward: bool,
-    ) -> Option<(i32, i32)> {
+    pub(super) fn step(&mut self, forward: bool) -> Option<(i32, i32)> {
         let count = self.matches.len();
         let current = self.current?;
         let next = if forward {
@@ -100,17 +87,12 @@ impl Search {
         } else {
             (current + count - 1) % count
         };
-        self.set_current(buffer, tags, Some(next));
+        self.current = Some(next);
         self.current_range()
     }
 
     /// Text was added at the end, from `from_offset` on.
-    pub(super) fn appended(
-        &mut self,
-        buffer: &gtk::TextBuffer,
-        tags: &SearchTags,
-        from_offset: i32,
-    ) {
+    pub(super) fn appended(&mut self, buffer: &gtk::TextBuffer, from_offset: i32) {
         if !self.is_active() {
             return;
         }
@@ -118,21 +100,15 @@ impl Search {
         // past the last known match, so none is counted twice.
         let known_end = self.matches.last().map_or(0, |&(_, end)| end);
         let from = buffer.iter_at_offset(from_offset.max(known_end));
-        let found = self.find(buffer, tags, &from, &buffer.end_iter());
+        let found = self.find(buffer, &from, &buffer.end_iter());
         self.matches.extend(found);
         if self.current.is_none() && !self.matches.is_empty() {
-            self.set_current(buffer, tags, Some(0));
+            self.current = Some(0);
         }
     }
 
     /// `length` characters were inserted at `at` (earlier history).
-    pub(super) fn inserted(
-        &mut self,
-        buffer: &gtk::TextBuffer,
-        tags: &SearchTags,
-        at: i32,
-        length: i32,
-    ) {
+    pub(super) fn inserted(&mut self, buffer: &gtk::TextBuffer, at: i32, length: i32) {
         if !self.is_active() || length <= 0 {
             return;
         }
@@ -143,7 +119,6 @@ impl Search {
         }
         let found = self.find(
             buffer,
-            tags,
             &buffer.iter_at_offset(at),
             &buffer.iter_at_offset(at + length),
         );
@@ -152,70 +127,59 @@ impl Search {
         self.current = match self.current {
             Some(current) if current >= split => Some(current + added),
             Some(current) => Some(current),
-            None if !self.matches.is_empty() => {
-                self.set_current(buffer, tags, Some(0));
-                Some(0)
-            }
+            None if !self.matches.is_empty() => Some(0),
             None => None,
         };
     }
 
     /// The characters `[from, to)` were deleted (offsets from before the
-    /// deletion); their highlighting went with them.
-    pub(super) fn deleted(
-        &mut self,
-        buffer: &gtk::TextBuffer,
-        tags: &SearchTags,
-        from: i32,
-        to: i32,
-    ) {
+    /// deletion); a match cut in part is no match any more.
+    pub(super) fn deleted(&mut self, from: i32, to: i32) {
         if !self.is_active() || to <= from {
             return;
         }
         let first_gone = self.matches.partition_point(|&(_, end)| end <= from);
         let first_kept = self.matches.partition_point(|&(start, _)| start < to);
         let gone = first_kept.saturating_sub(first_gone);
-        // What is left of a match cut in part is no match: unpaint it (its
-        // remains are contiguous now, from where it or the cut began).
-        for &(match_start, match_end) in &self.matches[first_gone..first_kept] {
-            let overlap = to.min(match_end) - from.max(match_start);
-            let remains_from = match_start.min(from);
-            let remains_to = remains_from + (match_end - match_start) - overlap;
-            if remains_to > remains_from {
-                let (start, end) = (
-                    buffer.iter_at_offset(remains_from),
-                    buffer.iter_at_offset(remains_to),
-                );
-                buffer.remove_tag(&tags.found, &start, &end);
-                buffer.remove_tag(&tags.current, &start, &end);
-            }
-        }
         self.matches.drain(first_gone..first_kept);
         let removed = to - from;
         for (start, end) in &mut self.matches[first_gone..] {
             *start -= removed;
             *end -= removed;
         }
-        let current = match self.current {
+        self.current = match self.current {
             Some(current) if current >= first_kept => Some(current - gone),
             Some(current) if current < first_gone => Some(current),
             // The current match went: the next one takes over.
-            Some(_) if !self.matches.is_empty() => {
-                let next = first_gone.min(self.matches.len() - 1);
-                self.current = None;
-                self.set_current(buffer, tags, Some(next));
-                return;
-            }
+            Some(_) if !self.matches.is_empty() => Some(first_gone.min(self.matches.len() - 1)),
             _ => None,
         };
-        self.current = current;
     }
 
-    /// Every match of the query in `[from, to)`, highlighted.
+    /// Highlights the matches within the characters `[from, to)`, whose
+    /// earlier highlighting the caller removed.
+    pub(super) fn paint(&self, buffer: &gtk::TextBuffer, tags: &SearchTags, from: i32, to: i32) {
+        let first = self.matches.partition_point(|&(_, end)| end <= from);
+        let last = self.matches.partition_point(|&(start, _)| start < to);
+        for index in first..last {
+            let (start, end) = self.matches[index];
+            let tag = if Some(index) == self.current {
+                &tags.current
+            } else {
+                &tags.found
+            };
+            buffer.apply_tag(
+                tag,
+                &buffer.iter_at_offset(start.max(from)),
+                &buffer.iter_at_offset(end.min(to)),
+            );
+        }
+    }
+
+    /// Every match of the query in `[from, to)`.
     fn find(
         &self,
         buffer: &gtk::TextBuffer,
-        tags: &SearchTags,
         from: &gtk::TextIter,
         to: &gtk::TextIter,
     ) -> Vec<(i32, i32)> {
@@ -224,34 +188,14 @@ impl Search {
         // find nothing, against 0.1 s here).
         let text = buffer.slice(from, to, true);
         let base = from.offset();
-        let found: Vec<(i32, i32)> = find_ignoring_case(&text, &self.query)
+        find_ignoring_case(&text, &self.query)
             .into_iter()
             .filter_map(|(start, end)| {
                 let start = base.checked_add(i32::try_from(start).ok()?)?;
                 let end = base.checked_add(i32::try_from(end).ok()?)?;
                 Some((start, end))
             })
-            .collect();
-        for &(start, end) in &found {
-            buffer.apply_tag(
-                &tags.found,
-                &buffer.iter_at_offset(start),
-                &buffer.iter_at_offset(end),
-            );
-        }
-        found
-    }
-
-    fn set_current(&mut self, buffer: &gtk::TextBuffer, tags: &SearchTags, index: Option<usize>) {
-        let range =
-            |(start, end): (i32, i32)| (buffer.iter_at_offset(start), buffer.iter_at_offset(end));
-        if let Some((start, end)) = self.current_range().map(range) {
-            buffer.remove_tag(&tags.current, &start, &end);
-        }
-        self.current = index.filter(|&index| index < self.matches.len());
-        if let Some((start, end)) = self.current_range().map(range) {
-            buffer.apply_tag(&tags.current, &start, &end);
-        }
+            .collect()
     }
 }
 

@@ -207,6 +207,12 @@ impl Room {
             }
             (command, _) => command,
         };
+        if matches!(&command, Command::RawMode { args } if args.is_empty()) {
+            // `/mode` alone: the room's settings as the model knows them
+            // now; the server's 324 answer then refreshes them quietly.
+            let entry = log_entry::room_settings_entry(&self.visit.room_modes);
+            effects.push(Effect::Log(ConversationId::Room, entry));
+        }
         effects.push(Effect::Send(command));
         effects
     }
@@ -435,14 +441,18 @@ impl Room {
                     self.log(&event, effects);
                 }
             }
-            Event::RoomModes {
-                ref modes, ref by, ..
-            } => {
-                self.visit.room_modes = modes.clone();
-                if by.is_some() {
-                    self.log(&event, effects);
+            Event::RoomModes { modes, by, .. } => {
+                let before = std::mem::replace(&mut self.visit.room_modes, modes);
+                // Someone's MODE line (not our asking): what it changed.
+                if let Some(by) = by {
+                    let modes = &self.visit.room_modes;
+                    for change in super::room_details::changes(&before, modes) {
+                        let entry = log_entry::room_mode_changed(&by, &change);
+                        effects.push(Effect::Log(ConversationId::Room, entry));
+                    }
                 }
             }
+            Event::Ban { .. } => self.log(&event, effects),
 
             Event::Message { .. } | Event::Action { .. } => {
                 if history::first_sighting(&event, &mut self.seen) {

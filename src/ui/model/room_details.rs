@@ -3,8 +3,9 @@
 
 use crate::api::{RoomModeChange, RoomModes};
 
-/// The changes that turn `shown` (the room's modes when the dialog opened)
-/// into `edited`, one per setting that differs. An empty password means
+/// The changes that turn `shown` (the room's modes) into `edited` (the
+/// dialog's, or those another operator's MODE line made), one per setting
+/// that differs. An empty password means
 /// none; a limit of 0 means none.
 pub fn changes(shown: &RoomModes, edited: &RoomModes) -> Vec<RoomModeChange> {
     let mut changes = Vec::new();

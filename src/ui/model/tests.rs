@@ -861,8 +861,60 @@ fn ranks_say_whether_we_operate_and_are_logged() {
     assert_eq!(room.visit().room_modes.limit, Some(5));
     assert_eq!(
         logged(&effects),
-        ["bob changed the room’s settings: moderated, at most 5 members"]
+        [
+            "bob made the room moderated: only operators and voiced members speak",
+            "bob limited the room to 5 members"
+        ]
     );
+    // Each change is worded, not the settings as they now are: a password
+    // set and then taken away says so.
+    let keyed = RoomModes {
+        moderated: true,
+        limit: Some(5),
+        key: Some("sesame".into()),
+        ..RoomModes::default()
+    };
+    let effects = room.apply(Event::RoomModes {
+        room: "#chat".into(),
+        modes: keyed,
+        by: Some("bob".into()),
+    });
+    assert_eq!(logged(&effects), ["bob set a password for the room"]);
+    let effects = room.apply(Event::RoomModes {
+        room: "#chat".into(),
+        modes: RoomModes {
+            moderated: true,
+            limit: Some(5),
+            ..RoomModes::default()
+        },
+        by: Some("bob".into()),
+    });
+    assert_eq!(logged(&effects), ["bob removed the room’s password"]);
+    let effects = room.apply(Event::Ban {
+        room: "#chat".into(),
+        mask: "*!*@10.0.0.*".into(),
+        banned: true,
+        by: Some("bob".into()),
+    });
+    assert_eq!(logged(&effects), ["bob banned *!*@10.0.0.* from the room"]);
+    let effects = room.apply(Event::Ban {
+        room: "#chat".into(),
+        mask: "*!*@10.0.0.*".into(),
+        banned: false,
+        by: Some("bob".into()),
+    });
+    assert_eq!(logged(&effects), ["bob lifted the ban on *!*@10.0.0.*"]);
+    // `/mode` alone shows the settings the room has now, and asks afresh.
+    let effects = room.send(Command::RawMode {
+        args: String::new(),
+    });
+    assert_eq!(
+        logged(&effects),
+        ["Room settings: moderated, at most 5 members"]
+    );
+    assert!(effects.contains(&Effect::Send(Command::RawMode {
+        args: String::new()
+    })));
     let effects = room.apply(Event::Kicked {
         nick: "bob".into(),
         room: "#chat".into(),

@@ -170,6 +170,8 @@ pub struct TcpChatWindow {
     pub(super) closing_for_good: Cell<bool>,
     /// The Tab completion under way in the message entry.
     pub(super) nick_completion: RefCell<NickCompletion>,
+    /// The Room Details dialog while open, to follow the room's changes.
+    pub(super) room_details: glib::WeakRef<crate::ui::room_details::TcpChatRoomDetails>,
 }
 
 #[glib::object_subclass]

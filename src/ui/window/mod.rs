@@ -49,7 +49,7 @@ pub use super::model::Phase;
 
 /// Events applied per main-loop turn at most; then drawing and input get
 /// their turn before the next batch.
-const MAX_BATCH: usize = 500;
+const MAX_BATCH: usize = 100;
 /// The pause after a full batch: long enough for the main loop to paint a
 /// frame and take input (both wait at lower priority than a ready task).
 const BATCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
@@ -216,6 +216,7 @@ impl TcpChatWindow {
             self.show_view(&view);
             imp.shown.replace(Some(view));
         }
+        self.follow_room_details();
         let shown = imp.members_shown.get();
         let members = imp.room.read(|room| {
             (room.members_revision() != shown).then(|| {

@@ -83,8 +83,9 @@ impl TcpChatWindow {
         });
     }
 
-    /// The room's topic and settings; an operator's changes go out as one
-    /// command per setting changed.
+    /// The room's topic and settings, following the room while open; an
+    /// operator's changes go out as one command per setting that differs
+    /// from the room's.
     pub(super) fn show_room_details(&self) {
         let (room, topic, shown, operator) = self.imp().room.read(|room| {
             let visit = room.visit();
@@ -96,6 +97,7 @@ impl TcpChatWindow {
             )
         });
         let dialog = TcpChatRoomDetails::new(self, &room, &topic, &shown, operator);
+        self.imp().room_details.set(Some(&dialog));
         dialog.connect_response(
             Some(room_details::APPLY),
             glib::clone!(
@@ -106,6 +108,10 @@ impl TcpChatWindow {
                         return;
                     };
                     let (new_topic, edited) = dialog.edited();
+                    let (topic, shown) = window.imp().room.read(|room| {
+                        let visit = room.visit();
+                        (visit.topic.clone(), visit.room_modes.clone())
+                    });
                     if new_topic != topic {
                         window.send_for_person(Command::SetTopic { topic: new_topic });
                     }
@@ -116,5 +122,17 @@ impl TcpChatWindow {
             ),
         );
         dialog.present();
+    }
+
+    /// The open Room Details, if any, shows the room as it is now.
+    pub(super) fn follow_room_details(&self) {
+        let imp = self.imp();
+        if let Some(dialog) = imp.room_details.upgrade() {
+            let (topic, modes) = imp.room.read(|room| {
+                let visit = room.visit();
+                (visit.topic.clone(), visit.room_modes.clone())
+            });
+            dialog.follow(&topic, &modes);
+        }
     }
 }
