@@ -174,6 +174,10 @@ mod imp {
         pub(super) tags: OnceCell<Tags>,
         /// Follow new lines; false once the person scrolls up.
         pub(super) pinned: Cell<bool>,
+        /// The view is on its way to a search match: until the match is in
+        /// view, GTK may still report the old bottom while it lays lines
+        /// out, which must not pin the log again (and pull the view back).
+        pub(super) seeking_match: Cell<bool>,
         /// One per line of the buffer: how to paint it.
         pub(super) styles: RefCell<VecDeque<LineStyle>>,
         /// The lines `[from, to)` that carry their tags; the rest is
@@ -205,6 +209,7 @@ mod imp {
                 jump_button: TemplateChild::default(),
                 tags: OnceCell::new(),
                 pinned: Cell::new(true),
+                seeking_match: Cell::new(false),
                 styles: RefCell::new(VecDeque::new()),
                 painted: Cell::new((0, 0)),
                 painting: Cell::new(false),
@@ -244,7 +249,10 @@ mod imp {
             self.stick_to_bottom();
         }
 
+        /// Pins or unpins; either way the person (or a search) has
+        /// chosen where the view goes, so a seek in progress ends.
         pub(super) fn set_pinned(&self, pinned: bool) {
+            self.seeking_match.set(false);
             self.pinned.set(pinned);
             self.jump_button.set_visible(!pinned);
         }
@@ -271,6 +279,13 @@ mod imp {
         /// unpins; any move while pinned is put back at the end, and
         /// reaching the end pins again.
         fn on_moved(&self) {
+            if self.seeking_match.get() {
+                if self.obj().current_match_in_view() {
+                    self.seeking_match.set(false);
+                }
+                self.queue_repaint();
+                return;
+            }
             match (self.pinned.get(), self.at_bottom()) {
                 (true, false) => self.stick_to_bottom(),
                 (false, true) => self.set_pinned(true),
@@ -329,6 +344,7 @@ mod imp {
                 #[upgrade_or]
                 glib::Propagation::Proceed,
                 move |_, _, dy| {
+                    this.seeking_match.set(false);
                     if dy < 0.0 {
                         this.set_pinned(false);
                     }
@@ -345,6 +361,7 @@ mod imp {
                 glib::Propagation::Proceed,
                 move |_, key, _, _| {
                     use gdk::Key;
+                    this.seeking_match.set(false);
                     if [
                         Key::Page_Up,
                         Key::Up,
@@ -1046,6 +1063,7 @@ impl TcpChatLog {
         let imp = self.imp();
         let was_active = imp.search.borrow().is_active();
         imp.search.borrow_mut().clear();
+        imp.seeking_match.set(false);
         if was_active {
             self.repaint_search();
             self.emit_by_name::<()>(MATCHES_CHANGED, &[]);
@@ -1143,6 +1161,7 @@ impl TcpChatLog {
             None => buffer.create_mark(Some(CURRENT_MATCH_MARK), &at, true),
         };
         imp.set_pinned(false);
+        imp.seeking_match.set(true);
         imp.text_view.scroll_to_mark(&mark, 0.2, false, 0.0, 0.0);
     }
 
