@@ -183,6 +183,7 @@ pub fn run_cases(cases: &[(&str, fn())]) -> ExitCode {
             Err(_) => {
                 failed += 1;
                 println!("test {name} ... FAILED");
+                close_every_window();
             }
         }
     }
@@ -191,6 +192,22 @@ pub fn run_cases(cases: &[(&str, fn())]) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Closes what a failed case left open, so that the next cases (which
+/// find the window by its title for real key presses) meet only their own.
+fn close_every_window() {
+    for window in gtk::Window::list_toplevels() {
+        if let Ok(window) = window.downcast::<gtk::Window>() {
+            window.destroy();
+        }
+    }
+    let context = glib::MainContext::default();
+    for _ in 0..1_000 {
+        if !context.iteration(false) {
+            break;
+        }
     }
 }
 
