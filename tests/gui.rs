@@ -1930,15 +1930,13 @@ fn keyboard_alone_hosts_sends_and_leaves() {
         entry_has_focus(&fake),
         "the entry keeps focus after sending"
     );
-    // Ctrl+Tab (Tab completes nicks in the entry) reaches the member list,
-    // Send being off while the entry is empty;
+    // Tab in the empty entry (with text, it completes nicks) reaches the
+    // member list, Send being off while the entry is empty;
     // Down goes to bob; Shift+F10 opens his actions, with the first one
     // selected: Enter opens the private conversation.
     let members = fake.window.member_list();
-    press(&["ctrl+Tab"]);
-    fake_network::wait_until("Ctrl+Tab to reach the members", || {
-        focus_inside(&fake, &members)
-    });
+    press(&["Tab"]);
+    fake_network::wait_until("Tab to reach the members", || focus_inside(&fake, &members));
     press(&["Down", "shift+F10"]);
     fake_network::wait_until("Shift+F10 to open the member's menu", || {
         member_menu(&fake).is_some()

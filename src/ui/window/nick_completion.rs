@@ -1,5 +1,6 @@
 //! Tab in the message entry completes the nick before the cursor (see
-//! [`crate::ui::completion`]); Shift+Tab still moves the focus back.
+//! [`crate::ui::completion`]); in an empty entry it moves the focus on, and
+//! Shift+Tab always moves it back.
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
@@ -24,8 +25,14 @@ impl TcpChatWindow {
                 if ![gdk::Key::Tab, gdk::Key::KP_Tab].contains(&key) || modifiers.intersects(held) {
                     return glib::Propagation::Proceed;
                 }
+                // Nothing typed: Tab moves on, as everywhere else (the
+                // way to the member list for people on the keyboard).
+                if window.imp().message_entry.text().is_empty() {
+                    return glib::Propagation::Proceed;
+                }
                 window.complete_nick();
-                // Even with nothing to complete, Tab stays in the entry.
+                // Once typing, Tab stays in the entry even with nothing to
+                // complete: a miss must not carry the keys elsewhere.
                 glib::Propagation::Stop
             }
         ));
