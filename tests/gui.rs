@@ -1969,6 +1969,36 @@ fn keyboard_alone_hosts_sends_and_leaves() {
     fake.close();
 }
 
+/// The log from the keyboard alone: Shift+Tab from the entry reaches it,
+/// Page Up reads back (and unpins), Tab reaches Jump to Latest, Enter on
+/// it follows the newest lines again.
+fn keyboard_alone_reads_back_and_jumps_to_latest() {
+    const WINDOW: &str = "TCP Chat$";
+    let fake = FakeNetwork::new();
+    connected(&fake);
+    fake.feed((0..300).map(|n| message("bob", &format!("line {n}"))));
+    let log = fake.window.chat_log();
+    let view = log.text_view();
+    fake_network::wait_until_painted(&view);
+    focus_window(WINDOW);
+    assert!(entry_has_focus(&fake));
+    press(&["shift+Tab"]);
+    fake_network::wait_until("Shift+Tab from the entry to the log", || view.has_focus());
+    press(&["Page_Up", "Page_Up"]);
+    fake_network::wait_until("Page Up to read back", || !log.is_pinned());
+    let jump = log.jump_button();
+    assert!(jump.is_visible(), "Jump to Latest shows once unpinned");
+    // (Tab skips a button not yet laid out: wait until it is on screen.)
+    fake_network::wait_until("Jump to Latest to be shown", || jump.is_mapped());
+    fake_network::wait_until_painted(&jump);
+    press(&["Tab"]);
+    fake_network::wait_until("Tab to Jump to Latest", || jump.has_focus());
+    shot("keyboard-jump-to-latest");
+    press(&["Return"]);
+    fake_network::wait_until("Enter to follow the newest lines again", || log.is_pinned());
+    fake.close();
+}
+
 fn main() -> std::process::ExitCode {
     fake_network::init();
     let cases: &[(&str, fn())] = &[
@@ -2015,6 +2045,10 @@ fn main() -> std::process::ExitCode {
         ),
         ("typing_and_away_show", typing_and_away_show),
         ("welcome_page_before_joining", welcome_page_before_joining),
+        (
+            "keyboard_alone_reads_back_and_jumps_to_latest",
+            keyboard_alone_reads_back_and_jumps_to_latest,
+        ),
         (
             "keyboard_alone_hosts_sends_and_leaves",
             keyboard_alone_hosts_sends_and_leaves,
