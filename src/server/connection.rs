@@ -172,18 +172,21 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
             // Boxed while it lasts: inline, rustls's handshake state would
             // size the connection's task for its whole life.
             let handshake = tls.handshake(stream, peer, registration_deadline, &shared.shutdown);
-            if let Some(encrypted) = Box::pin(handshake).await {
-                log::debug!("TLS connection from {peer}");
-                // Its first line is awaited afresh: the handshake took time.
-                let greet_at = Instant::now() + limits.plain_text_wait;
-                let (read, write) = transport::tls(encrypted);
-                let times = Times {
-                    accepted,
-                    registration_deadline,
-                    greet_at,
-                };
-                session(read, write, peer, &shared, times).await;
-            }
+            // Not `if let`: its scrutinee, the whole TLS stream, would
+            // keep its room in the task through the session.
+            let Some(encrypted) = Box::pin(handshake).await else {
+                return;
+            };
+            log::debug!("TLS connection from {peer}");
+            // Its first line is awaited afresh: the handshake took time.
+            let greet_at = Instant::now() + limits.plain_text_wait;
+            let (read, write) = transport::tls(encrypted);
+            let times = Times {
+                accepted,
+                registration_deadline,
+                greet_at,
+            };
+            session(read, write, peer, &shared, times).await;
         }
         (Hello::Tls, None) => {
             // Said at once, so a client trying TLS first falls back now.

@@ -145,26 +145,24 @@ impl Input {
         }
         let mut awaiting_pong = false;
         let line = loop {
-            let silence =
-                self.keepalive.as_ref().map(
-                    |(interval, timeout, _)| {
-                        if awaiting_pong {
-                            *timeout
-                        } else {
-                            *interval
-                        }
-                    },
-                );
-            let tick = Instant::now() + silence.unwrap_or(Duration::ZERO);
-            let deadline = self.registration_deadline.unwrap_or_else(Instant::now);
+            // One timer for both: the registration deadline goes when
+            // keep-alive starts. (Each timer in the select is room in every
+            // idle connection's task.)
+            let alarm = match (self.registration_deadline, &self.keepalive) {
+                (Some(deadline), _) => Some(deadline),
+                (None, Some((interval, timeout, _))) => {
+                    Some(Instant::now() + if awaiting_pong { *timeout } else { *interval })
+                }
+                (None, None) => None,
+            };
             tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return Next::End(Ending::HostClosing),
                 () = self.queue.dropped().cancelled() => return Next::End(self.dropped()),
-                () = tokio::time::sleep_until(deadline), if self.registration_deadline.is_some() => {
-                    return Next::End(Ending::RegistrationTimeout);
-                }
-                () = tokio::time::sleep_until(tick), if silence.is_some() => {
+                () = tokio::time::sleep_until(alarm.unwrap_or_else(Instant::now)), if alarm.is_some() => {
+                    if self.registration_deadline.is_some() {
+                        return Next::End(Ending::RegistrationTimeout);
+                    }
                     if awaiting_pong {
                         return Next::End(Ending::PingTimeout);
                     }
