@@ -1066,6 +1066,15 @@ fn private_conversations_have_their_own_log_and_badge() {
     assert_eq!(window.window_title().title(), "bob");
     assert!(!window.title().unwrap().starts_with('('));
     assert_eq!(window.conversation_rows()[1].badge_text(), None);
+    // Meanwhile in the room: two lines, one naming alice. The row says so
+    // in words, not only by its badge's colour.
+    fake.feed([
+        message("carol", "alice: are you there?"),
+        message("carol", "just chatting"),
+    ]);
+    let rows = window.conversation_rows();
+    assert_eq!(rows[0].spoken_name(), "#chat, 2 unread, 1 for you");
+    assert_eq!(rows[1].spoken_name(), "bob");
     type_and_send(&fake, "hi bob");
     assert_eq!(
         fake.sent(),

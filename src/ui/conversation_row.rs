@@ -84,13 +84,32 @@ impl TcpChatConversationRow {
             imp.badge.remove_css_class("for-you");
         }
         let unread_text = gettext_f("{count} unread", &[("count", &unread.to_string())]);
-        imp.badge.set_tooltip_text(Some(&unread_text));
-        let details: &[&str] = if unread > 0 { &[&unread_text] } else { &[] };
+        // How many name us: the badge's colour says it to the eye; the
+        // words say it to a screen reader, and to anyone who cannot tell
+        // the colours apart. (In a private conversation every line does.)
+        let for_you_text = gettext_f(
+            "{count} for you",
+            &[("count", &conversation.attention.to_string())],
+        );
+        let mut details = Vec::new();
+        if unread > 0 {
+            details.push(unread_text.as_str());
+            if conversation.attention > 0 && !conversation.is_private() {
+                details.push(for_you_text.as_str());
+            }
+        }
+        let badge_words = super::row_name(&unread_text, details.get(1..).unwrap_or_default());
+        imp.badge.set_tooltip_text(Some(&badge_words));
         super::name_through(
             &imp.name_label,
             self,
-            &super::row_name(&conversation.title, details),
+            &super::row_name(&conversation.title, &details),
         );
+    }
+
+    /// What a screen reader calls the row.
+    pub fn spoken_name(&self) -> String {
+        self.imp().name_label.label().to_string()
     }
 
     pub fn badge_text(&self) -> Option<String> {
