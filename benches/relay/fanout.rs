@@ -24,8 +24,8 @@ impl Fanout {
     pub fn table(&self) -> Table {
         let mut table = Table::new(
             format!(
-                "Fan-out: {} members, {} flooding for {:?}",
-                self.members, self.senders, self.send_for
+                "Fan-out: {} members, {} flooding for {:?}, window {}",
+                self.members, self.senders, self.send_for, self.window
             ),
             vec![
                 "accepted msg/s",

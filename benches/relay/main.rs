@@ -2,7 +2,9 @@
 //! IRC load on loopback and compares them.
 //!
 //! `cargo bench --bench relay [-- --servers tcp-chat,ngircd,inspircd]
-//! [--scenarios fanout,connections,churn,tls] [--quick]`. Tables go to stdout and
+//! [--scenarios fanout,connections,churn,tls] [--quick] [--clients 10000]`
+//! (`--clients`: the connections scenario at these sizes only). With
+//! `RELAY_HOST_BIN=path` our host is that binary instead of this build's. Tables go to stdout and
 //! to `target/bench-report.md`. Under `cargo test` (no `--bench` argument)
 //! only the generator's own checks run.
 //!
@@ -90,11 +92,15 @@ const MEMORY_GOAL: &str =
     "Goal: tcp-chat holds at most 4 KiB per idle client at 1,000 and 10,000, \
      no more than ngircd at 100; 10,000 clients in under 8 s.";
 const CPU_GOAL: &str = "Goal: tcp-chat's deliveries per server CPU-second at least 2× InspIRCd's.";
+/// What issue 14 asks of latency with one line in flight per sender.
+const LATENCY_GOAL: &str = "Goal: no regression of p99 at window 1 (about 2 ms at 100 members).";
 
 struct Options {
     servers: Vec<ServerKind>,
     scenarios: Vec<Scenario>,
     quick: bool,
+    /// Sizes of the connections scenario instead of its usual ones.
+    clients: Option<Vec<usize>>,
 }
 
 /// One benchmark with its parameters, full size or `--quick`.
@@ -105,7 +111,8 @@ enum Bench {
 }
 
 impl Bench {
-    fn for_scenario(scenario: Scenario, quick: bool) -> Vec<Bench> {
+    fn for_scenario(scenario: Scenario, options: &Options) -> Vec<Bench> {
+        let quick = options.quick;
         let scale = |full: usize, small: usize| if quick { small } else { full };
         match scenario {
             Scenario::Fanout => [scale(100, 20), scale(1000, 100)]
@@ -122,15 +129,27 @@ impl Bench {
                         goal: Some(CPU_GOAL),
                     })
                 })
+                // Latency of a lightly loaded room: each sender waits for
+                // its previous line to come back before sending the next.
+                .chain([Bench::Fanout(Fanout {
+                    members: 100,
+                    senders: 10,
+                    send_for: Duration::from_secs(2),
+                    window: 1,
+                    goal: Some(LATENCY_GOAL),
+                })])
                 .collect(),
             // Memory per idle client at each size the goal names.
             Scenario::Connections => {
-                let sizes: &[usize] = if quick {
+                let usual: &[usize] = if quick {
                     &[100, 1000]
                 } else {
                     &[100, 1000, 10_000]
                 };
-                sizes
+                options
+                    .clients
+                    .as_deref()
+                    .unwrap_or(usual)
                     .iter()
                     .map(|&clients| {
                         Bench::Connections(Connections {
@@ -188,6 +207,7 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
         servers: ServerKind::COMPARED.to_vec(),
         scenarios: Scenario::ALL.to_vec(),
         quick: false,
+        clients: None,
     };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
@@ -215,6 +235,14 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
                     .collect::<Result<_>>()?;
             }
             "--quick" => options.quick = true,
+            "--clients" => {
+                let list = args.next().context("--clients needs a list")?;
+                options.clients = Some(
+                    list.split(',')
+                        .map(|n| n.parse().with_context(|| format!("bad client count {n}")))
+                        .collect::<Result<_>>()?,
+                );
+            }
             // cargo passes `--bench`; libtest-style filters are ignored.
             _ => {}
         }
@@ -255,7 +283,7 @@ fn raise_fd_limit() -> String {
 async fn run_all(options: &Options, scratch: &std::path::Path) -> Vec<Table> {
     let mut tables = Vec::new();
     for scenario in &options.scenarios {
-        for (index, bench) in Bench::for_scenario(*scenario, options.quick)
+        for (index, bench) in Bench::for_scenario(*scenario, options)
             .into_iter()
             .enumerate()
         {

@@ -100,7 +100,11 @@ impl ServerKind {
         };
         Ok(match self {
             ServerKind::TcpChat | ServerKind::TcpChatHistory | ServerKind::TcpChatTls => {
-                let mut command = Command::new(env!("CARGO_BIN_EXE_tcp-chat"));
+                // RELAY_HOST_BIN runs another build of the host (say
+                // main's) against this generator, to alternate before/after.
+                let host = std::env::var_os("RELAY_HOST_BIN")
+                    .unwrap_or_else(|| env!("CARGO_BIN_EXE_tcp-chat").into());
+                let mut command = Command::new(host);
                 command.args(["--serve", "--bind", "127.0.0.1", "--port"]);
                 command.arg(port.to_string());
                 command.args(["--no-flood-control", "--max-clients", "20000"]);

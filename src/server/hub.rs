@@ -511,19 +511,30 @@ impl Channel {
         width: usize,
         all_prefixes: bool,
     ) -> Vec<String> {
-        let entries: Vec<String> = self
+        let entries = self
             .members
             .keys()
             .filter_map(|id| members.get(id).map(|m| (id, m)))
-            .map(|(id, m)| {
-                format!(
-                    "{}{}",
-                    self.rank(*id).symbols(all_prefixes),
-                    m.identity.nick
-                )
-            })
-            .collect();
-        pack_words(entries.iter().map(String::as_str), width)
+            .map(|(id, m)| NamesEntry {
+                symbols: self.rank(*id).symbols(all_prefixes),
+                nick: &m.identity.nick,
+            });
+        pack_words(entries, width)
+    }
+}
+
+/// A member's nickname after its prefixes, as NAMES lists it, written
+/// straight into the packed line (the symbols are empty, so allocate
+/// nothing, for all but operators and voiced members).
+struct NamesEntry<'a> {
+    symbols: String,
+    nick: &'a str,
+}
+
+impl std::fmt::Display for NamesEntry<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.symbols)?;
+        f.write_str(self.nick)
     }
 }
 
