@@ -11,7 +11,7 @@ use super::{
     NotifyLevel, PendingLines, Phase, SeenIds, Typing, Visit,
 };
 use crate::api::{
-    Command, DisconnectReason, Event, ExpectedIdentity, HistoryKind, Presence, Security,
+    Command, DisconnectReason, Event, ExpectedIdentity, HistoryKind, Presence, Rank, Security,
 };
 use crate::i18n::{gettext, gettext_f};
 use crate::protocol::{fold_case, is_channel_name, Fingerprint};
@@ -114,7 +114,17 @@ impl Room {
 
     /// We may remove members and change the room's modes.
     pub fn we_are_operator(&self) -> bool {
-        self.phase.can_chat() && self.members.rank(&self.visit.nick).is_operator()
+        self.phase.can_chat() && self.our_rank().is_operator()
+    }
+
+    pub fn our_rank(&self) -> Rank {
+        self.members.rank(&self.visit.nick)
+    }
+
+    /// We may invite someone: into an invitation-only room only as its
+    /// operator, into any other as any member.
+    pub fn may_invite(&self) -> bool {
+        self.phase.can_chat() && (!self.visit.room_modes.invite_only || self.we_are_operator())
     }
 
     pub fn is_hosting(&self) -> bool {

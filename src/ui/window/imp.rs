@@ -247,6 +247,11 @@ impl ObjectSubclass for TcpChatWindow {
         action(klass, WinAction::RoomDetails, |window| {
             window.show_room_details()
         });
+        action(
+            klass,
+            WinAction::Invite,
+            super::TcpChatWindow::ask_whom_to_invite,
+        );
         let member_action =
             |klass: &mut Self::Class, action: WinAction, run: fn(&super::TcpChatWindow, &str)| {
                 klass.install_action(

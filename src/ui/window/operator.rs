@@ -1,6 +1,7 @@
 //! What an operator does from the window: the member menu's Kick (asking a
-//! reason), Ban (asking first), operator and voice changes, and the Room
-//! Details dialog (read-only for the others).
+//! reason), Ban (asking first), operator and voice changes, Invite (asking
+//! whom; open to every member unless the room is invitation-only), and the
+//! Room Details dialog (read-only for the others).
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
@@ -11,6 +12,7 @@ use crate::api::{Command, MemberMode};
 use crate::i18n::{gettext, gettext_f};
 use crate::ui::model;
 use crate::ui::room_details::{self, TcpChatRoomDetails};
+use crate::ui::validate;
 
 impl TcpChatWindow {
     fn send_for_person(&self, command: Command) {
@@ -37,7 +39,10 @@ impl TcpChatWindow {
         extra.append(&reason);
         extra.append(&reason_name);
         dialog.set_extra_child(Some(&extra));
-        dialog.add_responses(&[("cancel", &gettext("_Cancel")), ("kick", &gettext("_Kick"))]);
+        crate::ui::add_responses(
+            &dialog,
+            &[("cancel", &gettext("_Cancel")), ("kick", &gettext("_Kick"))],
+        );
         dialog.set_response_appearance("kick", adw::ResponseAppearance::Destructive);
         dialog.set_default_response(Some("kick"));
         dialog.set_close_response("cancel");
@@ -55,6 +60,66 @@ impl TcpChatWindow {
                         nick: nick.clone(),
                         reason,
                     });
+                }
+            ),
+        );
+        dialog.present();
+    }
+
+    /// Asks whom, then invites them into the room. Invite stays unavailable
+    /// until the entry holds a nickname IRC accepts.
+    pub(super) fn ask_whom_to_invite(&self) {
+        let room = self.imp().room.read(|room| room.visit().room.clone());
+        let heading = gettext_f("Invite to {room}", &[("room", &room)]);
+        let dialog = adw::MessageDialog::new(
+            Some(self),
+            Some(&heading),
+            Some(&gettext(
+                "They are told they may join, even when the room is invitation only.",
+            )),
+        );
+        dialog.set_title(Some(&heading));
+        let nick = gtk::Entry::builder()
+            .placeholder_text(gettext("Nickname"))
+            .activates_default(true)
+            .build();
+        let nick_name = gtk::Label::new(None);
+        crate::ui::name_through(&nick_name, &nick, &gettext("Nickname"));
+        let extra = gtk::Box::new(gtk::Orientation::Vertical, 0);
+        extra.append(&nick);
+        extra.append(&nick_name);
+        dialog.set_extra_child(Some(&extra));
+        crate::ui::add_responses(
+            &dialog,
+            &[
+                ("cancel", &gettext("_Cancel")),
+                ("invite", &gettext("_Invite")),
+            ],
+        );
+        dialog.set_response_appearance("invite", adw::ResponseAppearance::Suggested);
+        dialog.set_response_enabled("invite", false);
+        dialog.set_default_response(Some("invite"));
+        dialog.set_close_response("cancel");
+        nick.connect_changed(glib::clone!(
+            #[weak]
+            dialog,
+            move |nick| {
+                let valid = validate::nick(&nick.text()).is_some();
+                dialog.set_response_enabled("invite", valid);
+            }
+        ));
+        dialog.connect_response(
+            Some("invite"),
+            glib::clone!(
+                #[weak(rename_to = window)]
+                self,
+                #[weak]
+                nick,
+                move |_, _| {
+                    if let Some(nick) = validate::nick(&nick.text()) {
+                        window.toast(&gettext_f("Invitation sent to {nick}", &[("nick", &nick)]));
+                        window.send_for_person(Command::Invite { nick });
+                    }
                 }
             ),
         );
