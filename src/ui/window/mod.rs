@@ -32,6 +32,7 @@ mod operator;
 mod person;
 mod presence;
 mod remembered;
+mod screen_reader;
 mod search;
 
 use adw::prelude::*;
