@@ -54,6 +54,14 @@ fn said(from: &str, text: &str, private: bool) -> Event {
     }
 }
 
+/// Each notification's summary and body.
+fn summaries(shown: &[desktop_bus::Shown]) -> Vec<(&str, &str)> {
+    shown
+        .iter()
+        .map(|n| (n.summary.as_str(), n.body.as_str()))
+        .collect()
+}
+
 fn joined(fake: &FakeNetwork) {
     fake.join_as_alice("pc.local:6667", &["alice", "bob", "carol"]);
 }
@@ -106,12 +114,8 @@ fn notifications_follow_what_is_meant_for_you() {
     ]);
     wait_until("two notifications", || bus.shown().len() >= 2);
     let shown = bus.shown();
-    let summaries: Vec<(&str, &str)> = shown
-        .iter()
-        .map(|n| (n.summary.as_str(), n.body.as_str()))
-        .collect();
     assert_eq!(
-        summaries,
+        summaries(&shown),
         [
             ("bob in #chat", "alice: lunch?"),
             ("carol (private)", "psst")
@@ -219,12 +223,8 @@ fn a_screen_reader_hears_what_is_meant_for_you_in_the_focused_window() {
     ]);
     wait_until("two notifications", || bus.shown().len() >= before + 2);
     let shown = bus.shown();
-    let summaries: Vec<(&str, &str)> = shown[before..]
-        .iter()
-        .map(|n| (n.summary.as_str(), n.body.as_str()))
-        .collect();
     assert_eq!(
-        summaries,
+        summaries(&shown[before..]),
         [
             ("bob in #chat", "alice: lunch?"),
             ("carol (private)", "psst")

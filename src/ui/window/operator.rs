@@ -19,33 +19,44 @@ impl TcpChatWindow {
         self.update(|room| room.send(command));
     }
 
-    /// Asks why (optional), then removes `nick`.
-    pub(super) fn kick_member(&self, nick: &str) {
-        let heading = gettext_f("Remove {nick}?", &[("nick", nick)]);
-        let dialog = adw::MessageDialog::new(
-            Some(self),
-            Some(&heading),
-            Some(&gettext("They can come back unless banned.")),
-        );
-        dialog.set_title(Some(&heading));
-        let reason = gtk::Entry::builder()
-            .placeholder_text(gettext("Reason (optional)"))
+    /// A dialog titled `heading` that asks for one line, in an entry named
+    /// (and hinted) `field`, then answers Cancel or `act` (id, label).
+    fn ask_one_line(
+        &self,
+        heading: &str,
+        body: &str,
+        field: &str,
+        act: (&str, &str),
+    ) -> (adw::MessageDialog, gtk::Entry) {
+        let dialog = adw::MessageDialog::new(Some(self), Some(heading), Some(body));
+        // The window's own name too: what a screen reader says on its arrival.
+        dialog.set_title(Some(heading));
+        let entry = gtk::Entry::builder()
+            .placeholder_text(field)
             .activates_default(true)
             .build();
         // Its placeholder is no name for a screen reader in GTK 4.8.
-        let reason_name = gtk::Label::new(None);
-        crate::ui::name_through(&reason_name, &reason, &gettext("Reason (optional)"));
+        let entry_name = gtk::Label::new(None);
+        crate::ui::name_through(&entry_name, &entry, field);
         let extra = gtk::Box::new(gtk::Orientation::Vertical, 0);
-        extra.append(&reason);
-        extra.append(&reason_name);
+        extra.append(&entry);
+        extra.append(&entry_name);
         dialog.set_extra_child(Some(&extra));
-        crate::ui::add_responses(
-            &dialog,
-            &[("cancel", &gettext("_Cancel")), ("kick", &gettext("_Kick"))],
+        crate::ui::add_responses(&dialog, &[("cancel", &gettext("_Cancel")), act]);
+        dialog.set_default_response(Some(act.0));
+        dialog.set_close_response("cancel");
+        (dialog, entry)
+    }
+
+    /// Asks why (optional), then removes `nick`.
+    pub(super) fn kick_member(&self, nick: &str) {
+        let (dialog, reason) = self.ask_one_line(
+            &gettext_f("Remove {nick}?", &[("nick", nick)]),
+            &gettext("They can come back unless banned."),
+            &gettext("Reason (optional)"),
+            ("kick", &gettext("_Kick")),
         );
         dialog.set_response_appearance("kick", adw::ResponseAppearance::Destructive);
-        dialog.set_default_response(Some("kick"));
-        dialog.set_close_response("cancel");
         let nick = nick.to_owned();
         dialog.connect_response(
             Some("kick"),
@@ -70,36 +81,14 @@ impl TcpChatWindow {
     /// until the entry holds a nickname IRC accepts.
     pub(super) fn ask_whom_to_invite(&self) {
         let room = self.imp().room.read(|room| room.visit().room.clone());
-        let heading = gettext_f("Invite to {room}", &[("room", &room)]);
-        let dialog = adw::MessageDialog::new(
-            Some(self),
-            Some(&heading),
-            Some(&gettext(
-                "They are told they may join, even when the room is invitation only.",
-            )),
-        );
-        dialog.set_title(Some(&heading));
-        let nick = gtk::Entry::builder()
-            .placeholder_text(gettext("Nickname"))
-            .activates_default(true)
-            .build();
-        let nick_name = gtk::Label::new(None);
-        crate::ui::name_through(&nick_name, &nick, &gettext("Nickname"));
-        let extra = gtk::Box::new(gtk::Orientation::Vertical, 0);
-        extra.append(&nick);
-        extra.append(&nick_name);
-        dialog.set_extra_child(Some(&extra));
-        crate::ui::add_responses(
-            &dialog,
-            &[
-                ("cancel", &gettext("_Cancel")),
-                ("invite", &gettext("_Invite")),
-            ],
+        let (dialog, nick) = self.ask_one_line(
+            &gettext_f("Invite to {room}", &[("room", &room)]),
+            &gettext("They are told they may join, even when the room is invitation only."),
+            &gettext("Nickname"),
+            ("invite", &gettext("_Invite")),
         );
         dialog.set_response_appearance("invite", adw::ResponseAppearance::Suggested);
         dialog.set_response_enabled("invite", false);
-        dialog.set_default_response(Some("invite"));
-        dialog.set_close_response("cancel");
         nick.connect_changed(glib::clone!(
             #[weak]
             dialog,
