@@ -1312,6 +1312,29 @@ fn mentions_are_highlighted() {
     ]);
     let log = fake.window.chat_log();
     assert_eq!(log.mention_lines(), ["alice: are you there?"]);
+    // "For you:" is a quiet note like the time, apart from what was said.
+    let text = log.text();
+    let (line, said) = text
+        .lines()
+        .enumerate()
+        .find_map(|(n, line)| Some((n, line.strip_suffix("alice: are you there?")?)))
+        .expect("the mention in the log");
+    let mark = said
+        .find("For you: bob ")
+        .expect("the mark before the nick");
+    let colour_at = |chars: usize| log.foreground_at(line, i32::try_from(chars).unwrap());
+    fake_network::wait_until("the mention painted", || colour_at(0).is_some());
+    assert_eq!(
+        colour_at(mark),
+        colour_at(0),
+        "the mark as quiet as the time"
+    );
+    assert_eq!(colour_at(said.len()), None, "the text in the view's colour");
+    shot("mention");
+    adw::StyleManager::default().set_color_scheme(adw::ColorScheme::ForceDark);
+    fake.settle();
+    shot("mention-dark");
+    adw::StyleManager::default().set_color_scheme(adw::ColorScheme::Default);
     fake.close();
 }
 
@@ -1783,7 +1806,8 @@ fn keyboard_alone_kicks_opens_details_and_reaches_banners() {
     });
     press(&["Down", "Down", "Down", "Return"]);
     let dialog = open_dialog();
-    focus_window("Remove bob\\?");
+    focus_window("Kick bob\\?");
+    shot("kick-dialog");
     press(&["s", "p", "a", "m", "Return"]);
     let mut sent = Vec::new();
     fake_network::wait_until("Enter to kick bob", || {
@@ -2466,7 +2490,9 @@ fn invite_from_the_main_menu() {
     press(&["F10"]);
     let menu = fake.window.primary_menu_button().popover().unwrap();
     fake_network::wait_until("F10 to open the main menu", || menu.is_visible());
-    press(&["Down", "Return"]);
+    press(&["Down"]);
+    shot("main-menu-invite");
+    press(&["Return"]);
     let dialog = open_dialog();
     assert_eq!(dialog.heading().as_deref(), Some("Invite to #chat"));
     assert!(!dialog.is_response_enabled("invite"), "no nickname yet");
@@ -2475,7 +2501,10 @@ fn invite_from_the_main_menu() {
     assert!(!dialog.is_response_enabled("invite"), "not a nickname");
     nick[0].set_text("");
     focus_window("Invite to #chat");
-    press(&["e", "r", "i", "n", "Return"]);
+    press(&["e", "r", "i", "n"]);
+    fake_network::wait_until("erin typed", || nick[0].text() == "erin");
+    shot("invite-dialog");
+    press(&["Return"]);
     let mut sent = Vec::new();
     fake_network::wait_until("Enter to invite erin", || {
         sent.extend(sent_but_typing(&fake));

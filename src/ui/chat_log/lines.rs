@@ -33,19 +33,28 @@ pub(super) struct LineStyle {
 }
 
 impl LineStyle {
-    /// Where the said text starts.
-    pub(super) fn text_from(&self) -> i32 {
-        let time = if self.time_chars > 0 {
+    /// Where the mention mark starts (on a line without one, the label).
+    pub(super) fn mark_from(&self) -> i32 {
+        if self.time_chars > 0 {
             i32::from(self.time_chars) + TIME_GAP.chars().count() as i32
         } else {
             0
-        };
+        }
+    }
+
+    /// Where the speaker's label starts (on a line without one, the text).
+    pub(super) fn label_from(&self) -> i32 {
+        self.mark_from() + i32::from(self.mark_chars)
+    }
+
+    /// Where the said text starts.
+    pub(super) fn text_from(&self) -> i32 {
         let label = if self.label_chars > 0 {
             i32::from(self.label_chars) + 1
         } else {
             0
         };
-        time + i32::from(self.mark_chars) + label
+        self.label_from() + label
     }
 }
 
@@ -178,6 +187,10 @@ mod tests {
         let composed = compose(&entry, "09:15", &mut text);
         assert_eq!(text, "09:15  For you: bob alice: lunch?");
         assert_eq!(composed.style.mark_chars, 9);
+        let at = |chars: i32| usize::try_from(chars).unwrap();
+        let (mark, label) = (composed.style.mark_from(), composed.style.label_from());
+        assert_eq!(&text[at(mark)..at(label)], "For you: ");
+        assert_eq!(&text[at(label)..at(label) + 3], "bob");
         let text_from = usize::try_from(composed.style.text_from()).unwrap();
         assert_eq!(&text[text_from..], "alice: lunch?");
         entry.mentions_you = false;

@@ -51,7 +51,7 @@ impl TcpChatWindow {
     /// Asks why (optional), then removes `nick`.
     pub(super) fn kick_member(&self, nick: &str) {
         let (dialog, reason) = self.ask_one_line(
-            &gettext_f("Remove {nick}?", &[("nick", nick)]),
+            &gettext_f("Kick {nick}?", &[("nick", nick)]),
             &gettext("They can come back unless banned."),
             &gettext("Reason (optional)"),
             ("kick", &gettext("_Kick")),
@@ -83,7 +83,7 @@ impl TcpChatWindow {
         let room = self.imp().room.read(|room| room.visit().room.clone());
         let (dialog, nick) = self.ask_one_line(
             &gettext_f("Invite to {room}", &[("room", &room)]),
-            &gettext("They are told they may join, even when the room is invitation only."),
+            &gettext("They will be told they can join, even if the room is invitation only."),
             &gettext("Nickname"),
             ("invite", &gettext("_Invite")),
         );
