@@ -11,6 +11,11 @@ use crate::i18n::gettext;
 use crate::ui::log_entry::{Kind, LogEntry};
 use crate::ui::palette;
 
+/// CJK punctuation, which is drawn with its own space after it.
+fn is_full_width_punctuation(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF01}'..='\u{FF0F}' | '\u{FF1A}'..='\u{FF20}')
+}
+
 /// How to paint one line, in character counts from its start: the time
 /// column, then on a line that names the person the words "For you:" and a
 /// space, then the speaker's label and a space, then the text.
@@ -84,10 +89,13 @@ pub(super) fn compose(entry: &LogEntry, now: &str, text: &mut String) -> Compose
     // rest of the line.
     let mut mark_chars = 0;
     if entry.mentions_you {
-        let mark = gettext("For you:");
-        mark_chars = u8::try_from(mark.chars().count() + 1).unwrap_or(u8::MAX);
+        let mut mark = gettext("For you:");
+        // A full-width colon ("提到你：") carries its own space.
+        if !mark.ends_with(is_full_width_punctuation) {
+            mark.push(' ');
+        }
+        mark_chars = u8::try_from(mark.chars().count()).unwrap_or(u8::MAX);
         text.push_str(&mark);
-        text.push(' ');
     }
     let mut label_chars = 0;
     let mut colour_slot = 0;
@@ -198,6 +206,14 @@ mod tests {
         let plain = compose(&entry, "09:15", &mut text);
         assert_eq!(text, "09:15  bob alice: lunch?");
         assert_eq!(plain.style.mark_chars, 0);
+    }
+
+    #[test]
+    fn a_full_width_mark_needs_no_space_after_it() {
+        assert!(is_full_width_punctuation('：'));
+        assert!(is_full_width_punctuation('，'));
+        assert!(!is_full_width_punctuation(':'));
+        assert!(!is_full_width_punctuation('你'));
     }
 
     #[test]
