@@ -15,6 +15,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use fake_network::FakeNetwork;
+use gtk::prelude::*;
 use tcp_chat::api::{Event, LineMeta};
 use tcp_chat::ui::launch::Launch;
 
@@ -59,12 +60,16 @@ struct Stalls {
     busy: Cell<Duration>,
 }
 
-/// Feeds `count` messages at once and reports; returns the longest stall.
-fn burst(fake: &FakeNetwork, label: &str, count: usize, idle_mib: f64) -> Rc<Stalls> {
+/// Frames redrawn with nothing new in them, for the floor under the
+/// stalls: what one frame of the window costs the main loop.
+const IDLE_FRAMES: u32 = 60;
+
+/// Starts the 4 ms probe; `stop` it to read the longest stalls.
+fn probe() -> (Rc<Stalls>, glib::SourceId) {
     let worst = Rc::new(Stalls::default());
     let last = Rc::new(Cell::new((Instant::now(), thread_cpu())));
     let ticker = glib::timeout_add_local_full(TICK, glib::Priority::HIGH, {
-        let (worst, last) = (worst.clone(), last.clone());
+        let worst = worst.clone();
         move || {
             let now = (Instant::now(), thread_cpu());
             let (then, then_cpu) = last.replace(now);
@@ -76,8 +81,48 @@ fn burst(fake: &FakeNetwork, label: &str, count: usize, idle_mib: f64) -> Rc<Sta
             glib::ControlFlow::Continue
         }
     });
+    (worst, ticker)
+}
+
+/// Redraws the log every frame, its text unchanged, and reports the
+/// longest stall: the part of a burst's stall that is the renderer's
+/// frame, whatever the log does.
+fn idle_frames(fake: &FakeNetwork, label: &str) {
+    let view = fake.window.chat_log().text_view();
+    let drawn = Rc::new(Cell::new(0u32));
+    let (worst, ticker) = probe();
     let start = Instant::now();
-    last.set((start, thread_cpu()));
+    view.add_tick_callback({
+        let drawn = drawn.clone();
+        move |view, _| {
+            drawn.set(drawn.get() + 1);
+            view.queue_draw();
+            if drawn.get() < IDLE_FRAMES {
+                glib::ControlFlow::Continue
+            } else {
+                glib::ControlFlow::Break
+            }
+        }
+    });
+    let context = glib::MainContext::default();
+    let deadline = start + Duration::from_secs(60);
+    while drawn.get() < IDLE_FRAMES && Instant::now() < deadline {
+        context.iteration(true);
+    }
+    ticker.remove();
+    println!(
+        "{label}: {} frames in {:.1} ms; longest main-loop stall {:.1} ms ({:.1} ms of it busy)",
+        drawn.get(),
+        start.elapsed().as_secs_f64() * 1000.0,
+        worst.wall.get().as_secs_f64() * 1000.0,
+        worst.busy.get().as_secs_f64() * 1000.0,
+    );
+}
+
+/// Feeds `count` messages at once and reports; returns the longest stall.
+fn burst(fake: &FakeNetwork, label: &str, count: usize, idle_mib: f64) -> Rc<Stalls> {
+    let (worst, ticker) = probe();
+    let start = Instant::now();
     fake.feed((0..count).map(message));
     let shown = start.elapsed();
     ticker.remove();
@@ -150,6 +195,8 @@ fn main() {
         over_idle * 1024.0 * 1024.0 / lines.max(1) as f64,
     );
     let full = burst(&fake, "burst into a full log", 10_000 / scale, idle);
+    // Last, so that the memory these frames take is in no figure above.
+    idle_frames(&fake, "full log redrawn");
     search(
         &fake,
         "a rare phrase",

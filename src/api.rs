@@ -215,6 +215,22 @@ impl Rank {
     pub fn is_operator(self) -> bool {
         self >= Rank::HalfOperator
     }
+
+    /// May give and take operator status and ban. Half-operators may not
+    /// on most servers (they moderate: remove and voice members).
+    pub fn may_op_and_ban(self) -> bool {
+        self == Rank::Operator
+    }
+
+    /// May remove a member of rank `them`, or give or take their voice:
+    /// an operator anyone, a half-operator only those below them.
+    pub fn may_moderate(self, them: Rank) -> bool {
+        match self {
+            Rank::Operator => true,
+            Rank::HalfOperator => them < Rank::HalfOperator,
+            Rank::Voiced | Rank::Member => false,
+        }
+    }
 }
 
 /// A membership mode the window can give or take.

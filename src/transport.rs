@@ -7,6 +7,8 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::BytesMut;
+
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -39,13 +41,36 @@ pub(crate) fn tls(stream: impl Into<Tls>) -> (ReadHalf, WriteHalf) {
 }
 
 impl ReadHalf {
-    /// Waits until bytes can be read, where that can be known without a
-    /// buffer to read them into (plain TCP: `true`); TLS must decrypt to
-    /// know (`false` at once).
-    pub(crate) async fn readable_without_buffer(&self) -> io::Result<bool> {
-        match self {
-            ReadHalf::Plain(read) => read.readable().await.map(|()| true),
-            ReadHalf::Tls(_) => Ok(false),
+    /// Plain TCP: waits until bytes come, then appends what is there (up to
+    /// `CHUNK` bytes) to `buffer`, which needs no room while waiting: an
+    /// empty one is let go first, so an idle reader holds none. `None` for
+    /// TLS, which must decrypt into a buffer to know whether anything came.
+    pub(crate) async fn read_when_ready<const CHUNK: usize>(
+        &self,
+        buffer: &mut BytesMut,
+    ) -> Option<io::Result<usize>> {
+        let ReadHalf::Plain(read) = self else {
+            return None;
+        };
+        if buffer.is_empty() {
+            *buffer = BytesMut::new();
+        }
+        loop {
+            if let Err(err) = read.readable().await {
+                return Some(Err(err));
+            }
+            // Not held across the wait, so not part of the caller's future.
+            let mut chunk = [0; CHUNK];
+            match read.try_read(&mut chunk) {
+                Ok(count) => {
+                    buffer.extend_from_slice(&chunk[..count]);
+                    return Some(Ok(count));
+                }
+                // Readiness can be stale; the refusal clears it, so the next
+                // wait is a real one.
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                Err(err) => return Some(Err(err)),
+            }
         }
     }
 }

@@ -30,10 +30,17 @@ const PROGRAM: &str = "tcp-chat-a11y-test";
 /// query), and returns what the walker printed: "role\tname" lines.
 /// Fails with the walker's list when an element is badly named.
 fn walk(state: &str) -> String {
+    walk_reading(state, None)
+}
+
+/// [`walk`], also printing "line\ttext" for each line of the text of the
+/// elements named `text_of`, as a screen reader reads it.
+fn walk_reading(state: &str, text_of: Option<&str>) -> String {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/atspi_names.py");
     // Debian's interpreter, where python3-pyatspi installs (not a pyenv one).
     let mut walker = Process::new("/usr/bin/python3")
         .args([script, PROGRAM])
+        .args(text_of)
         .stdout(Stdio::piped())
         .spawn()
         .expect("/usr/bin/python3 runs");
@@ -108,10 +115,25 @@ fn every_control_is_named() {
             private: true,
             meta: LineMeta::default(),
         },
+        Event::Message {
+            from: "bob".into(),
+            target: "#chat".into(),
+            text: "alice: lunch?".into(),
+            own: false,
+            private: false,
+            meta: LineMeta::default(),
+        },
     ]);
     fake.window.set_show_members(true);
     fake.settle();
-    let room = walk("room");
+    let room = walk_reading("room", Some("Messages"));
+    // The line that names alice says so in words, not only by its tint.
+    assert!(
+        room.lines().any(
+            |line| line.starts_with("line\t") && line.ends_with("  For you: bob alice: lunch?")
+        ),
+        "{room}"
+    );
     for (role, name) in [
         ("push button", "Leave"),
         ("push button", "Send"),
@@ -138,9 +160,8 @@ fn every_control_is_named() {
     ] {
         assert!(has(&room, role, name), "{role} {name:?} in:\n{room}");
     }
-    // Room Details, as the room's operator sees it: every setting named.
-    // (Its Cancel and Apply are still "_Cancel Cancel": libadwaita 1.2's
-    // response buttons, allowed by the walker.)
+    // Room Details, as the room's operator sees it: every setting named,
+    // and its responses by what they show (not "_Cancel Cancel").
     WidgetExt::activate_action(&fake.window, WinAction::RoomDetails.detailed(), None).unwrap();
     fake.settle();
     let details = walk("room details");
@@ -152,6 +173,8 @@ fn every_control_is_named() {
         ("check box", "Invitation only"),
         ("password text", "Password"),
         ("spin button", "Member limit"),
+        ("push button", "Cancel"),
+        ("push button", "Apply"),
     ] {
         assert!(has(&details, role, name), "{role} {name:?} in:\n{details}");
     }
@@ -170,6 +193,7 @@ fn every_control_is_named() {
     fake.settle();
     let kick = walk("kick dialog");
     assert!(has(&kick, "text", "Reason (optional)"), "{kick}");
+    assert!(has(&kick, "push button", "Kick"), "{kick}");
     fake.close();
 }
 

@@ -1312,6 +1312,29 @@ fn mentions_are_highlighted() {
     ]);
     let log = fake.window.chat_log();
     assert_eq!(log.mention_lines(), ["alice: are you there?"]);
+    // "For you:" is a quiet note like the time, apart from what was said.
+    let text = log.text();
+    let (line, said) = text
+        .lines()
+        .enumerate()
+        .find_map(|(n, line)| Some((n, line.strip_suffix("alice: are you there?")?)))
+        .expect("the mention in the log");
+    let mark = said
+        .find("For you: bob ")
+        .expect("the mark before the nick");
+    let colour_at = |chars: usize| log.foreground_at(line, i32::try_from(chars).unwrap());
+    fake_network::wait_until("the mention painted", || colour_at(0).is_some());
+    assert_eq!(
+        colour_at(mark),
+        colour_at(0),
+        "the mark as quiet as the time"
+    );
+    assert_eq!(colour_at(said.len()), None, "the text in the view's colour");
+    shot("mention");
+    adw::StyleManager::default().set_color_scheme(adw::ColorScheme::ForceDark);
+    fake.settle();
+    shot("mention-dark");
+    adw::StyleManager::default().set_color_scheme(adw::ColorScheme::Default);
     fake.close();
 }
 
@@ -1783,7 +1806,8 @@ fn keyboard_alone_kicks_opens_details_and_reaches_banners() {
     });
     press(&["Down", "Down", "Down", "Return"]);
     let dialog = open_dialog();
-    focus_window("Remove bob\\?");
+    focus_window("Kick bob\\?");
+    shot("kick-dialog");
     press(&["s", "p", "a", "m", "Return"]);
     let mut sent = Vec::new();
     fake_network::wait_until("Enter to kick bob", || {
@@ -2019,6 +2043,11 @@ fn main() -> std::process::ExitCode {
             "room_details_reflect_and_change_modes",
             room_details_reflect_and_change_modes,
         ),
+        (
+            "half_operator_menu_offers_what_the_rank_may_do",
+            half_operator_menu_offers_what_the_rank_may_do,
+        ),
+        ("invite_from_the_main_menu", invite_from_the_main_menu),
         (
             "kicked_and_banned_show_a_banner_without_reconnecting",
             kicked_and_banned_show_a_banner_without_reconnecting,
@@ -2367,6 +2396,151 @@ fn operator_marks_and_member_menu() {
         by: Some("bob".into()),
     }]);
     assert_eq!(menu_items(&list.menu_for("carol")).len(), 1);
+    fake.close();
+}
+
+/// Whether the main menu has an item that shows `text` (an item whose
+/// action is disabled is left out of it).
+fn main_menu_shows(fake: &FakeNetwork, text: &str) -> bool {
+    let menu = fake.window.primary_menu_button().popover().unwrap();
+    descendants::<gtk::Widget>(menu.upcast_ref())
+        .iter()
+        .any(|item| {
+            item.find_property("text").is_some()
+                && item.property::<Option<String>>("text").as_deref() == Some(text)
+        })
+}
+
+/// A half-operator's menu offers only what the rank may do on most
+/// servers: voice and remove those below them; no operator status, no
+/// bans, nothing on operators.
+fn half_operator_menu_offers_what_the_rank_may_do() {
+    let fake = FakeNetwork::new();
+    fake.join_as_alice("pc.local:6667", &["alice", "bob", "carol", "dan", "erin"]);
+    fake.feed([Event::Members {
+        room: "#chat".into(),
+        nicks: ["alice", "bob", "carol", "dan", "erin"]
+            .map(String::from)
+            .to_vec(),
+        ranks: vec![
+            ("alice".into(), Rank::HalfOperator),
+            ("bob".into(), Rank::Operator),
+            ("carol".into(), Rank::Voiced),
+            ("erin".into(), Rank::HalfOperator),
+        ],
+    }]);
+    fake.window.set_show_members(true);
+    fake.settle();
+    let list = fake.window.member_list();
+    let labels = |nick: &str| -> Vec<String> {
+        menu_items(&list.menu_for(nick))
+            .into_iter()
+            .map(|(label, ..)| label)
+            .collect()
+    };
+    assert_eq!(
+        labels("dan"),
+        ["Send _Private Message", "Give _Voice", "_Kick…"]
+    );
+    assert_eq!(
+        labels("carol"),
+        ["Send _Private Message", "Remove _Voice", "_Kick…"]
+    );
+    assert_eq!(labels("bob"), ["Send _Private Message"], "an operator");
+    assert_eq!(labels("erin"), ["Send _Private Message"], "a half-operator");
+    choose_from_member_menu(&fake, "dan", "Give _Voice");
+    assert_eq!(
+        fake.sent(),
+        [Command::SetMemberMode {
+            nick: "dan".into(),
+            mode: MemberMode::Voice,
+            on: true
+        }]
+    );
+    // Made an operator, alice has the whole menu.
+    fake.feed([Event::MemberRank {
+        room: "#chat".into(),
+        nick: "alice".into(),
+        rank: Rank::Operator,
+        by: Some("bob".into()),
+    }]);
+    assert_eq!(
+        labels("bob"),
+        [
+            "Send _Private Message",
+            "Remove _Operator",
+            "_Kick…",
+            "_Ban"
+        ]
+    );
+    fake.close();
+}
+
+/// Invite… in the main menu, by keyboard alone: F10, down to it, Enter, a
+/// nickname, Enter. Offered to every member of an open room, only to its
+/// operators once it is invitation-only; Invite waits for a nickname IRC
+/// accepts.
+fn invite_from_the_main_menu() {
+    const WINDOW: &str = "TCP Chat$";
+    let fake = FakeNetwork::new();
+    add_accelerators(&fake);
+    fake.join_as_alice("pc.local:6667", &["alice", "bob"]);
+    assert!(main_menu_shows(&fake, "Invite…"), "an open room, a member");
+    focus_window(WINDOW);
+    press(&["F10"]);
+    let menu = fake.window.primary_menu_button().popover().unwrap();
+    fake_network::wait_until("F10 to open the main menu", || menu.is_visible());
+    press(&["Down"]);
+    shot("main-menu-invite");
+    press(&["Return"]);
+    let dialog = open_dialog();
+    assert_eq!(dialog.heading().as_deref(), Some("Invite to #chat"));
+    assert!(!dialog.is_response_enabled("invite"), "no nickname yet");
+    let nick = descendants::<gtk::Entry>(dialog.upcast_ref());
+    nick[0].set_text("two words");
+    assert!(!dialog.is_response_enabled("invite"), "not a nickname");
+    nick[0].set_text("");
+    focus_window("Invite to #chat");
+    press(&["e", "r", "i", "n"]);
+    fake_network::wait_until("erin typed", || nick[0].text() == "erin");
+    shot("invite-dialog");
+    press(&["Return"]);
+    let mut sent = Vec::new();
+    fake_network::wait_until("Enter to invite erin", || {
+        sent.extend(sent_but_typing(&fake));
+        !sent.is_empty()
+    });
+    assert_eq!(
+        sent,
+        [Command::Invite {
+            nick: "erin".into()
+        }]
+    );
+    fake_network::wait_until("the Invite dialog to close", || !dialog.is_visible());
+    drop(dialog);
+    // Invitation only: for its operators alone.
+    fake.feed([Event::RoomModes {
+        room: "#chat".into(),
+        modes: RoomModes {
+            invite_only: true,
+            ..RoomModes::default()
+        },
+        by: None,
+    }]);
+    assert!(
+        !main_menu_shows(&fake, "Invite…"),
+        "invitation only, a member"
+    );
+    fake.feed([Event::MemberRank {
+        room: "#chat".into(),
+        nick: "alice".into(),
+        rank: Rank::HalfOperator,
+        by: Some("bob".into()),
+    }]);
+    assert!(
+        main_menu_shows(&fake, "Invite…"),
+        "invitation only, an operator"
+    );
     fake.close();
 }
 

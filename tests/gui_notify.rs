@@ -33,6 +33,7 @@ fn desktop() -> (Rc<DesktopBus>, TcpChatApplication) {
         desktop
             .get_or_init(|| {
                 let bus = Rc::new(DesktopBus::start());
+                bus.serve_a11y_status();
                 let app = TcpChatApplication::new();
                 app.register(None::<&gio::Cancellable>)
                     .expect("the app registers on the private bus");
@@ -51,6 +52,14 @@ fn said(from: &str, text: &str, private: bool) -> Event {
         private,
         meta: LineMeta::default(),
     }
+}
+
+/// Each notification's summary and body.
+fn summaries(shown: &[desktop_bus::Shown]) -> Vec<(&str, &str)> {
+    shown
+        .iter()
+        .map(|n| (n.summary.as_str(), n.body.as_str()))
+        .collect()
 }
 
 fn joined(fake: &FakeNetwork) {
@@ -105,12 +114,8 @@ fn notifications_follow_what_is_meant_for_you() {
     ]);
     wait_until("two notifications", || bus.shown().len() >= 2);
     let shown = bus.shown();
-    let summaries: Vec<(&str, &str)> = shown
-        .iter()
-        .map(|n| (n.summary.as_str(), n.body.as_str()))
-        .collect();
     assert_eq!(
-        summaries,
+        summaries(&shown),
         [
             ("bob in #chat", "alice: lunch?"),
             ("carol (private)", "psst")
@@ -192,6 +197,52 @@ fn notifications_follow_what_is_meant_for_you() {
     preferences.choose_notifications("mentions");
     preferences.destroy();
 
+    elsewhere.destroy();
+    fake.close();
+}
+
+/// A screen reader does not say a line arriving in the log: while one
+/// runs, a mention and a private line notify though the window has the
+/// focus (chatter does not), and the mention is withdrawn once the room is
+/// read again.
+fn a_screen_reader_hears_what_is_meant_for_you_in_the_focused_window() {
+    let (bus, fake, elsewhere) = in_the_room();
+    let (_, app) = desktop();
+    // No screen reader yet: the next notification after this line is one
+    // sent with a screen reader running.
+    let before = bus.shown().len();
+    fake.feed([said("bob", "alice: before", false)]);
+    bus.set_screen_reader(true);
+    wait_until("the window to hear of the screen reader", || {
+        fake.window.screen_reader_running()
+    });
+    fake.feed([
+        said("bob", "the weather is nice", false),
+        said("bob", "alice: lunch?", false),
+        said("carol", "psst", true),
+    ]);
+    wait_until("two notifications", || bus.shown().len() >= before + 2);
+    let shown = bus.shown();
+    assert_eq!(
+        summaries(&shown[before..]),
+        [
+            ("bob in #chat", "alice: lunch?"),
+            ("carol (private)", "psst")
+        ]
+    );
+    let mention_id = shown[before].id;
+    bus.replies_reached(app.upcast_ref());
+    assert!(!bus.closed().contains(&mention_id));
+    // Read again (the window back in focus): the mention goes.
+    look_away(&fake, &elsewhere);
+    come_back(&fake);
+    wait_until("the mention withdrawn", || {
+        bus.closed().contains(&mention_id)
+    });
+    bus.set_screen_reader(false);
+    wait_until("the window to hear the screen reader stopped", || {
+        !fake.window.screen_reader_running()
+    });
     elsewhere.destroy();
     fake.close();
 }
@@ -291,6 +342,9 @@ fn main() -> std::process::ExitCode {
     if let Some(code) = desktop_bus::on_private_bus() {
         return code;
     }
+    // No AT-SPI bus launcher: the fake desktop serves its screen reader
+    // status (org.a11y.Bus) instead.
+    std::env::set_var("GTK_A11Y", "none");
     fake_network::init();
     fake_network::run_cases(&[
         (
@@ -304,6 +358,10 @@ fn main() -> std::process::ExitCode {
         (
             "a_hosted_room_can_stay_open_in_the_background",
             a_hosted_room_can_stay_open_in_the_background,
+        ),
+        (
+            "a_screen_reader_hears_what_is_meant_for_you_in_the_focused_window",
+            a_screen_reader_hears_what_is_meant_for_you_in_the_focused_window,
         ),
     ])
 }

@@ -192,8 +192,9 @@ impl Input {
 }
 
 /// Lines from the socket through [`LineCodec`]; the buffer grows only as a
-/// line needs it, and is let go while nothing is half-read and the socket
-/// is quiet. Cancel-safe: bytes are only ever added by a finished read.
+/// line needs it, and (plain text) is let go while nothing is half-read and
+/// the socket is quiet. Cancel-safe: bytes are only ever added by a finished
+/// read.
 struct LineReader {
     socket: ReadHalf,
     codec: LineCodec,
@@ -208,20 +209,22 @@ impl LineReader {
                 Ok(None) => {}
                 Err(err) => return Err(read_failed(&err)),
             }
-            if self.buffer.is_empty() && self.buffer.capacity() > 0 {
-                // Nothing half-read: an idle client holds no buffer (most
-                // of a crowd is idle; the next read allocates one again).
-                let buffer = std::mem::take(&mut self.buffer);
-                match self.socket.readable_without_buffer().await {
-                    Ok(true) => {}
-                    Ok(false) => self.buffer = buffer,
-                    Err(err) => return Err(read_failed(&err)),
+            // Plain text: no buffer while the client is quiet (most of a
+            // crowd is), one the size of what came when it speaks.
+            let read = match self
+                .socket
+                .read_when_ready::<READ_CHUNK_BYTES>(&mut self.buffer)
+                .await
+            {
+                Some(read) => read,
+                None => {
+                    if self.buffer.capacity() - self.buffer.len() < READ_CHUNK_BYTES / 4 {
+                        self.buffer.reserve(READ_CHUNK_BYTES);
+                    }
+                    self.socket.read_buf(&mut self.buffer).await
                 }
-            }
-            if self.buffer.capacity() - self.buffer.len() < READ_CHUNK_BYTES / 4 {
-                self.buffer.reserve(READ_CHUNK_BYTES);
-            }
-            match self.socket.read_buf(&mut self.buffer).await {
+            };
+            match read {
                 Ok(0) => {
                     return match self.codec.decode_eof(&mut self.buffer) {
                         Ok(Some(line)) => Ok(line),

@@ -83,6 +83,8 @@ pub enum WinAction {
     DevoiceMember,
     /// Show the room's topic and settings (editable when we are operator).
     RoomDetails,
+    /// Ask a nick, then invite them into the room.
+    Invite,
     /// Show the conversation whose key is given (`ConversationId::key`).
     ShowConversation,
     /// End the private conversation shown.
@@ -117,6 +119,7 @@ impl WinAction {
             WinAction::VoiceMember => "win.voice-member",
             WinAction::DevoiceMember => "win.devoice-member",
             WinAction::RoomDetails => "win.room-details",
+            WinAction::Invite => "win.invite",
             WinAction::ShowConversation => "win.show-conversation",
             WinAction::CloseConversation => "win.close-conversation",
             WinAction::ShowHelpOverlay => "win.show-help-overlay",

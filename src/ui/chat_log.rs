@@ -52,6 +52,9 @@ struct Tags {
     action: gtk::TextTag,
     /// A line that names the person.
     mention: gtk::TextTag,
+    /// Its "For you:", quiet like the time: a note on the line, not part
+    /// of what was said.
+    mention_mark: gtk::TextTag,
     notice: gtk::TextTag,
     system: gtk::TextTag,
     error: gtk::TextTag,
@@ -90,6 +93,7 @@ impl Tags {
                 .style(gtk::pango::Style::Italic)
                 .build()),
             mention: add(gtk::TextTag::new(None::<&str>)),
+            mention_mark: add(gtk::TextTag::new(None::<&str>)),
             notice: add(gtk::TextTag::builder().scale(0.95).build()),
             system: add(gtk::TextTag::builder().scale(0.9).build()),
             error: add(gtk::TextTag::new(None::<&str>)),
@@ -122,6 +126,7 @@ impl Tags {
         self.mention.set_paragraph_background_rgba(Some(&mention));
         for tag in [
             &self.time,
+            &self.mention_mark,
             &self.system,
             &self.notice,
             &self.pending,
@@ -963,6 +968,18 @@ impl TcpChatLog {
             .to_string()
     }
 
+    /// The colour a tag gives the character `chars` into `line`, if one
+    /// does (for tests).
+    pub fn foreground_at(&self, line: usize, chars: i32) -> Option<gdk::RGBA> {
+        let (mut at, _) = self.line_bounds(line)?;
+        at.forward_chars(chars);
+        at.tags()
+            .iter()
+            .rev()
+            .find(|tag| tag.is_foreground_set())
+            .and_then(|tag| tag.foreground_rgba())
+    }
+
     pub fn line_count(&self) -> usize {
         self.imp().styles.borrow().len()
     }
@@ -1245,9 +1262,16 @@ fn paint_line(
         buffer.apply_tag(&tags.time, start, &at(i32::from(style.time_chars)));
     }
     let text_from = at(style.text_from());
+    if style.mark_chars > 0 {
+        // Without its space, which the tint alone covers.
+        buffer.apply_tag(
+            &tags.mention_mark,
+            &at(style.mark_from()),
+            &at(style.label_from() - 1),
+        );
+    }
     if style.label_chars > 0 {
-        // The label and its space end where the text starts.
-        let label_from = style.text_from() - i32::from(style.label_chars) - 1;
+        let label_from = style.label_from();
         let nick_tag = &tags.nicks[usize::from(style.colour_slot) % tags.nicks.len()];
         buffer.apply_tag(
             nick_tag,

@@ -26,6 +26,8 @@ mod imp {
         #[template_child]
         pub(super) name_label: TemplateChild<gtk::Label>,
         pub(super) conversation: RefCell<ConversationId>,
+        /// What the badge's tooltip says: the unread count in words.
+        pub(super) badge_words: RefCell<String>,
     }
 
     #[glib::object_subclass]
@@ -43,7 +45,27 @@ mod imp {
         }
     }
 
-    impl ObjectImpl for TcpChatConversationRow {}
+    impl ObjectImpl for TcpChatConversationRow {
+        fn constructed(&self) {
+            self.parent_constructed();
+            // The words are given when the tooltip is about to show, not
+            // set on the badge: setting a tooltip asks the display server
+            // where the pointer is, and a flood changes the count once a
+            // batch (a round trip the main loop waits for, behind the
+            // frames the server is still copying).
+            self.badge.set_has_tooltip(true);
+            self.badge.connect_query_tooltip(glib::clone!(
+                #[weak(rename_to = this)]
+                self,
+                #[upgrade_or]
+                false,
+                move |_, _, _, _, tooltip| {
+                    tooltip.set_text(Some(&this.badge_words.borrow()));
+                    true
+                }
+            ));
+        }
+    }
     impl WidgetImpl for TcpChatConversationRow {}
     impl ListBoxRowImpl for TcpChatConversationRow {}
 }
@@ -99,7 +121,8 @@ impl TcpChatConversationRow {
             }
         }
         let badge_words = super::row_name(&unread_text, details.get(1..).unwrap_or_default());
-        imp.badge.set_tooltip_text(Some(&badge_words));
+        // Screen readers hear the same words in the row's name below.
+        imp.badge_words.replace(badge_words);
         super::name_through(
             &imp.name_label,
             self,

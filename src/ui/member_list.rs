@@ -7,7 +7,8 @@
 //! `%`, `+`) said in words by their tooltip and by the row's accessible
 //! name ("bob, Operator");
 //! when we are an operator the menu also offers to remove, ban, and give
-//! or take operator status and voice.
+//! or take operator status and voice; a half-operator's only what that
+//! rank may do (remove and voice those below them).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -47,9 +48,9 @@ mod imp {
         #[template_child]
         pub(super) nicks: TemplateChild<gtk::StringList>,
         pub(super) shown: Shown,
-        /// Our own nick, while we are an operator of the room: the menu
-        /// then offers the operator's actions on the others.
-        pub(super) operator: RefCell<Option<String>>,
+        /// Our own nick and rank, while we are an operator of the room:
+        /// the menu then offers the actions that rank has on the others.
+        pub(super) operator: RefCell<Option<(String, Rank)>>,
     }
 
     #[glib::object_subclass]
@@ -194,7 +195,8 @@ impl TcpChatMemberList {
     }
 
     /// The actions on `nick` the menu offers: a private message, and
-    /// when we are an operator (and `nick` is someone else) the operator's.
+    /// when we are an operator (and `nick` is someone else) those our rank
+    /// has on theirs.
     pub fn menu_for(&self, nick: &str) -> gio::Menu {
         let menu = gio::Menu::new();
         let item = gio::MenuItem::new(Some(&gettext("Send _Private Message")), None);
@@ -204,8 +206,10 @@ impl TcpChatMemberList {
         );
         menu.append_item(&item);
         let operator = self.imp().operator.borrow().clone();
-        let other = operator.is_some_and(|own| fold_case(&own) != fold_case(nick));
-        if other {
+        let ours = operator
+            .filter(|(own, _)| fold_case(own) != fold_case(nick))
+            .map(|(_, rank)| rank);
+        if let Some(ours) = ours {
             let rank = self
                 .imp()
                 .shown
@@ -220,18 +224,24 @@ impl TcpChatMemberList {
                 item.set_action_and_target_value(Some(action.detailed()), Some(&nick.to_variant()));
                 menu.append_item(&item);
             };
-            if rank == Rank::Operator {
-                add(gettext("Remove _Operator"), WinAction::DeopMember);
-            } else {
-                add(gettext("Make _Operator"), WinAction::OpMember);
+            if ours.may_op_and_ban() {
+                if rank == Rank::Operator {
+                    add(gettext("Remove _Operator"), WinAction::DeopMember);
+                } else {
+                    add(gettext("Make _Operator"), WinAction::OpMember);
+                }
             }
-            if rank == Rank::Voiced {
-                add(gettext("Remove _Voice"), WinAction::DevoiceMember);
-            } else if rank == Rank::Member {
-                add(gettext("Give _Voice"), WinAction::VoiceMember);
+            if ours.may_moderate(rank) {
+                if rank == Rank::Voiced {
+                    add(gettext("Remove _Voice"), WinAction::DevoiceMember);
+                } else if rank == Rank::Member {
+                    add(gettext("Give _Voice"), WinAction::VoiceMember);
+                }
+                add(gettext("_Kick…"), WinAction::KickMember);
             }
-            add(gettext("_Kick…"), WinAction::KickMember);
-            add(gettext("_Ban"), WinAction::BanMember);
+            if ours.may_op_and_ban() {
+                add(gettext("_Ban"), WinAction::BanMember);
+            }
         }
         menu
     }
@@ -260,8 +270,9 @@ impl TcpChatMemberList {
     }
 
     /// Shows `sorted` members with their rank badges, the away ones dimmed
-    /// with their reason. `operator`: our nick, when we are an operator.
-    pub fn show_members(&self, sorted: &[MemberRow], operator: Option<String>) {
+    /// with their reason. `operator`: our nick and rank, when we are an
+    /// operator.
+    pub fn show_members(&self, sorted: &[MemberRow], operator: Option<(String, Rank)>) {
         let shown: HashMap<String, RowState> = sorted
             .iter()
             .map(|row| {

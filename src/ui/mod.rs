@@ -64,6 +64,49 @@ pub fn set_mnemonic_label(button: &gtk::Button, text: &str) {
     button.add_css_class("text-button");
 }
 
+/// Adds `responses` (id, mnemonic label) to `dialog`, each button named for
+/// screen readers once, by the text it shows. libadwaita 1.2 sets a
+/// response button's label with its underscore, which GTK 4.8 also makes
+/// its accessible label, said before the name its mnemonic label gives it
+/// ("_Cancel Cancel"): the accessible label goes, the shown text stays.
+pub fn add_responses(dialog: &adw::MessageDialog, responses: &[(&str, &str)]) {
+    use adw::prelude::*;
+    dialog.add_responses(responses);
+    let mut pending = vec![dialog.clone().upcast::<gtk::Widget>()];
+    while let Some(widget) = pending.pop() {
+        let mnemonic = widget
+            .downcast_ref::<gtk::Button>()
+            .filter(|button| button.uses_underline() && button.label().is_some());
+        if let Some(button) = mnemonic {
+            reset_accessible_label(button);
+        }
+        let mut child = widget.first_child();
+        while let Some(next) = child {
+            child = next.next_sibling();
+            pending.push(next);
+        }
+    }
+}
+
+/// Drops the accessible label GTK 4.8 gave `button` from its raw label: its
+/// name is then its mnemonic label's text alone.
+#[allow(unsafe_code)] // GTK 4.0 API that gtk-rs (and its -sys crate) offer only from GTK 4.10
+fn reset_accessible_label(button: &gtk::Button) {
+    use gtk::glib::translate::ToGlibPtr;
+    extern "C" {
+        fn gtk_accessible_reset_property(
+            accessible: *mut std::ffi::c_void,
+            property: gtk::ffi::GtkAccessibleProperty,
+        );
+    }
+    let widget: *mut gtk::ffi::GtkButton = button.to_glib_none().0;
+    // SAFETY: a live GtkButton is a GtkAccessible (every widget is), and
+    // LABEL a property GTK 4.8 knows; the call only drops its value.
+    unsafe {
+        gtk_accessible_reset_property(widget.cast(), gtk::ffi::GTK_ACCESSIBLE_PROPERTY_LABEL);
+    }
+}
+
 /// The mnemonic text `button` shows ("_Join"), whether set as its label or
 /// by [`set_mnemonic_label`].
 pub fn mnemonic_label(button: &gtk::Button) -> Option<String> {

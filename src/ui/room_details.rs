@@ -91,12 +91,15 @@ impl TcpChatRoomDetails {
         imp.key.set_sensitive(operator);
         imp.limit.set_sensitive(operator);
         if operator {
-            dialog.add_responses(&[("cancel", &gettext("_Cancel")), (APPLY, &gettext("_Apply"))]);
+            crate::ui::add_responses(
+                dialog.upcast_ref(),
+                &[("cancel", &gettext("_Cancel")), (APPLY, &gettext("_Apply"))],
+            );
             dialog.set_response_appearance(APPLY, adw::ResponseAppearance::Suggested);
             dialog.set_default_response(Some(APPLY));
             dialog.set_close_response("cancel");
         } else {
-            dialog.add_response("close", &gettext("_Close"));
+            crate::ui::add_responses(dialog.upcast_ref(), &[("close", &gettext("_Close"))]);
             dialog.set_close_response("close");
         }
         dialog

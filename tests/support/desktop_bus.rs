@@ -1,7 +1,8 @@
 //! What a desktop shell offers on the session bus, faked for the GUI tests:
 //! an `org.freedesktop.Notifications` server that records what it is asked,
-//! and a listener for the launcher's `com.canonical.Unity.LauncherEntry`
-//! count. It runs on a connection of its own (the app uses the shared
+//! a listener for the launcher's `com.canonical.Unity.LauncherEntry`
+//! count, and the AT-SPI bus launcher's `org.a11y.Status` (whether a screen
+//! reader runs), when the tests own that name (GTK's accessibility off). It runs on a connection of its own (the app uses the shared
 //! one), so the bus routes every call between them for real. Tests run on
 //! a private bus: see [`on_private_bus`].
 #![allow(dead_code)]
@@ -90,10 +91,19 @@ pub struct Record {
     pub launcher_counts: Vec<i64>,
 }
 
+const A11Y_STATUS_XML: &str = r#"
+<node>
+  <interface name="org.a11y.Status">
+    <property name="IsEnabled" type="b" access="read"/>
+    <property name="ScreenReaderEnabled" type="b" access="read"/>
+  </interface>
+</node>"#;
+
 pub struct DesktopBus {
     connection: gio::DBusConnection,
     pub record: Rc<RefCell<Record>>,
     _launcher: gio::SignalSubscription,
+    screen_reader: Rc<std::cell::Cell<bool>>,
 }
 
 impl DesktopBus {
@@ -173,24 +183,7 @@ impl DesktopBus {
             .method_call(on_call)
             .build()
             .expect("the object registers");
-        let reply = connection
-            .call_sync(
-                Some("org.freedesktop.DBus"),
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus",
-                "RequestName",
-                Some(&("org.freedesktop.Notifications", 4_u32).to_variant()),
-                None,
-                gio::DBusCallFlags::NONE,
-                5000,
-                None::<&gio::Cancellable>,
-            )
-            .expect("RequestName answers");
-        assert_eq!(
-            reply.get::<(u32,)>(),
-            Some((1,)),
-            "we own org.freedesktop.Notifications"
-        );
+        own(&connection, "org.freedesktop.Notifications");
         let launcher = {
             let record = record.clone();
             connection.subscribe_to_signal(
@@ -216,9 +209,52 @@ impl DesktopBus {
             connection,
             record,
             _launcher: launcher,
+            screen_reader: Rc::new(std::cell::Cell::new(false)),
         }
     }
 
+    /// Serves `org.a11y.Status` as the AT-SPI bus launcher would, no screen
+    /// reader running. Only where GTK's accessibility is off (`GTK_A11Y=none`),
+    /// or GTK would have started the real launcher under that name.
+    pub fn serve_a11y_status(&self) {
+        let node = gio::DBusNodeInfo::for_xml(A11Y_STATUS_XML).expect("valid introspection");
+        let interface = node
+            .lookup_interface("org.a11y.Status")
+            .expect("the interface");
+        let screen_reader = self.screen_reader.clone();
+        self.connection
+            .register_object("/org/a11y/bus", &interface)
+            .property(move |_, _, _, _, property| match property {
+                "ScreenReaderEnabled" => screen_reader.get().to_variant(),
+                _ => true.to_variant(),
+            })
+            .build()
+            .expect("the object registers");
+        own(&self.connection, "org.a11y.Bus");
+    }
+
+    /// A screen reader starts or stops, as the launcher announces it.
+    pub fn set_screen_reader(&self, running: bool) {
+        self.screen_reader.set(running);
+        let changed = glib::VariantDict::new(None);
+        changed.insert("ScreenReaderEnabled", running);
+        self.connection
+            .emit_signal(
+                None,
+                "/org/a11y/bus",
+                "org.freedesktop.DBus.Properties",
+                "PropertiesChanged",
+                Some(&glib::Variant::tuple_from_iter([
+                    "org.a11y.Status".to_variant(),
+                    changed.end(),
+                    Vec::<String>::new().to_variant(),
+                ])),
+            )
+            .expect("the signal goes out");
+    }
+}
+
+impl DesktopBus {
     /// The person clicks notification `id`.
     pub fn click(&self, id: u32) {
         self.connection
@@ -271,4 +307,22 @@ impl DesktopBus {
     pub fn launcher_count(&self) -> Option<i64> {
         self.record.borrow().launcher_counts.last().copied()
     }
+}
+
+/// Takes `name` on the bus for `connection`, or fails the test.
+fn own(connection: &gio::DBusConnection, name: &str) {
+    let reply = connection
+        .call_sync(
+            Some("org.freedesktop.DBus"),
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "RequestName",
+            Some(&(name, 4_u32).to_variant()),
+            None,
+            gio::DBusCallFlags::NONE,
+            5000,
+            None::<&gio::Cancellable>,
+        )
+        .expect("RequestName answers");
+    assert_eq!(reply.get::<(u32,)>(), Some((1,)), "we own {name}");
 }

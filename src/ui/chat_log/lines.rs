@@ -11,8 +11,14 @@ use crate::i18n::gettext;
 use crate::ui::log_entry::{Kind, LogEntry};
 use crate::ui::palette;
 
+/// CJK punctuation, which is drawn with its own space after it.
+fn is_full_width_punctuation(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF01}'..='\u{FF0F}' | '\u{FF1A}'..='\u{FF20}')
+}
+
 /// How to paint one line, in character counts from its start: the time
-/// column, then the speaker's label and a space, then the text.
+/// column, then on a line that names the person the words "For you:" and a
+/// space, then the speaker's label and a space, then the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct LineStyle {
     pub(super) kind: Kind,
@@ -20,6 +26,8 @@ pub(super) struct LineStyle {
     pub(super) colour_slot: u8,
     /// 0 for headings, which have no time.
     pub(super) time_chars: u8,
+    /// The mention mark and its space; 0 on the other lines.
+    pub(super) mark_chars: u8,
     /// 0 when no one speaks (system lines, headings).
     pub(super) label_chars: u16,
     pub(super) own: bool,
@@ -30,19 +38,28 @@ pub(super) struct LineStyle {
 }
 
 impl LineStyle {
-    /// Where the said text starts.
-    pub(super) fn text_from(&self) -> i32 {
-        let time = if self.time_chars > 0 {
+    /// Where the mention mark starts (on a line without one, the label).
+    pub(super) fn mark_from(&self) -> i32 {
+        if self.time_chars > 0 {
             i32::from(self.time_chars) + TIME_GAP.chars().count() as i32
         } else {
             0
-        };
+        }
+    }
+
+    /// Where the speaker's label starts (on a line without one, the text).
+    pub(super) fn label_from(&self) -> i32 {
+        self.mark_from() + i32::from(self.mark_chars)
+    }
+
+    /// Where the said text starts.
+    pub(super) fn text_from(&self) -> i32 {
         let label = if self.label_chars > 0 {
             i32::from(self.label_chars) + 1
         } else {
             0
         };
-        time + label
+        self.label_from() + label
     }
 }
 
@@ -66,6 +83,20 @@ pub(super) fn compose(entry: &LogEntry, now: &str, text: &mut String) -> Compose
         text.push_str(time);
         text.push_str(TIME_GAP);
     }
+    // In words, not only the line's tint: what a screen reader reads out
+    // (GTK 4.8 has no way to announce it otherwise), and what people who
+    // cannot tell the tint apart see. Copied and found by search like the
+    // rest of the line.
+    let mut mark_chars = 0;
+    if entry.mentions_you {
+        let mut mark = gettext("For you:");
+        // A full-width colon ("提到你：") carries its own space.
+        if !mark.ends_with(is_full_width_punctuation) {
+            mark.push(' ');
+        }
+        mark_chars = u8::try_from(mark.chars().count()).unwrap_or(u8::MAX);
+        text.push_str(&mark);
+    }
     let mut label_chars = 0;
     let mut colour_slot = 0;
     if let Some(speaker) = &entry.speaker {
@@ -86,6 +117,7 @@ pub(super) fn compose(entry: &LogEntry, now: &str, text: &mut String) -> Compose
             kind: entry.kind,
             colour_slot,
             time_chars,
+            mark_chars,
             label_chars,
             own: entry.speaker.as_ref().is_some_and(|speaker| speaker.own),
             pending: entry.pending.is_some(),
@@ -147,6 +179,41 @@ mod tests {
         let composed = compose(&pending, "09:15", &mut text);
         assert_eq!(composed.marker_at, Some(9));
         assert!(text.starts_with("09:15  hi "));
+    }
+
+    #[test]
+    fn a_line_naming_you_says_so_in_words() {
+        let mut entry = LogEntry::system("alice: lunch?".into());
+        entry.kind = Kind::Chat;
+        entry.speaker = Some(Speaker {
+            label: "bob".into(),
+            colour_key: "bob".into(),
+            own: false,
+        });
+        entry.mentions_you = true;
+        let mut text = String::new();
+        let composed = compose(&entry, "09:15", &mut text);
+        assert_eq!(text, "09:15  For you: bob alice: lunch?");
+        assert_eq!(composed.style.mark_chars, 9);
+        let at = |chars: i32| usize::try_from(chars).unwrap();
+        let (mark, label) = (composed.style.mark_from(), composed.style.label_from());
+        assert_eq!(&text[at(mark)..at(label)], "For you: ");
+        assert_eq!(&text[at(label)..at(label) + 3], "bob");
+        let text_from = usize::try_from(composed.style.text_from()).unwrap();
+        assert_eq!(&text[text_from..], "alice: lunch?");
+        entry.mentions_you = false;
+        text.clear();
+        let plain = compose(&entry, "09:15", &mut text);
+        assert_eq!(text, "09:15  bob alice: lunch?");
+        assert_eq!(plain.style.mark_chars, 0);
+    }
+
+    #[test]
+    fn a_full_width_mark_needs_no_space_after_it() {
+        assert!(is_full_width_punctuation('：'));
+        assert!(is_full_width_punctuation('，'));
+        assert!(!is_full_width_punctuation(':'));
+        assert!(!is_full_width_punctuation('你'));
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub struct Conversation {
     pub attention: u32,
     /// The "New messages" divider already marks where this absence began.
     divider_placed: bool,
+    /// A notification went out for a line of it the person was reading
+    /// (the screen reader's), to withdraw all the same.
+    notified_while_read: bool,
 }
 
 impl Conversation {
@@ -57,6 +60,7 @@ impl Conversation {
             unread: 0,
             attention: 0,
             divider_placed: false,
+            notified_while_read: false,
         }
     }
 
@@ -263,8 +267,21 @@ impl Conversations {
         first
     }
 
+    /// A notification went out for a line of `id`. One for a line the
+    /// person was reading (told anyway, for a screen reader) is withdrawn
+    /// when they next read it, as one for unread lines would be.
+    pub fn notified(&mut self, id: &ConversationId) {
+        if !self.is_being_read(id) {
+            return;
+        }
+        if let Some(conversation) = self.get_mut(id) {
+            conversation.notified_while_read = true;
+        }
+    }
+
     /// The person reads the selected conversation (if the window is
-    /// active): true when it had unread lines.
+    /// active): true when it had unread lines or a notification to
+    /// withdraw.
     pub fn read_selected(&mut self) -> bool {
         if !self.window_active {
             return false;
@@ -273,10 +290,13 @@ impl Conversations {
         let Some(conversation) = self.get_mut(&selected) else {
             return false;
         };
-        let had_unread = conversation.unread > 0 || conversation.divider_placed;
+        let had_unread = conversation.unread > 0
+            || conversation.divider_placed
+            || conversation.notified_while_read;
         conversation.unread = 0;
         conversation.attention = 0;
         conversation.divider_placed = false;
+        conversation.notified_while_read = false;
         if had_unread {
             self.changed();
         }

@@ -11,7 +11,7 @@ use super::{
     NotifyLevel, PendingLines, Phase, SeenIds, Typing, Visit,
 };
 use crate::api::{
-    Command, DisconnectReason, Event, ExpectedIdentity, HistoryKind, Presence, Security,
+    Command, DisconnectReason, Event, ExpectedIdentity, HistoryKind, Presence, Rank, Security,
 };
 use crate::i18n::{gettext, gettext_f};
 use crate::protocol::{fold_case, is_channel_name, Fingerprint};
@@ -40,6 +40,8 @@ pub struct Room {
     /// The person shares typing (and so sees others'): the `share-typing`
     /// setting.
     share_typing: bool,
+    /// A screen reader runs (the desktop's `ScreenReaderEnabled`).
+    screen_reader: bool,
 }
 
 impl Default for Room {
@@ -58,6 +60,7 @@ impl Default for Room {
             typing: Typing::default(),
             nearby: NearbyRooms::default(),
             share_typing: true,
+            screen_reader: false,
         }
     }
 }
@@ -114,7 +117,17 @@ impl Room {
 
     /// We may remove members and change the room's modes.
     pub fn we_are_operator(&self) -> bool {
-        self.phase.can_chat() && self.members.rank(&self.visit.nick).is_operator()
+        self.phase.can_chat() && self.our_rank().is_operator()
+    }
+
+    pub fn our_rank(&self) -> Rank {
+        self.members.rank(&self.visit.nick)
+    }
+
+    /// We may invite someone: into an invitation-only room only as its
+    /// operator, into any other as any member.
+    pub fn may_invite(&self) -> bool {
+        self.phase.can_chat() && (!self.visit.room_modes.invite_only || self.we_are_operator())
     }
 
     pub fn is_hosting(&self) -> bool {
@@ -266,6 +279,14 @@ impl Room {
 
     pub fn set_notify_level(&mut self, level: NotifyLevel) {
         self.notify_level = level;
+    }
+
+    pub fn screen_reader(&self) -> bool {
+        self.screen_reader
+    }
+
+    pub fn set_screen_reader(&mut self, running: bool) {
+        self.screen_reader = running;
     }
 
     pub fn set_share_typing(&mut self, share: bool) {
@@ -755,7 +776,14 @@ impl Room {
             ));
         }
         effects.push(Effect::Log(conversation.clone(), entry));
-        if !self.conversations.window_active() && self.notify_level.allows(for_you) {
+        // GTK 4.8 cannot have a screen reader say a line as it arrives: while
+        // one runs, what is meant for the person notifies in the focused
+        // window too (screen readers read notifications out).
+        let told_anyway = self.screen_reader && for_you;
+        if (!self.conversations.window_active() || told_anyway) && self.notify_level.allows(for_you)
+        {
+            // Withdrawn when next read, like those of unread lines.
+            self.conversations.notified(&conversation);
             let place = match &conversation {
                 ConversationId::Room => self.visit.room.as_str(),
                 _ => from.as_str(),

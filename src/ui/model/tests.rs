@@ -589,6 +589,35 @@ fn mentions_are_highlighted_and_counted() {
 }
 
 #[test]
+fn with_a_screen_reader_what_is_meant_for_you_notifies_in_the_focused_window() {
+    let mut room = in_room();
+    room.set_screen_reader(true);
+    let effects = room.apply(said("bob", "alice: lunch?", None));
+    let alerts_now = alerts(&effects);
+    assert_eq!(alerts_now.len(), 1, "read aloud, though the room is shown");
+    assert_eq!(
+        (alerts_now[0].title.as_str(), alerts_now[0].body.as_str()),
+        ("bob in #chat", "alice: lunch?")
+    );
+    assert!(
+        alerts(&room.apply(said("bob", "the weather", None))).is_empty(),
+        "chatter does not"
+    );
+    // Shown as it came, it is withdrawn when the room is next read.
+    room.set_window_active(false);
+    let effects = room.set_window_active(true);
+    assert_eq!(effects, [Effect::Withdraw(ConversationId::Room)]);
+    assert!(room.set_window_active(true).is_empty(), "once");
+    // The notification level still rules.
+    room.set_notify_level(NotifyLevel::Off);
+    assert!(alerts(&room.apply(said("bob", "alice?", None))).is_empty());
+    // Without a screen reader the focused window tells nothing.
+    room.set_notify_level(NotifyLevel::MentionsAndPrivate);
+    room.set_screen_reader(false);
+    assert!(alerts(&room.apply(said("bob", "alice!", None))).is_empty());
+}
+
+#[test]
 fn the_notification_level_decides_what_notifies() {
     let mut room = in_room();
     room.set_window_active(false);

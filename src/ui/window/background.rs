@@ -37,11 +37,14 @@ impl TcpChatWindow {
             Some(&gettext("Keep the Room Open?")),
             Some(&question),
         );
-        dialog.add_responses(&[
-            ("cancel", &gettext("_Cancel")),
-            ("close", &gettext("_Close Room")),
-            ("keep", &gettext("_Keep Open")),
-        ]);
+        crate::ui::add_responses(
+            &dialog,
+            &[
+                ("cancel", &gettext("_Cancel")),
+                ("close", &gettext("_Close Room")),
+                ("keep", &gettext("_Keep Open")),
+            ],
+        );
         dialog.set_response_appearance("close", adw::ResponseAppearance::Destructive);
         dialog.set_response_appearance("keep", adw::ResponseAppearance::Suggested);
         dialog.set_default_response(Some("keep"));

@@ -11,7 +11,7 @@ use super::TcpChatWindow;
 use crate::ui::actions::{AppAction, WinAction};
 use crate::ui::chat_log::TcpChatLog;
 use crate::ui::conversation_row::TcpChatConversationRow;
-use crate::ui::model::{Alert, ConversationId};
+use crate::ui::model::{Alert, Conversation, ConversationId};
 
 /// Lines a private conversation's log keeps (the room's keeps more): up to
 /// a hundred of them may be open.
@@ -193,17 +193,7 @@ impl TcpChatWindow {
                 conversations.attention(),
             )
         });
-        // A handful of rows: rebuilt whole, in the model's order.
-        while let Some(row) = imp.conversation_list.row_at_index(0) {
-            imp.conversation_list.remove(&row);
-        }
-        for conversation in &list {
-            let row = TcpChatConversationRow::new(conversation);
-            imp.conversation_list.append(&row);
-            if conversation.id == selected {
-                imp.conversation_list.select_row(Some(&row));
-            }
-        }
+        self.show_conversation_rows(&list, &selected);
         imp.sidebar.set_visible(has_private);
         self.show_back_button();
         self.switch_to(&selected);
@@ -213,6 +203,42 @@ impl TcpChatWindow {
         );
         if imp.attention.replace(attention) != attention {
             self.notify_attention();
+        }
+    }
+
+    /// The sidebar's rows in the model's order. During a flood only the
+    /// unread counts change, once a batch: the rows are updated in place
+    /// then, as new rows would each be built from their template and
+    /// their tooltips would each ask the display server where the pointer
+    /// is (a round trip the main loop waits for, behind the frames the
+    /// server is still copying). A handful of rows: rebuilt whole when
+    /// conversations come, go or move.
+    fn show_conversation_rows(&self, list: &[Conversation], selected: &ConversationId) {
+        let imp = self.imp();
+        let rows = self.conversation_rows();
+        let same_conversations = rows.len() == list.len()
+            && rows
+                .iter()
+                .zip(list)
+                .all(|(row, conversation)| row.conversation() == conversation.id);
+        if same_conversations {
+            for (row, conversation) in rows.iter().zip(list) {
+                row.show(conversation);
+                if conversation.id == *selected && !row.is_selected() {
+                    imp.conversation_list.select_row(Some(row));
+                }
+            }
+            return;
+        }
+        while let Some(row) = imp.conversation_list.row_at_index(0) {
+            imp.conversation_list.remove(&row);
+        }
+        for conversation in list {
+            let row = TcpChatConversationRow::new(conversation);
+            imp.conversation_list.append(&row);
+            if conversation.id == *selected {
+                imp.conversation_list.select_row(Some(&row));
+            }
         }
     }
 

@@ -172,6 +172,8 @@ pub struct TcpChatWindow {
     pub(super) nick_completion: RefCell<NickCompletion>,
     /// The Room Details dialog while open, to follow the room's changes.
     pub(super) room_details: glib::WeakRef<crate::ui::room_details::TcpChatRoomDetails>,
+    /// Kept to follow whether a screen reader runs (`screen_reader`).
+    pub(super) screen_reader_status: RefCell<Option<gio::DBusProxy>>,
 }
 
 #[glib::object_subclass]
@@ -247,6 +249,11 @@ impl ObjectSubclass for TcpChatWindow {
         action(klass, WinAction::RoomDetails, |window| {
             window.show_room_details()
         });
+        action(
+            klass,
+            WinAction::Invite,
+            super::TcpChatWindow::ask_whom_to_invite,
+        );
         let member_action =
             |klass: &mut Self::Class, action: WinAction, run: fn(&super::TcpChatWindow, &str)| {
                 klass.install_action(
@@ -387,6 +394,7 @@ impl ObjectImpl for TcpChatWindow {
         obj.fill_forms();
         obj.watch_activity();
         obj.follow_preferences();
+        obj.follow_screen_reader();
         obj.watch_background();
         obj.setup_search();
         obj.setup_nick_completion();

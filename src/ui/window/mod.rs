@@ -32,6 +32,7 @@ mod operator;
 mod person;
 mod presence;
 mod remembered;
+mod screen_reader;
 mod search;
 
 use adw::prelude::*;
@@ -209,6 +210,7 @@ impl TcpChatWindow {
             phase: room.phase(),
             hosting: room.is_hosting(),
             reconnect_now: room.can_reconnect_now(),
+            may_invite: room.may_invite(),
             header: room.header(),
         });
         // Most batches change none of it: leave the widgets alone then.
@@ -223,7 +225,8 @@ impl TcpChatWindow {
                 (
                     room.members_revision(),
                     room.members().rows(),
-                    room.we_are_operator().then(|| room.visit().nick.clone()),
+                    room.we_are_operator()
+                        .then(|| (room.visit().nick.clone(), room.our_rank())),
                 )
             })
         });
@@ -256,6 +259,7 @@ impl TcpChatWindow {
             phase,
             hosting,
             reconnect_now,
+            may_invite,
             header,
         } = view;
         let (phase, hosting, reconnect_now) = (*phase, *hosting, *reconnect_now);
@@ -280,6 +284,7 @@ impl TcpChatWindow {
         self.action_set_enabled(WinAction::CopyAddress.detailed(), hosting);
         self.action_set_enabled(WinAction::ClearHistory.detailed(), hosting);
         self.action_set_enabled(WinAction::RoomDetails.detailed(), phase.can_chat());
+        self.action_set_enabled(WinAction::Invite.detailed(), *may_invite);
         self.enable_search(phase.shows_room());
         imp.update_send_action();
     }
@@ -443,5 +448,6 @@ pub(super) struct View {
     phase: Phase,
     hosting: bool,
     reconnect_now: bool,
+    may_invite: bool,
     header: Header,
 }

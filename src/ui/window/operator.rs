@@ -1,6 +1,7 @@
 //! What an operator does from the window: the member menu's Kick (asking a
-//! reason), Ban (asking first), operator and voice changes, and the Room
-//! Details dialog (read-only for the others).
+//! reason), Ban (asking first), operator and voice changes, Invite (asking
+//! whom; open to every member unless the room is invitation-only), and the
+//! Room Details dialog (read-only for the others).
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
@@ -11,36 +12,51 @@ use crate::api::{Command, MemberMode};
 use crate::i18n::{gettext, gettext_f};
 use crate::ui::model;
 use crate::ui::room_details::{self, TcpChatRoomDetails};
+use crate::ui::validate;
 
 impl TcpChatWindow {
     fn send_for_person(&self, command: Command) {
         self.update(|room| room.send(command));
     }
 
-    /// Asks why (optional), then removes `nick`.
-    pub(super) fn kick_member(&self, nick: &str) {
-        let heading = gettext_f("Remove {nick}?", &[("nick", nick)]);
-        let dialog = adw::MessageDialog::new(
-            Some(self),
-            Some(&heading),
-            Some(&gettext("They can come back unless banned.")),
-        );
-        dialog.set_title(Some(&heading));
-        let reason = gtk::Entry::builder()
-            .placeholder_text(gettext("Reason (optional)"))
+    /// A dialog titled `heading` that asks for one line, in an entry named
+    /// (and hinted) `field`, then answers Cancel or `act` (id, label).
+    fn ask_one_line(
+        &self,
+        heading: &str,
+        body: &str,
+        field: &str,
+        act: (&str, &str),
+    ) -> (adw::MessageDialog, gtk::Entry) {
+        let dialog = adw::MessageDialog::new(Some(self), Some(heading), Some(body));
+        // The window's own name too: what a screen reader says on its arrival.
+        dialog.set_title(Some(heading));
+        let entry = gtk::Entry::builder()
+            .placeholder_text(field)
             .activates_default(true)
             .build();
         // Its placeholder is no name for a screen reader in GTK 4.8.
-        let reason_name = gtk::Label::new(None);
-        crate::ui::name_through(&reason_name, &reason, &gettext("Reason (optional)"));
+        let entry_name = gtk::Label::new(None);
+        crate::ui::name_through(&entry_name, &entry, field);
         let extra = gtk::Box::new(gtk::Orientation::Vertical, 0);
-        extra.append(&reason);
-        extra.append(&reason_name);
+        extra.append(&entry);
+        extra.append(&entry_name);
         dialog.set_extra_child(Some(&extra));
-        dialog.add_responses(&[("cancel", &gettext("_Cancel")), ("kick", &gettext("_Kick"))]);
-        dialog.set_response_appearance("kick", adw::ResponseAppearance::Destructive);
-        dialog.set_default_response(Some("kick"));
+        crate::ui::add_responses(&dialog, &[("cancel", &gettext("_Cancel")), act]);
+        dialog.set_default_response(Some(act.0));
         dialog.set_close_response("cancel");
+        (dialog, entry)
+    }
+
+    /// Asks why (optional), then removes `nick`.
+    pub(super) fn kick_member(&self, nick: &str) {
+        let (dialog, reason) = self.ask_one_line(
+            &gettext_f("Kick {nick}?", &[("nick", nick)]),
+            &gettext("They can come back unless banned."),
+            &gettext("Reason (optional)"),
+            ("kick", &gettext("_Kick")),
+        );
+        dialog.set_response_appearance("kick", adw::ResponseAppearance::Destructive);
         let nick = nick.to_owned();
         dialog.connect_response(
             Some("kick"),
@@ -55,6 +71,44 @@ impl TcpChatWindow {
                         nick: nick.clone(),
                         reason,
                     });
+                }
+            ),
+        );
+        dialog.present();
+    }
+
+    /// Asks whom, then invites them into the room. Invite stays unavailable
+    /// until the entry holds a nickname IRC accepts.
+    pub(super) fn ask_whom_to_invite(&self) {
+        let room = self.imp().room.read(|room| room.visit().room.clone());
+        let (dialog, nick) = self.ask_one_line(
+            &gettext_f("Invite to {room}", &[("room", &room)]),
+            &gettext("They will be told they can join, even if the room is invitation only."),
+            &gettext("Nickname"),
+            ("invite", &gettext("_Invite")),
+        );
+        dialog.set_response_appearance("invite", adw::ResponseAppearance::Suggested);
+        dialog.set_response_enabled("invite", false);
+        nick.connect_changed(glib::clone!(
+            #[weak]
+            dialog,
+            move |nick| {
+                let valid = validate::nick(&nick.text()).is_some();
+                dialog.set_response_enabled("invite", valid);
+            }
+        ));
+        dialog.connect_response(
+            Some("invite"),
+            glib::clone!(
+                #[weak(rename_to = window)]
+                self,
+                #[weak]
+                nick,
+                move |_, _| {
+                    if let Some(nick) = validate::nick(&nick.text()) {
+                        window.toast(&gettext_f("Invitation sent to {nick}", &[("nick", &nick)]));
+                        window.send_for_person(Command::Invite { nick });
+                    }
                 }
             ),
         );

@@ -205,7 +205,7 @@ impl TcpChatWindow {
         let dialog = adw::MessageDialog::new(Some(self), Some(heading), Some(question));
         // The window's own name too: what a screen reader says on its arrival.
         dialog.set_title(Some(heading));
-        dialog.add_responses(&[("cancel", &gettext("_Cancel")), ("act", act)]);
+        crate::ui::add_responses(&dialog, &[("cancel", &gettext("_Cancel")), ("act", act)]);
         dialog.set_response_appearance("act", adw::ResponseAppearance::Destructive);
         dialog.set_default_response(Some("cancel"));
         dialog.set_close_response("cancel");
