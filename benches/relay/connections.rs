@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::crowd::{Crowd, Role};
+use crate::crowd::{Crowd, Phase, Role};
 use crate::report::{self, per_second, rate, Better, Row, Table};
 use crate::servers::{RunningServer, ServerKind};
 
@@ -14,6 +14,11 @@ use crate::servers::{RunningServer, ServerKind};
 const QUIET: Duration = Duration::from_secs(2);
 /// Longest wait for the room to go quiet after everyone is in.
 const QUIET_LIMIT: Duration = Duration::from_secs(60);
+/// Members already in the room when the measured crowd comes: the memory
+/// a server takes on its first clients (code paged in on first use,
+/// worker threads' heaps, the room itself) is no client's, and the
+/// per-client figure is what each further client adds.
+const WARM_MEMBERS: usize = 10;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Connections {
@@ -52,12 +57,15 @@ impl Connections {
             "Clients connecting and joining at once: {} for ngircd (its listen backlog is a hard-coded \
              10), {} for the others (InspIRCd completes registrations on a 1-second tick). Every client \
              joins the same room, so each join is announced to everyone already in it (N²/2 JOIN lines, \
-             all read by the generator). RSS: VmRSS of the server process before the first client, \
-             once all are in, and idle: once members have read nothing for {:?} (every JOIN \
-             delivered; send queues drained). Per client: RSS minus RSS before, over clients in \
-             the room. Server CPU-s: its user+system time from the first connect to idle. Time-out {:?}.",
+             all read by the generator). RSS: VmRSS of the server process with {} members idle in \
+             the room before the measured clients come (\"before\"), once all are in, and idle: once \
+             members have read nothing for {:?} (every JOIN delivered; send queues drained). Per \
+             client: RSS minus RSS before, over the measured clients in the room: what each client \
+             adds, not the server's start-up. Server CPU-s: its user+system time from the first \
+             measured connect to idle. Time-out {:?}.",
             ServerKind::Ngircd.join_in_flight(),
             ServerKind::Inspircd.join_in_flight(),
+            WARM_MEMBERS,
             QUIET,
             self.limit
         ));
@@ -67,6 +75,9 @@ impl Connections {
 
     pub async fn run(&self, server: RunningServer) -> Result<Row> {
         let kind = server.kind;
+        let warm = Crowd::spawn(&server, "w", &[Role::Listen; WARM_MEMBERS]);
+        warm.await_joined(Instant::now(), self.limit).await;
+        warm.await_quiet(QUIET, QUIET_LIMIT).await;
         let rss_before = server.rss_kib();
         let cpu_before = server.cpu_time();
         let roles = vec![Role::Listen; self.clients];
@@ -83,7 +94,9 @@ impl Connections {
         let dropped = shared.disconnects.get();
         // Read before the server is killed: joins still pending then fail.
         let first_error = shared.first_join_error.borrow().clone();
+        warm.set_phase(Phase::Stop);
         crowd.finish(server).await;
+        warm.stopped().await;
         let elapsed = took.unwrap_or(self.limit);
         let per_client = |after: Option<u64>| match (rss_before, after) {
             (Some(before), Some(after)) if joined > 0 => {

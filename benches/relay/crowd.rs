@@ -236,6 +236,12 @@ impl Crowd {
     pub async fn finish(self, server: RunningServer) -> Vec<MemberReport> {
         self.set_phase(Phase::Stop);
         drop(server);
+        self.stopped().await
+    }
+
+    /// Waits for every member to end, after [`Phase::Stop`] or the server's
+    /// end.
+    pub async fn stopped(self) -> Vec<MemberReport> {
         let mut reports = Vec::with_capacity(self.members.len());
         for member in self.members {
             if let Ok(report) = member.await {
