@@ -55,23 +55,28 @@ impl ReadHalf {
         if buffer.is_empty() {
             *buffer = BytesMut::new();
         }
-        loop {
-            if let Err(err) = read.readable().await {
-                return Some(Err(err));
+        let socket: &TcpStream = read.as_ref();
+        // Polled for readiness rather than awaiting `readable()`: that
+        // future carries a waiter of its own (168 bytes), and this wait is
+        // where every idle connection's task sits. Only this task reads the
+        // socket, so the socket's one reader waker slot is enough.
+        std::future::poll_fn(|cx| loop {
+            if let Err(err) = std::task::ready!(socket.poll_read_ready(cx)) {
+                return Poll::Ready(Some(Err(err)));
             }
-            // Not held across the wait, so not part of the caller's future.
             let mut chunk = [0; CHUNK];
-            match read.try_read(&mut chunk) {
+            match socket.try_read(&mut chunk) {
                 Ok(count) => {
                     buffer.extend_from_slice(&chunk[..count]);
-                    return Some(Ok(count));
+                    return Poll::Ready(Some(Ok(count)));
                 }
                 // Readiness can be stale; the refusal clears it, so the next
-                // wait is a real one.
+                // poll waits for real.
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
-                Err(err) => return Some(Err(err)),
+                Err(err) => return Poll::Ready(Some(Err(err))),
             }
-        }
+        })
+        .await
     }
 }
 

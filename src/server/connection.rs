@@ -3,6 +3,7 @@
 //! over the plain or encrypted stream, then say goodbye and let the
 //! others know.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -10,10 +11,11 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::addresses::Addresses;
+use super::addresses::{AddressSlot, Addresses};
 use super::guard::PasswordGuard;
 use super::hub::{ClientId, Departure, Hub, Style};
 use super::input::{Ending, Input, Next};
@@ -96,7 +98,9 @@ impl Client<'_> {
     pub async fn next(&self, input: &mut Input) -> Next {
         let replies = std::mem::take(&mut *self.pending());
         for line in replies {
-            if let Err(ending) = input.deliver(&line).await {
+            // Boxed: rare (the queue was full), and inline its wait would
+            // be room in every idle connection's task.
+            if let Err(ending) = Box::pin(input.deliver(&line)).await {
                 return Next::End(ending);
             }
         }
@@ -151,60 +155,95 @@ pub(super) async fn refuse(mut stream: TcpStream, shared: &Shared, text: &str) {
     let _ = tokio::time::timeout(FLUSH_GRACE, goodbye).await;
 }
 
+/// What an admitted connection holds while it lives, to give back when it
+/// ends: its places in the host-wide and per-address counts, and the
+/// host's wait for its tasks.
+pub(super) struct Admitted {
+    _slot: Slot,
+    _address: AddressSlot,
+    _alive: mpsc::Sender<()>,
+}
+
+impl Admitted {
+    pub fn new(slot: Slot, address: AddressSlot, alive: mpsc::Sender<()>) -> Self {
+        Admitted {
+            _slot: slot,
+            _address: address,
+            _alive: alive,
+        }
+    }
+}
+
 /// Tells TLS from plain text by the first byte, then runs the session
 /// over whichever it is (or refuses what the host does not speak).
-pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    let limits = &shared.config.limits;
-    let accepted = Instant::now();
-    // A handshake that stalls is a client that never registers.
-    let registration_deadline = accepted + limits.registration_timeout;
-    let greet_at = accepted + limits.plain_text_wait;
-    // Chat lines are small and latency matters; the writer batches anyway.
-    let _ = stream.set_nodelay(true);
-    // Before the session is known: plain-text users (TLS ones too) need it.
-    plain::keep_alive(&stream, limits);
-    let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SOCKET_SEND_BUFFER_BYTES);
-    match (
-        tls::sniff(&stream, greet_at, &shared.shutdown).await,
-        &shared.tls,
-    ) {
-        (Hello::Tls, Some(tls)) => {
-            // Boxed while it lasts: inline, rustls's handshake state would
-            // size the connection's task for its whole life.
-            let handshake = tls.handshake(stream, peer, registration_deadline, &shared.shutdown);
-            // Not `if let`: its scrutinee, the whole TLS stream, would
-            // keep its room in the task through the session.
-            let Some(encrypted) = Box::pin(handshake).await else {
-                return;
-            };
-            log::debug!("TLS connection from {peer}");
-            // Its first line is awaited afresh: the handshake took time.
-            let greet_at = Instant::now() + limits.plain_text_wait;
-            let (read, write) = transport::tls(encrypted);
-            let times = Times {
-                accepted,
-                registration_deadline,
-                greet_at,
-            };
-            session(read, write, peer, &shared, times).await;
-        }
-        (Hello::Tls, None) => {
-            // Said at once, so a client trying TLS first falls back now.
-            log::info!("refusing TLS from {peer}: this host speaks plain text only");
-            tls::refuse(stream, &tls::tls_unavailable_line(), &shared.shutdown).await;
-        }
-        (Hello::Other, Some(tls)) if tls.required => {
-            log::info!("refusing plain-text connection from {peer}: TLS only");
-            tls::refuse(stream, &tls::tls_required_line(), &shared.shutdown).await;
-        }
-        (Hello::Other, _) => {
-            let (read, write) = transport::plain(stream);
-            let times = Times {
-                accepted,
-                registration_deadline,
-                greet_at,
-            };
-            session(read, write, peer, &shared, times).await;
+///
+/// A plain function returning a block, not an `async fn`: an `async fn`
+/// moves its arguments from one slot of its state into another when it
+/// starts, and both slots stay in the task's memory for the connection's
+/// whole life.
+#[allow(clippy::manual_async_fn)] // An `async fn` would hold its arguments twice.
+pub(super) fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    admitted: Admitted,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        // Held (and so given back) until the session is over.
+        let _ = &admitted;
+        let limits = &shared.config.limits;
+        let accepted = Instant::now();
+        // A handshake that stalls is a client that never registers.
+        let registration_deadline = accepted + limits.registration_timeout;
+        let greet_at = accepted + limits.plain_text_wait;
+        // Chat lines are small and latency matters; the writer batches anyway.
+        let _ = stream.set_nodelay(true);
+        // Before the session is known: plain-text users (TLS ones too) need it.
+        plain::keep_alive(&stream, limits);
+        let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SOCKET_SEND_BUFFER_BYTES);
+        match (
+            tls::sniff(&stream, greet_at, &shared.shutdown).await,
+            &shared.tls,
+        ) {
+            (Hello::Tls, Some(tls)) => {
+                // Boxed while it lasts: inline, rustls's handshake state would
+                // size the connection's task for its whole life.
+                let handshake =
+                    tls.handshake(stream, peer, registration_deadline, &shared.shutdown);
+                // Not `if let`: its scrutinee, the whole TLS stream, would
+                // keep its room in the task through the session.
+                let Some(encrypted) = Box::pin(handshake).await else {
+                    return;
+                };
+                log::debug!("TLS connection from {peer}");
+                // Its first line is awaited afresh: the handshake took time.
+                let greet_at = Instant::now() + limits.plain_text_wait;
+                let (read, write) = transport::tls(encrypted);
+                let times = Times {
+                    accepted,
+                    registration_deadline,
+                    greet_at,
+                };
+                session(read, write, peer, &shared, times).await;
+            }
+            (Hello::Tls, None) => {
+                // Said at once, so a client trying TLS first falls back now.
+                log::info!("refusing TLS from {peer}: this host speaks plain text only");
+                tls::refuse(stream, &tls::tls_unavailable_line(), &shared.shutdown).await;
+            }
+            (Hello::Other, Some(tls)) if tls.required => {
+                log::info!("refusing plain-text connection from {peer}: TLS only");
+                tls::refuse(stream, &tls::tls_required_line(), &shared.shutdown).await;
+            }
+            (Hello::Other, _) => {
+                let (read, write) = transport::plain(stream);
+                let times = Times {
+                    accepted,
+                    registration_deadline,
+                    greet_at,
+                };
+                session(read, write, peer, &shared, times).await;
+            }
         }
     }
 }
@@ -218,70 +257,79 @@ struct Times {
 }
 
 /// One connection's session, plain or encrypted, from its first line to close.
-async fn session(
+#[allow(clippy::manual_async_fn)] // An `async fn` would hold its arguments twice.
+fn session<'a>(
     read: ReadHalf,
     write: WriteHalf,
     peer: SocketAddr,
-    shared: &Shared,
+    shared: &'a Shared,
     times: Times,
-) {
-    let limits = &shared.config.limits;
-    let ip = listen::canonical_peer(peer);
-    let host = host_name(ip);
-    let (queue, writer) = send_queue::spawn(
-        write,
-        limits.send_queue_bytes,
-        Arc::clone(shared.hub.backlog()),
-        limits.ping_timeout,
-    );
-    let mut input = Input::new(
-        read,
-        queue.clone(),
-        shared.shutdown.clone(),
-        times.registration_deadline,
-        limits.flood_control,
-    );
-    let client = Client {
-        shared,
-        id: shared.hub.new_id(),
-        host,
-        ip,
-        queue,
-        replies: Mutex::default(),
-    };
-    log::debug!("connection from {peer}");
-    let (style, ending) = match input.first(times.greet_at).await {
-        Err(ending) => (Style::Irc, ending),
-        Ok(Some(Line::Text(first))) if irc::is_registration(&first) => {
-            (Style::Irc, irc::run(&client, &mut input, first).await)
+) -> impl Future<Output = ()> + Send + 'a {
+    // Not an `async fn`, for the reason given at [`serve`].
+    async move {
+        let limits = &shared.config.limits;
+        let ip = listen::canonical_peer(peer);
+        let host = host_name(ip);
+        let (queue, writer) = send_queue::spawn(
+            write,
+            limits.send_queue_bytes,
+            Arc::clone(shared.hub.backlog()),
+            limits.ping_timeout,
+        );
+        let mut input = Input::new(
+            read,
+            queue.clone(),
+            shared.shutdown.clone(),
+            times.registration_deadline,
+            limits.flood_control,
+        );
+        let client = Client {
+            shared,
+            id: shared.hub.new_id(),
+            host,
+            ip,
+            queue,
+            replies: Mutex::default(),
+        };
+        log::debug!("connection from {peer}");
+        let (style, ending) = match input.first(times.greet_at).await {
+            Err(ending) => (Style::Irc, ending),
+            Ok(Some(Line::Text(first))) if irc::is_registration(&first) => {
+                (Style::Irc, irc::run(&client, &mut input, first).await)
+            }
+            // Boxed: plain-text users are few, and their session is the
+            // larger of the two, which would size every IRC client's task.
+            Ok(first) => (
+                Style::Plain,
+                Box::pin(plain::run(&client, &mut input, first)).await,
+            ),
+        };
+        let who = shared
+            .hub
+            .identity(client.id)
+            .map_or_else(|| format!("[{}]", client.host), |i| i.prefix());
+        match &ending {
+            Ending::Overflow => log::warn!("dropping {who}: it stopped reading (send queue full)"),
+            Ending::Stalled => log::warn!(
+                "dropping {who}: it stopped reading (nothing could be written to it for {:?})",
+                shared.config.limits.ping_timeout
+            ),
+            ending => log::info!("{who} left: {ending:?}"),
         }
-        Ok(first) => (Style::Plain, plain::run(&client, &mut input, first).await),
-    };
-    let who = shared
-        .hub
-        .identity(client.id)
-        .map_or_else(|| format!("[{}]", client.host), |i| i.prefix());
-    match &ending {
-        Ending::Overflow => log::warn!("dropping {who}: it stopped reading (send queue full)"),
-        Ending::Stalled => log::warn!(
-            "dropping {who}: it stopped reading (nothing could be written to it for {:?})",
-            shared.config.limits.ping_timeout
-        ),
-        ending => log::info!("{who} left: {ending:?}"),
+        for line in std::mem::take(&mut *client.pending()) {
+            client.queue.push(&line);
+        }
+        if let Some(line) = farewell(style, &ending) {
+            client.queue.push(&line);
+        }
+        // A young connection's reason is not relayed: else connecting, saying
+        // something in the QUIT and leaving again reaches everyone each time.
+        let young = times.accepted.elapsed() < limits.quit_reason_after;
+        shared.hub.remove(client.id, departure(&ending, young));
+        drop(input);
+        drop(client);
+        writer.finish(FLUSH_GRACE).await;
     }
-    for line in std::mem::take(&mut *client.pending()) {
-        client.queue.push(&line);
-    }
-    if let Some(line) = farewell(style, &ending) {
-        client.queue.push(&line);
-    }
-    // A young connection's reason is not relayed: else connecting, saying
-    // something in the QUIT and leaving again reaches everyone each time.
-    let young = times.accepted.elapsed() < limits.quit_reason_after;
-    shared.hub.remove(client.id, departure(&ending, young));
-    drop(input);
-    drop(client);
-    writer.finish(FLUSH_GRACE).await;
 }
 
 /// The last line a client gets, in its own style.

@@ -7,7 +7,7 @@
 //! serialised once per style (IRC or plain text) and copied into every
 //! recipient's queue.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -16,6 +16,7 @@ use super::bans::{self, Ban, BanError, BanList};
 use super::caps::Caps;
 use super::history::{History, LineCommand, StoredLine};
 use super::irc::pack_words;
+use super::memberships::Memberships;
 use super::modes::{ModeProblem, Modes, Rank};
 use super::plain;
 use super::send_queue::{Backlog, SendQueue};
@@ -391,7 +392,7 @@ struct Member {
     identity: Identity,
     recipient: Recipient,
     /// Folded names of the channels this client is in.
-    channels: BTreeSet<String>,
+    channels: Memberships,
     /// The away reason, while marked away.
     away: Option<String>,
     /// When it registered, and when it last said something (seconds since
@@ -848,7 +849,7 @@ impl Hub {
         let member = Member {
             identity,
             recipient: Recipient { style, caps, queue },
-            channels: BTreeSet::new(),
+            channels: Memberships::default(),
             away: None,
             signon: now,
             last_spoke: now,

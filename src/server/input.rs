@@ -53,14 +53,6 @@ pub(super) struct Input {
 }
 
 impl Input {
-    /// Why the send queue dropped the client, as the connection's end.
-    fn dropped(&self) -> Ending {
-        match self.queue.why_dropped() {
-            Dropped::Overflow => Ending::Overflow,
-            Dropped::Stalled => Ending::Stalled,
-        }
-    }
-
     pub fn new(
         socket: ReadHalf,
         queue: SendQueue,
@@ -114,7 +106,7 @@ impl Input {
         tokio::select! {
             biased;
             () = self.shutdown.cancelled() => Err(Ending::HostClosing),
-            () = self.queue.dropped().cancelled() => Err(self.dropped()),
+            why = self.queue.dropped() => Err(dropped(why)),
             () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)),
                 if deadline.is_some() => Err(ending),
             sent = self.queue.send(line) => sent.map_err(|_| Ending::PeerClosed),
@@ -158,7 +150,7 @@ impl Input {
             tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return Next::End(Ending::HostClosing),
-                () = self.queue.dropped().cancelled() => return Next::End(self.dropped()),
+                why = self.queue.dropped() => return Next::End(dropped(why)),
                 () = tokio::time::sleep_until(alarm.unwrap_or_else(Instant::now)), if alarm.is_some() => {
                     if self.registration_deadline.is_some() {
                         return Next::End(Ending::RegistrationTimeout);
@@ -182,7 +174,7 @@ impl Input {
             if !delay.is_zero() {
                 tokio::select! {
                     () = self.shutdown.cancelled() => return Next::End(Ending::HostClosing),
-                    () = self.queue.dropped().cancelled() => return Next::End(self.dropped()),
+                    why = self.queue.dropped() => return Next::End(dropped(why)),
                     () = tokio::time::sleep(delay) => {}
                 }
             }
@@ -235,6 +227,14 @@ impl LineReader {
                 Err(err) => return Err(read_failed(&err)),
             }
         }
+    }
+}
+
+/// Why the send queue dropped the client, as the connection's end.
+fn dropped(why: Dropped) -> Ending {
+    match why {
+        Dropped::Overflow => Ending::Overflow,
+        Dropped::Stalled => Ending::Stalled,
     }
 }
 

@@ -54,7 +54,7 @@ pub(super) async fn run(client: &Client<'_>, input: &mut Input, first: String) -
             input.registered(Some(keepalive), limits.flood_control);
         }
         if let Some(request) = session.history_request.take() {
-            session.answer_history(request).await;
+            session.answer_history(*request).await;
         }
         line = match client.next(input).await {
             Next::Line(line) => line,
@@ -84,7 +84,8 @@ struct Session<'a> {
     invisible: bool,
     /// A CHATHISTORY to answer once the current line is handled: reading
     /// the database must not hold up the runtime's thread.
-    history_request: Option<Request>,
+    /// Boxed: rare, and inline it would be room in every idle client's task.
+    history_request: Option<Box<Request>>,
     /// Names this client's batches.
     batches: u64,
 }
@@ -1140,7 +1141,7 @@ impl<'a> Session<'a> {
                 );
                 self.client.send(&fail.to_message(&server));
             }
-            Ok(request) => self.history_request = Some(request),
+            Ok(request) => self.history_request = Some(Box::new(request)),
             Err(fail) => self.client.send(&fail.to_message(&server)),
         }
     }

@@ -27,6 +27,7 @@ mod hub;
 mod input;
 mod irc;
 mod listen;
+mod memberships;
 mod memory;
 mod modes;
 mod plain;
@@ -469,11 +470,13 @@ async fn accept_loop(
         let ip = listen::canonical_peer(peer);
         match shared.addresses.admit(ip, std::time::Instant::now()) {
             Ok(address) => {
-                let shared = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    connection::serve(stream, peer, shared).await;
-                    drop((address, slot, alive));
-                });
+                let admitted = connection::Admitted::new(slot, address, alive);
+                tokio::spawn(connection::serve(
+                    stream,
+                    peer,
+                    Arc::clone(&shared),
+                    admitted,
+                ));
             }
             Err(refusal) => {
                 let text = refusal.text();

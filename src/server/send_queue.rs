@@ -14,16 +14,16 @@
 //! take many times the memory.
 
 use std::future::poll_fn;
+use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use crate::transport::WriteHalf;
 
@@ -101,11 +101,6 @@ struct Shared {
     capacity: usize,
     /// Live `SendQueue` clones.
     senders: AtomicUsize,
-    /// Cancelled when the client must go at once (queue overflow, or a
-    /// write that made no progress).
-    dropped: CancellationToken,
-    /// Set before `dropped` is cancelled for a write that made no progress.
-    stalled: std::sync::atomic::AtomicBool,
     /// Woken when the writer has written some of the queue, for `send`.
     room: Notify,
     backlog: Arc<Backlog>,
@@ -127,6 +122,22 @@ struct Queue {
     sender_waiting: bool,
     /// The writer, asleep on an empty queue.
     writer: Option<Waker>,
+    /// Set once the client must go at once, and why. Kept here with two
+    /// waker slots, rather than as a cancellation token, because every idle
+    /// connection's tasks wait on it: a token costs an allocation per client
+    /// and a waiter in each task.
+    dropped: Option<Dropped>,
+    /// The connection's task, waiting in [`SendQueue::dropped`].
+    reader_watching: Option<Waker>,
+    /// The writer, in the middle of a write that the drop must cut short.
+    writer_watching: Option<Waker>,
+}
+
+/// Which of a connection's two tasks watches for its drop.
+#[derive(Clone, Copy)]
+enum Watcher {
+    Reader,
+    Writer,
 }
 
 /// Why a client was dropped.
@@ -169,9 +180,7 @@ impl SendQueue {
             Enqueued::Queued { counted } => counted,
             Enqueued::WriterGone => false,
             Enqueued::Full => {
-                if !self.shared.dropped.is_cancelled() {
-                    self.shared.dropped.cancel();
-                }
+                self.shared.drop_client(Dropped::Overflow);
                 false
             }
         }
@@ -238,19 +247,11 @@ impl SendQueue {
         Enqueued::Queued { counted }
     }
 
-    /// Resolves once the client must go: see [`Self::why_dropped`].
-    pub(super) fn dropped(&self) -> &CancellationToken {
-        &self.shared.dropped
-    }
-
-    /// Why [`Self::dropped`] resolved: its queue overflowed, or a write
-    /// made no progress for the stall time (the queue may be far from full).
-    pub(super) fn why_dropped(&self) -> Dropped {
-        if self.shared.stalled.load(Ordering::Acquire) {
-            Dropped::Stalled
-        } else {
-            Dropped::Overflow
-        }
+    /// Resolves once the client must go, with why: its queue overflowed,
+    /// or a write made no progress for the stall time (the queue may be far
+    /// from full). For the connection's own task only (one waker slot).
+    pub(super) fn dropped(&self) -> impl std::future::Future<Output = Dropped> + '_ {
+        poll_fn(|cx| self.shared.poll_dropped(cx, Watcher::Reader))
     }
 
     /// The host-wide backlog this queue counts into.
@@ -351,6 +352,36 @@ impl Shared {
         }
     }
 
+    /// The client must go at once (the first reason given stands): wakes
+    /// whichever of its tasks watch for it.
+    fn drop_client(&self, why: Dropped) {
+        let mut queue = self.lock();
+        if queue.dropped.is_some() {
+            return;
+        }
+        queue.dropped = Some(why);
+        let watchers = [queue.reader_watching.take(), queue.writer_watching.take()];
+        drop(queue);
+        for waker in watchers.into_iter().flatten() {
+            waker.wake();
+        }
+    }
+
+    fn poll_dropped(&self, cx: &mut Context<'_>, watcher: Watcher) -> Poll<Dropped> {
+        let mut queue = self.lock();
+        if let Some(why) = queue.dropped {
+            return Poll::Ready(why);
+        }
+        let slot = match watcher {
+            Watcher::Reader => &mut queue.reader_watching,
+            Watcher::Writer => &mut queue.writer_watching,
+        };
+        if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *slot = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
     /// Frees both buffers of a client that has gone quiet.
     fn release(&self, batch: &mut Vec<u8>) {
         *batch = Vec::new();
@@ -364,7 +395,7 @@ impl Shared {
 /// The writer task of one connection.
 pub(super) struct Writer {
     task: JoinHandle<()>,
-    dropped: CancellationToken,
+    shared: Arc<Shared>,
 }
 
 impl Writer {
@@ -372,7 +403,8 @@ impl Writer {
     /// at most `grace`, then abandons whatever the peer did not take.
     pub(super) async fn finish(mut self, grace: Duration) {
         if tokio::time::timeout(grace, &mut self.task).await.is_err() {
-            self.dropped.cancel();
+            // The peer did not take its last lines in time.
+            self.shared.drop_client(Dropped::Stalled);
             let _ = self.task.await;
         }
     }
@@ -387,76 +419,111 @@ pub(super) fn spawn(
     backlog: Arc<Backlog>,
     stall: Duration,
 ) -> (SendQueue, Writer) {
-    let dropped = CancellationToken::new();
     let shared = Arc::new(Shared {
         queue: Mutex::default(),
         capacity: capacity.max(1),
         senders: AtomicUsize::new(1),
-        dropped: dropped.clone(),
-        stalled: std::sync::atomic::AtomicBool::new(false),
         room: Notify::new(),
         backlog,
     });
     let task = tokio::spawn(drain(socket, Arc::clone(&shared), stall));
-    (SendQueue { shared }, Writer { task, dropped })
+    let writer = Writer {
+        task,
+        shared: Arc::clone(&shared),
+    };
+    (SendQueue { shared }, writer)
 }
 
-async fn drain(mut socket: WriteHalf, shared: Arc<Shared>, stall: Duration) {
-    let written = async {
-        let mut batch = Vec::new();
-        loop {
-            // Buffers are kept while lines keep coming: a busy client
-            // allocates nothing per batch, an idle one holds nothing.
-            let more = match tokio::time::timeout(KEEP_FOR, shared.lines_waiting()).await {
-                Ok(more) => more,
-                Err(_) => {
-                    shared.release(&mut batch);
-                    shared.lines_waiting().await
-                }
-            };
-            if !more {
-                break;
+/// The writer task's body. A function returning a block, not an `async
+/// fn`, whose arguments would be held twice through the task's life.
+#[allow(clippy::manual_async_fn)] // An `async fn` would hold its arguments twice.
+fn drain(
+    socket: WriteHalf,
+    shared: Arc<Shared>,
+    stall: Duration,
+) -> impl std::future::Future<Output = ()> + Send {
+    async move {
+        let mut written = pin!(write_until_closed(socket, &shared, stall));
+        // The write is cut short as soon as the client is dropped.
+        let result = poll_fn(|cx| {
+            if shared.poll_dropped(cx, Watcher::Writer).is_ready() {
+                return Poll::Ready(Ok(()));
             }
-            // Woken by the first line of a burst: let the other tasks run
-            // first, so more of the burst joins this write.
-            tokio::task::yield_now().await;
-            shared.take(&mut batch);
-            write_unless_stalled(&mut socket, &batch, stall, &shared).await?;
-            batch.clear();
-            if batch.capacity() > KEEP_BYTES {
-                batch = Vec::new();
+            written.as_mut().poll(cx)
+        })
+        .await;
+        if let Err(err) = result {
+            log::debug!("write failed: {err}");
+            // A stalled peer is dropped like one that overflowed its
+            // queue: its reader, or a reply waiting for room, must not
+            // wait for a writer that has given up.
+            if err.kind() == std::io::ErrorKind::TimedOut {
+                shared.drop_client(Dropped::Stalled);
             }
+        }
+        let mut queue = shared.lock();
+        queue.writer_gone = true;
+        let abandoned = std::mem::take(&mut queue.bytes);
+        // A stuck queue's bytes were taken out of the backlog already.
+        let counted = if std::mem::take(&mut queue.stuck) {
+            0
+        } else {
+            abandoned.len()
+        };
+        queue.in_flight = 0;
+        drop(queue);
+        shared.backlog.remove(counted);
+        shared.room.notify_waiters();
+    }
+}
+
+/// Writes whatever is queued until every `SendQueue` is gone, then closes
+/// the socket. A quiet client's writer spends its life in the first wait,
+/// so that is kept small: the burst's buffer, timers and write in flight
+/// live in a boxed future that exists only while lines come.
+#[allow(clippy::manual_async_fn)] // An `async fn` would hold its arguments twice.
+fn write_until_closed(
+    mut socket: WriteHalf,
+    shared: &Shared,
+    stall: Duration,
+) -> impl std::future::Future<Output = std::io::Result<()>> + Send + '_ {
+    async move {
+        while shared.lines_waiting().await {
+            Box::pin(write_burst(&mut socket, shared, stall)).await?;
         }
         socket.shutdown().await
-    };
-    tokio::select! {
-        result = written => {
-            if let Err(err) = result {
-                log::debug!("write failed: {err}");
-                // A stalled peer is dropped like one that overflowed its
-                // queue: its reader, or a reply waiting for room, must not
-                // wait for a writer that has given up.
-                if err.kind() == std::io::ErrorKind::TimedOut {
-                    shared.stalled.store(true, Ordering::Release);
-                    shared.dropped.cancel();
-                }
+    }
+}
+
+/// Writes batch after batch while lines keep coming; returns once the
+/// client has been quiet for [`KEEP_FOR`] (its buffers given back) or the
+/// queue is empty and closed. Buffers are kept while lines keep coming: a
+/// busy client allocates nothing per batch.
+async fn write_burst(
+    socket: &mut WriteHalf,
+    shared: &Shared,
+    stall: Duration,
+) -> std::io::Result<()> {
+    let mut batch = Vec::new();
+    loop {
+        // Woken by the first line of a burst: let the other tasks run
+        // first, so more of the burst joins this write.
+        tokio::task::yield_now().await;
+        shared.take(&mut batch);
+        write_unless_stalled(socket, &batch, stall, shared).await?;
+        batch.clear();
+        if batch.capacity() > KEEP_BYTES {
+            batch = Vec::new();
+        }
+        match tokio::time::timeout(KEEP_FOR, shared.lines_waiting()).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(_) => {
+                shared.release(&mut batch);
+                return Ok(());
             }
         }
-        () = shared.dropped.cancelled() => {}
     }
-    let mut queue = shared.lock();
-    queue.writer_gone = true;
-    let abandoned = std::mem::take(&mut queue.bytes);
-    // A stuck queue's bytes were taken out of the backlog already.
-    let counted = if std::mem::take(&mut queue.stuck) {
-        0
-    } else {
-        abandoned.len()
-    };
-    queue.in_flight = 0;
-    drop(queue);
-    shared.backlog.remove(counted);
-    shared.room.notify_waiters();
 }
 
 /// `write_all`, except that a peer which takes nothing for `stall` (it has
@@ -535,8 +602,7 @@ mod tests {
         for _ in 0..16 * 1024 {
             queue.push(&line);
         }
-        queue.dropped().cancelled().await;
-        assert_eq!(queue.why_dropped(), Dropped::Stalled);
+        assert_eq!(queue.dropped().await, Dropped::Stalled);
         drop(peer);
     }
 
