@@ -265,34 +265,38 @@ fn session<'a>(
     shared: &'a Shared,
     times: Times,
 ) -> impl Future<Output = ()> + Send + 'a {
-    // Not an `async fn`, for the reason given at [`serve`].
+    // Set up before the block, so the block keeps only what the session
+    // needs (not the halves and times it was built from, next to it); not
+    // an `async fn`, for the reason given at [`serve`].
+    let limits = &shared.config.limits;
+    let ip = listen::canonical_peer(peer);
+    let (queue, writer) = send_queue::spawn(
+        write,
+        limits.send_queue_bytes,
+        Arc::clone(shared.hub.backlog()),
+        limits.ping_timeout,
+    );
+    let mut input = Input::new(
+        read,
+        queue.clone(),
+        shared.shutdown.clone(),
+        times.registration_deadline,
+        limits.flood_control,
+    );
+    let client = Client {
+        shared,
+        id: shared.hub.new_id(),
+        host: host_name(ip),
+        ip,
+        queue,
+        replies: Mutex::default(),
+    };
+    log::debug!("connection from {peer}");
+    let Times {
+        accepted, greet_at, ..
+    } = times;
     async move {
-        let limits = &shared.config.limits;
-        let ip = listen::canonical_peer(peer);
-        let host = host_name(ip);
-        let (queue, writer) = send_queue::spawn(
-            write,
-            limits.send_queue_bytes,
-            Arc::clone(shared.hub.backlog()),
-            limits.ping_timeout,
-        );
-        let mut input = Input::new(
-            read,
-            queue.clone(),
-            shared.shutdown.clone(),
-            times.registration_deadline,
-            limits.flood_control,
-        );
-        let client = Client {
-            shared,
-            id: shared.hub.new_id(),
-            host,
-            ip,
-            queue,
-            replies: Mutex::default(),
-        };
-        log::debug!("connection from {peer}");
-        let (style, ending) = match input.first(times.greet_at).await {
+        let (style, ending) = match input.first(greet_at).await {
             Err(ending) => (Style::Irc, ending),
             Ok(Some(Line::Text(first))) if irc::is_registration(&first) => {
                 (Style::Irc, irc::run(&client, &mut input, first).await)
@@ -324,7 +328,7 @@ fn session<'a>(
         }
         // A young connection's reason is not relayed: else connecting, saying
         // something in the QUIT and leaving again reaches everyone each time.
-        let young = times.accepted.elapsed() < limits.quit_reason_after;
+        let young = accepted.elapsed() < limits.quit_reason_after;
         shared.hub.remove(client.id, departure(&ending, young));
         drop(input);
         drop(client);

@@ -508,7 +508,7 @@ impl Channel {
     /// the highest), packed into lines of at most `width` bytes.
     fn names(
         &self,
-        members: &HashMap<ClientId, Member>,
+        members: &HashMap<ClientId, Box<Member>>,
         width: usize,
         all_prefixes: bool,
     ) -> Vec<String> {
@@ -541,7 +541,9 @@ impl std::fmt::Display for NamesEntry<'_> {
 
 #[derive(Default)]
 struct State {
-    members: HashMap<ClientId, Member>,
+    /// Boxed: a hash table keeps up to twice as many slots as entries, and
+    /// an empty slot costs a pointer rather than a whole member.
+    members: HashMap<ClientId, Box<Member>>,
     /// The most members there have been at once (LUSERS).
     peak_members: usize,
     /// Folded nickname → client.
@@ -855,7 +857,7 @@ impl Hub {
             last_spoke: now,
             owner,
         };
-        state.members.insert(id, member);
+        state.members.insert(id, Box::new(member));
         state.peak_members = state.peak_members.max(state.members.len());
         Ok(())
     }
@@ -1339,7 +1341,7 @@ impl Hub {
         let mut guard = self.lock();
         let state = &mut *guard;
         let recipients = state.neighbours(id);
-        let Some(member) = state.members.remove(&id) else {
+        let Some(member) = state.members.remove(&id).map(|member| *member) else {
             return;
         };
         let mut delivery = Delivery::new(self, &member.identity, Happening::Quit { why });

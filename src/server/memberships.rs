@@ -18,6 +18,9 @@ impl Memberships {
     /// Adds `folded` unless it is there already.
     pub fn insert(&mut self, folded: String) {
         if let Err(at) = self.position(&folded) {
+            // One more at a time: a `Vec` would make room for four at once,
+            // and most clients are in one channel.
+            self.0.reserve_exact(1);
             self.0.insert(at, folded);
         }
     }
