@@ -8,6 +8,7 @@
 //! recipient's queue.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -462,31 +463,33 @@ struct PackedNames {
 }
 
 impl PackedNames {
-    /// Puts `entry` in as the `index`th entry (from 0). False if the cache
-    /// holds fewer entries than that, and so cannot be right.
-    fn insert(&mut self, index: usize, entry: &str) -> bool {
-        if index > self.count {
-            return false;
-        }
-        if index == self.count {
+    /// Puts `entry` in before `next` (an entry it holds), or last when
+    /// there is none. False if `next` is not there, so the cache is wrong.
+    fn insert(&mut self, mut entry: String, next: Option<&str>) -> bool {
+        let Some(next) = next else {
             if self.count > 0 {
                 self.entries.push(' ');
             }
-            self.entries.push_str(entry);
-        } else {
-            // The `index`th entry starts after the `index`th space.
-            let start = if index == 0 {
-                0
-            } else {
-                let mut spaces = self.entries.match_indices(' ');
-                match spaces.nth(index - 1) {
-                    Some((at, _)) => at + 1,
-                    None => return false,
-                }
-            };
-            self.entries.insert(start, ' ');
-            self.entries.insert_str(start, entry);
-        }
+            self.entries.push_str(&entry);
+            self.count += 1;
+            return true;
+        };
+        // A nick may be part of another's entry: only a whole one counts.
+        let bytes = self.entries.as_bytes();
+        let whole = |at: &usize| {
+            let end = at + next.len();
+            (*at == 0 || bytes[at - 1] == b' ') && bytes.get(end).is_none_or(|b| *b == b' ')
+        };
+        let Some(at) = self
+            .entries
+            .match_indices(next)
+            .map(|(at, _)| at)
+            .find(whole)
+        else {
+            return false;
+        };
+        entry.push(' ');
+        self.entries.insert_str(at, &entry);
         self.count += 1;
         true
     }
@@ -501,18 +504,23 @@ impl NamesCache {
         }
     }
 
-    /// Someone came in as the `index`th member, `members` in all now: their
-    /// entry goes into each form built so far (a form that does not hold
-    /// the other members is dropped rather than trusted).
-    fn joined(&mut self, index: usize, members: usize, rank: Rank, nick: &str) {
+    /// Someone came in (`rank` and `nick`), `members` in all now, just
+    /// before the member `next` (rank and nick; none: last): their entry
+    /// goes into each form built so far. A form that does not hold the
+    /// other members is dropped rather than trusted.
+    fn joined(&mut self, members: usize, rank: Rank, nick: &str, next: Option<(Rank, &str)>) {
         for all_prefixes in [false, true] {
             let form = self.form(all_prefixes);
             let Some(packed) = form else {
                 continue;
             };
-            let mut entry = rank.symbols(all_prefixes);
-            entry.push_str(nick);
-            if packed.count + 1 != members || !packed.insert(index, &entry) {
+            let entry = |rank: Rank, nick: &str| {
+                let mut entry = rank.symbols(all_prefixes);
+                entry.push_str(nick);
+                entry
+            };
+            let next = next.map(|(rank, nick)| entry(rank, nick));
+            if packed.count + 1 != members || !packed.insert(entry(rank, nick), next.as_deref()) {
                 *form = None;
             }
         }
@@ -624,18 +632,37 @@ impl Channel {
             .collect()
     }
 
-    /// Adds `id` (known as `nick`) to the members, after any rank it is to
-    /// have has been set, and to the NAMES kept.
-    fn add_member(&mut self, id: ClientId, recipient: Recipient, nick: &str) {
+    /// Adds `id` to the members, after any rank it is to have has been
+    /// set, and to the NAMES kept (`members` has its nick and the others').
+    fn add_member(
+        &mut self,
+        id: ClientId,
+        recipient: Recipient,
+        members: &HashMap<ClientId, Member>,
+    ) {
         self.members.insert(id, recipient);
-        // Ids mostly come in growing, so a joiner is mostly last; one that
-        // registered before others joined goes in among them.
-        let index = match self.members.last_key_value() {
-            Some((last, _)) if *last == id => self.members.len() - 1,
-            _ => self.members.range(..id).count(),
+        let nick_of = |id: &ClientId| members.get(id).map(|m| m.identity.nick.as_str());
+        let Some(nick) = nick_of(&id) else {
+            self.names.forget();
+            return;
+        };
+        // Ids mostly come in growing, so a joiner mostly goes last; one that
+        // registered before others joined goes in before the first of them.
+        let next = self
+            .members
+            .range((Bound::Excluded(id), Bound::Unbounded))
+            .next()
+            .map(|(next, _)| (self.rank(*next), nick_of(next)));
+        let next = match next {
+            None => None,
+            Some((rank, Some(nick))) => Some((rank, nick)),
+            Some((_, None)) => {
+                self.names.forget();
+                return;
+            }
         };
         let rank = self.rank(id);
-        self.names.joined(index, self.members.len(), rank, nick);
+        self.names.joined(self.members.len(), rank, nick, next);
     }
 }
 
@@ -1034,7 +1061,7 @@ impl Hub {
         if made_op {
             entry.ranks.insert(id, Rank::OPERATOR);
         }
-        entry.add_member(id, recipient, &member.identity.nick);
+        entry.add_member(id, recipient, &state.members);
         if let Some(member) = state.members.get_mut(&id) {
             member.channels.insert(folded.clone());
         }
@@ -1909,18 +1936,29 @@ mod tests {
     #[tokio::test]
     async fn a_joiner_that_registered_before_others_goes_in_at_its_place() {
         let mut test = TestHub::new();
-        for (id, nick) in [(1, "one"), (2, "two"), (3, "three"), (4, "four")] {
+        let clients = [(1, "one"), (2, "anna"), (3, "bo"), (4, "an"), (5, "nan")];
+        for (id, nick) in clients {
             test.register(id, nick).await;
         }
-        assert_eq!(test.join(3, "#chat"), ["three"]);
-        assert_eq!(test.both("#chat"), both("three", "three"));
-        assert_eq!(test.join(1, "#chat"), ["one three"]);
-        assert_eq!(test.join(4, "#chat"), ["one three four"]);
-        assert_eq!(test.join(2, "#chat"), ["one two three four"]);
-        assert_eq!(
-            test.both("#chat"),
-            both("one two three four", "one two three four")
-        );
+        assert_eq!(test.join(2, "#chat"), ["anna"]);
+        assert_eq!(test.both("#chat"), both("anna", "anna"));
+        assert_eq!(test.join(4, "#chat"), ["anna an"]);
+        // Before "an", not inside "anna".
+        assert_eq!(test.join(3, "#chat"), ["anna bo an"]);
+        assert_eq!(test.join(1, "#chat"), ["one anna bo an"]);
+        assert_eq!(test.join(5, "#chat"), ["one anna bo an nan"]);
+        let all = "one anna bo an nan";
+        assert_eq!(test.both("#chat"), both(all, all));
+
+        // Before a member with a prefix.
+        assert_eq!(test.join(5, "#x"), ["@nan"]);
+        assert_eq!(test.both("#x"), both("@nan", "@nan"));
+        test.mode(5, "#x", true, 'v', "nan");
+        assert_eq!(test.both("#x"), both("@nan", "@+nan"));
+        assert_eq!(test.join(4, "#x"), ["an @nan"]);
+        assert_eq!(test.both("#x"), both("an @nan", "an @+nan"));
+        assert_eq!(test.join(2, "#x"), ["anna an @nan"]);
+        assert_eq!(test.both("#x"), both("anna an @nan", "anna an @+nan"));
     }
 
     #[tokio::test]
