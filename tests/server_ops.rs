@@ -291,3 +291,138 @@ async fn plain_text_users_read_kicks_and_mode_changes_as_sentences() {
     again.expect_closed().await;
     host.shutdown().await;
 }
+
+/// NAMES of `channel` as `client` reads it: the entries of its 353s in
+/// order, after checking that each 353 fits in 512 bytes with its CRLF.
+async fn names_in_order(client: &mut RawClient, channel: &str) -> Vec<String> {
+    client.send(&format!("NAMES {channel}")).await;
+    names_until_366(client).await
+}
+
+/// The entries of the 353s up to the next 366, each line checked to fit.
+async fn names_until_366(client: &mut RawClient) -> Vec<String> {
+    let lines = name_lines_until_366(client).await;
+    lines
+        .iter()
+        .flat_map(|line| line.split(' ').map(str::to_owned))
+        .collect()
+}
+
+/// The names of each 353 up to the next 366, each line checked to fit.
+async fn name_lines_until_366(client: &mut RawClient) -> Vec<String> {
+    let mut lines = Vec::new();
+    loop {
+        let line = client.next_line().await.expect("NAMES before the close");
+        let mut message = tcp_chat::protocol::Message::parse(&line).unwrap();
+        match message.command.as_str() {
+            "353" => {
+                assert!(line.len() + 2 <= 512, "{} bytes: {line}", line.len() + 2);
+                lines.push(message.params.swap_remove(3));
+            }
+            "366" => return lines,
+            _ => {}
+        }
+    }
+}
+
+/// Joins `channel` and returns the NAMES the join is answered with.
+async fn join_names(client: &mut RawClient, channel: &str) -> Vec<String> {
+    client.send(&format!("JOIN {channel}")).await;
+    names_until_366(client).await
+}
+
+#[tokio::test]
+async fn names_tell_the_truth_after_each_join_rank_rename_and_departure() {
+    let (host, addr) = start_host(test_config()).await;
+    // ann reads every prefix (multi-prefix), cy the highest only.
+    let mut ann = RawClient::register_with_caps(addr, "ann", "multi-prefix").await;
+    let mut bob = RawClient::register(addr, "bob").await;
+    let mut cy = RawClient::register(addr, "cy").await;
+    let mut dee = RawClient::register(addr, "dee").await;
+    assert_eq!(join_names(&mut ann, "#n").await, ["@ann"]);
+    assert_eq!(join_names(&mut bob, "#n").await, ["@ann", "bob"]);
+    assert_eq!(join_names(&mut cy, "#n").await, ["@ann", "bob", "cy"]);
+    assert_eq!(names_in_order(&mut ann, "#n").await, ["@ann", "bob", "cy"]);
+
+    // Each change is relayed under the same lock that makes it: once the
+    // line is in, NAMES must show it.
+    let both = |highest: &[&str], all: &[&str]| {
+        let owned = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        (owned(highest), owned(all))
+    };
+    for (mode, highest, all) in [
+        ("+v bob", ["@ann", "+bob", "cy"], ["@ann", "+bob", "cy"]),
+        ("+o bob", ["@ann", "@bob", "cy"], ["@ann", "@+bob", "cy"]),
+        ("-o bob", ["@ann", "+bob", "cy"], ["@ann", "+bob", "cy"]),
+    ] {
+        ann.send(&format!("MODE #n {mode}")).await;
+        cy.expect_command("MODE").await;
+        ann.expect_command("MODE").await;
+        let shown = (
+            names_in_order(&mut cy, "#n").await,
+            names_in_order(&mut ann, "#n").await,
+        );
+        assert_eq!(shown, both(&highest, &all), "after {mode}");
+    }
+
+    cy.send("NICK cyrus").await;
+    ann.expect_command("NICK").await;
+    let renamed = ["@ann", "+bob", "cyrus"];
+    assert_eq!(names_in_order(&mut ann, "#n").await, renamed);
+    assert_eq!(names_in_order(&mut cy, "#n").await, renamed);
+    assert_eq!(
+        join_names(&mut dee, "#n").await,
+        ["@ann", "+bob", "cyrus", "dee"]
+    );
+
+    bob.send("PART #n :later").await;
+    ann.expect_command("PART").await;
+    assert_eq!(
+        names_in_order(&mut ann, "#n").await,
+        ["@ann", "cyrus", "dee"]
+    );
+    ann.send("KICK #n dee :out").await;
+    ann.expect_command("KICK").await;
+    assert_eq!(names_in_order(&mut cy, "#n").await, ["@ann", "cyrus"]);
+    cy.send("QUIT :gone").await;
+    ann.expect_command("QUIT").await;
+    assert_eq!(names_in_order(&mut ann, "#n").await, ["@ann"]);
+    // Back in after being kicked: at the end, as anyone joining.
+    assert_eq!(join_names(&mut dee, "#n").await, ["@ann", "dee"]);
+    assert_eq!(names_in_order(&mut ann, "#n").await, ["@ann", "dee"]);
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_crowded_channels_names_come_in_several_lines_that_fit() {
+    let (host, addr) = start_host(test_config()).await;
+    // The longest channel name and nicks there are: the most per entry
+    // and the least room per line.
+    let channel = format!("#{}", "c".repeat(49));
+    let nicks: Vec<String> = (0..60)
+        .map(|n| format!("n{n:02}{}", "x".repeat(27)))
+        .collect();
+    let mut clients = Vec::new();
+    for nick in &nicks {
+        let mut client = RawClient::register(addr, nick).await;
+        let shown = join_names(&mut client, &channel).await;
+        assert_eq!(shown.len(), clients.len() + 1, "{shown:?}");
+        clients.push(client);
+    }
+    let mut op = nicks.clone();
+    op[0] = format!("@{}", nicks[0]);
+    for client in &mut clients[..2] {
+        assert_eq!(names_in_order(client, &channel).await, op);
+    }
+    let mut newcomer = RawClient::register_with_caps(addr, "newcomer", "multi-prefix").await;
+    op.push("newcomer".to_owned());
+    assert_eq!(join_names(&mut newcomer, &channel).await, op);
+    newcomer.send(&format!("NAMES {channel}")).await;
+    let lines = name_lines_until_366(&mut newcomer).await;
+    assert!(lines.len() >= 3, "{lines:?}");
+    // The room lists everyone too, each once.
+    let mut in_room = nicks.clone();
+    in_room.push("newcomer".to_owned());
+    assert_eq!(names_in_order(&mut newcomer, "#chat").await, in_room);
+    host.shutdown().await;
+}

@@ -8,6 +8,7 @@
 //! recipient's queue.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::bans::{self, Ban, BanError, BanList};
 use super::caps::Caps;
 use super::history::{History, LineCommand, StoredLine};
-use super::irc::pack_words;
+use super::irc::pack_spaced;
 use super::memberships::Memberships;
 use super::modes::{ModeProblem, Modes, Rank};
 use super::plain;
@@ -437,6 +438,99 @@ struct Channel {
     bans: BanList,
     /// Invited to pass `+i` once, oldest first.
     invited: VecDeque<ClientId>,
+    /// What NAMES says, kept between requests: in a join storm every
+    /// joiner is sent the whole list, and building it anew each time was
+    /// a third of the host's CPU.
+    names: NamesCache,
+}
+
+/// A channel's NAMES entries (prefix symbols and nickname), packed once per
+/// form asked for: highest prefix only, or all (`multi-prefix`). Each costs
+/// about two bytes more than the nickname per member. A join adds its
+/// entry; any other change of who is in or of their nick or rank drops
+/// both forms, which the next NAMES builds again.
+#[derive(Default)]
+struct NamesCache {
+    highest: Option<PackedNames>,
+    all: Option<PackedNames>,
+}
+
+/// Entries separated by single spaces, in joining order (that of the
+/// channel's members).
+struct PackedNames {
+    entries: String,
+    /// How many entries `entries` holds.
+    count: usize,
+}
+
+impl PackedNames {
+    /// Puts `entry` in before `next` (an entry it holds), or last when
+    /// there is none. False if `next` is not there, so the cache is wrong.
+    fn insert(&mut self, mut entry: String, next: Option<&str>) -> bool {
+        let Some(next) = next else {
+            if self.count > 0 {
+                self.entries.push(' ');
+            }
+            self.entries.push_str(&entry);
+            self.count += 1;
+            return true;
+        };
+        // A nick may be part of another's entry: only a whole one counts.
+        let bytes = self.entries.as_bytes();
+        let whole = |at: &usize| {
+            let end = at + next.len();
+            (*at == 0 || bytes[at - 1] == b' ') && bytes.get(end).is_none_or(|b| *b == b' ')
+        };
+        let Some(at) = self
+            .entries
+            .match_indices(next)
+            .map(|(at, _)| at)
+            .find(whole)
+        else {
+            return false;
+        };
+        entry.push(' ');
+        self.entries.insert_str(at, &entry);
+        self.count += 1;
+        true
+    }
+}
+
+impl NamesCache {
+    fn form(&mut self, all_prefixes: bool) -> &mut Option<PackedNames> {
+        if all_prefixes {
+            &mut self.all
+        } else {
+            &mut self.highest
+        }
+    }
+
+    /// Someone came in (`rank` and `nick`), `members` in all now, just
+    /// before the member `next` (rank and nick; none: last): their entry
+    /// goes into each form built so far. A form that does not hold the
+    /// other members is dropped rather than trusted.
+    fn joined(&mut self, members: usize, rank: Rank, nick: &str, next: Option<(Rank, &str)>) {
+        for all_prefixes in [false, true] {
+            let form = self.form(all_prefixes);
+            let Some(packed) = form else {
+                continue;
+            };
+            let entry = |rank: Rank, nick: &str| {
+                let mut entry = rank.symbols(all_prefixes);
+                entry.push_str(nick);
+                entry
+            };
+            let next = next.map(|(rank, nick)| entry(rank, nick));
+            if packed.count + 1 != members || !packed.insert(entry(rank, nick), next.as_deref()) {
+                *form = None;
+            }
+        }
+    }
+
+    /// Something changed that NAMES shows other than a join.
+    fn forget(&mut self) {
+        *self = NamesCache::default();
+    }
 }
 
 /// Why someone may not join a channel.
@@ -461,6 +555,7 @@ impl Channel {
             ranks: HashMap::new(),
             bans: BanList::default(),
             invited: VecDeque::new(),
+            names: NamesCache::default(),
         }
     }
 
@@ -506,44 +601,69 @@ impl Channel {
 
     /// Its members' nicknames, each after its prefixes (all of them, or
     /// the highest), packed into lines of at most `width` bytes.
-    fn names(
-        &self,
-        members: &HashMap<ClientId, Box<Member>>,
-        width: usize,
-        all_prefixes: bool,
-    ) -> Vec<String> {
-        let entries = self
+    fn names(&mut self, members: &Members, width: usize, all_prefixes: bool) -> Vec<String> {
+        let packed = match self.names.form(all_prefixes) {
+            Some(packed) => packed,
+            form => {
+                let mut entries = String::new();
+                let mut count = 0;
+                let ranked = self.members.keys().filter_map(|id| {
+                    let member = members.get(id)?;
+                    Some((self.ranks.get(id).copied().unwrap_or_default(), member))
+                });
+                for (rank, member) in ranked {
+                    if count > 0 {
+                        entries.push(' ');
+                    }
+                    entries.push_str(&rank.symbols(all_prefixes));
+                    entries.push_str(&member.identity.nick);
+                    count += 1;
+                }
+                form.insert(PackedNames { entries, count })
+            }
+        };
+        pack_spaced(&packed.entries, width)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Adds `id` to the members, after any rank it is to have has been
+    /// set, and to the NAMES kept (`members` has its nick and the others').
+    fn add_member(&mut self, id: ClientId, recipient: Recipient, members: &Members) {
+        self.members.insert(id, recipient);
+        let nick_of = |id: &ClientId| members.get(id).map(|m| m.identity.nick.as_str());
+        let Some(nick) = nick_of(&id) else {
+            self.names.forget();
+            return;
+        };
+        // Ids mostly come in growing, so a joiner mostly goes last; one that
+        // registered before others joined goes in before the first of them.
+        let next = self
             .members
-            .keys()
-            .filter_map(|id| members.get(id).map(|m| (id, m)))
-            .map(|(id, m)| NamesEntry {
-                symbols: self.rank(*id).symbols(all_prefixes),
-                nick: &m.identity.nick,
-            });
-        pack_words(entries, width)
+            .range((Bound::Excluded(id), Bound::Unbounded))
+            .next()
+            .map(|(next, _)| (self.rank(*next), nick_of(next)));
+        let next = match next {
+            None => None,
+            Some((rank, Some(nick))) => Some((rank, nick)),
+            Some((_, None)) => {
+                self.names.forget();
+                return;
+            }
+        };
+        let rank = self.rank(id);
+        self.names.joined(self.members.len(), rank, nick, next);
     }
 }
 
-/// A member's nickname after its prefixes, as NAMES lists it, written
-/// straight into the packed line (the symbols are empty, so allocate
-/// nothing, for all but operators and voiced members).
-struct NamesEntry<'a> {
-    symbols: String,
-    nick: &'a str,
-}
-
-impl std::fmt::Display for NamesEntry<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.symbols)?;
-        f.write_str(self.nick)
-    }
-}
+/// Every registered client. Boxed: a hash table keeps up to twice as many
+/// slots as entries, and an empty slot costs a pointer rather than a member.
+type Members = HashMap<ClientId, Box<Member>>;
 
 #[derive(Default)]
 struct State {
-    /// Boxed: a hash table keeps up to twice as many slots as entries, and
-    /// an empty slot costs a pointer rather than a whole member.
-    members: HashMap<ClientId, Box<Member>>,
+    members: Members,
     /// The most members there have been at once (LUSERS).
     peak_members: usize,
     /// Folded nickname → client.
@@ -932,11 +1052,11 @@ impl Hub {
                 place.insert(made)
             }
         };
-        entry.members.insert(id, recipient);
         let made_op = is_room && owner;
         if made_op {
             entry.ranks.insert(id, Rank::OPERATOR);
         }
+        entry.add_member(id, recipient, &state.members);
         if let Some(member) = state.members.get_mut(&id) {
             member.channels.insert(folded.clone());
         }
@@ -975,12 +1095,14 @@ impl Hub {
             State::deliver(told, &mut delivery);
         }
         let all_prefixes = source.recipient.caps.has(Caps::MULTI_PREFIX);
-        let names = names_width.map_or_else(Vec::new, |width| {
-            entry.names(&state.members, width, all_prefixes)
-        });
+        let (channel, topic) = (entry.name.clone(), entry.topic.clone());
+        let names = match (names_width, state.channels.get_mut(&folded)) {
+            (Some(width), Some(entry)) => entry.names(&state.members, width, all_prefixes),
+            _ => Vec::new(),
+        };
         Ok(Joined {
-            channel: entry.name.clone(),
-            topic: entry.topic.clone(),
+            channel,
+            topic,
             names,
         })
     }
@@ -1015,6 +1137,7 @@ impl Hub {
         if let Some(channel) = state.channels.get_mut(folded) {
             channel.members.remove(&id);
             channel.ranks.remove(&id);
+            channel.names.forget();
             // The room outlives its members (its topic too); others go empty.
             if channel.members.is_empty() && channel.name != self.room {
                 state.channels.remove(folded);
@@ -1038,6 +1161,11 @@ impl Hub {
         }
         let source = member.identity.clone();
         member.identity.nick = new.to_owned();
+        for folded in &member.channels {
+            if let Some(channel) = state.channels.get_mut(folded) {
+                channel.names.forget();
+            }
+        }
         state.nicks.remove(&fold_case(&source.nick));
         state.remember_gone(source.clone());
         state.nicks.insert(new_folded, id);
@@ -1246,8 +1374,9 @@ impl Hub {
         width: usize,
         all_prefixes: bool,
     ) -> Option<(String, Vec<String>)> {
-        let state = self.lock();
-        let found = state.channels.get(&fold_case(channel))?;
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let found = state.channels.get_mut(&fold_case(channel))?;
         let names = found.names(&state.members, width, all_prefixes);
         Some((found.name.clone(), names))
     }
@@ -1600,6 +1729,9 @@ impl State {
         if *rank == Rank::default() {
             channel.ranks.remove(&target);
         }
+        if changed {
+            channel.names.forget();
+        }
         Ok(changed.then_some(spelled))
     }
 
@@ -1637,4 +1769,210 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+    use crate::server::send_queue::{self, Writer};
+
+    /// Room for a long line of names, as a front-end would ask.
+    const WIDTH: usize = 400;
+
+    /// A hub whose clients' queues write to loopback peers that are kept,
+    /// unread, for as long as the hub is used.
+    struct TestHub {
+        hub: Hub,
+        held: Vec<(Writer, TcpStream)>,
+    }
+
+    impl TestHub {
+        fn new() -> Self {
+            TestHub {
+                hub: Hub::new("#chat", "host.test", None),
+                held: Vec::new(),
+            }
+        }
+
+        /// Registers client `id` as `nick` (IRC, no caps).
+        async fn register(&mut self, id: ClientId, nick: &str) {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let peer = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (host_side, _) = listener.accept().await.unwrap();
+            let (_read, write) = crate::transport::plain(host_side);
+            let (queue, writer) = send_queue::spawn(
+                write,
+                1 << 20,
+                Arc::clone(self.hub.backlog()),
+                Duration::from_secs(60),
+            );
+            let identity = Identity {
+                nick: nick.to_owned(),
+                user: nick.to_owned(),
+                host: "127.0.0.1".to_owned(),
+                realname: nick.to_owned(),
+            };
+            let registered =
+                self.hub
+                    .register(id, identity, Style::Irc, Caps::default(), queue, false);
+            assert_eq!(registered, Ok(()));
+            self.held.push((writer, peer));
+        }
+
+        /// Joins and returns the NAMES the joiner is shown.
+        fn join(&self, id: ClientId, channel: &str) -> Vec<String> {
+            let joined = self.hub.join(id, channel, None, Some(WIDTH)).unwrap();
+            joined.names
+        }
+
+        /// NAMES of `channel` in one form, checked against the list built
+        /// anew with nothing kept.
+        fn names(&self, channel: &str, all_prefixes: bool) -> String {
+            let (_, kept) = self.hub.names(channel, WIDTH, all_prefixes).unwrap();
+            let mut guard = self.hub.lock();
+            let state = &mut *guard;
+            let found = state.channels.get_mut(&fold_case(channel)).unwrap();
+            let mut fresh = Channel::new(&found.name, Modes::new_channel());
+            fresh.members.clone_from(&found.members);
+            fresh.ranks.clone_from(&found.ranks);
+            let built = fresh.names(&state.members, WIDTH, all_prefixes);
+            assert_eq!(kept, built, "kept NAMES differ from the truth");
+            kept.join(" ")
+        }
+
+        /// Both forms, highest prefix first.
+        fn both(&self, channel: &str) -> (String, String) {
+            (self.names(channel, false), self.names(channel, true))
+        }
+
+        fn mode(&self, id: ClientId, channel: &str, adding: bool, mode: char, nick: &str) {
+            let change = ModeChange {
+                adding,
+                mode,
+                arg: Some(nick),
+            };
+            let refused = self.hub.change_modes(id, channel, &[change]).unwrap();
+            assert!(refused.is_empty(), "{refused:?}");
+        }
+    }
+
+    fn both(highest: &str, all: &str) -> (String, String) {
+        (highest.to_owned(), all.to_owned())
+    }
+
+    #[tokio::test]
+    async fn kept_names_follow_every_change_of_members_nicks_and_ranks() {
+        let mut test = TestHub::new();
+        for (id, nick) in [(1, "alice"), (2, "bob"), (3, "carol"), (4, "dave")] {
+            test.register(id, nick).await;
+        }
+        assert_eq!(test.join(1, "#x"), ["@alice"]);
+        assert_eq!(test.join(2, "#x"), ["@alice bob"]);
+        assert_eq!(test.both("#x"), both("@alice bob", "@alice bob"));
+        // Joins extend what is kept, in both forms.
+        assert_eq!(test.join(3, "#x"), ["@alice bob carol"]);
+        assert_eq!(
+            test.both("#x"),
+            both("@alice bob carol", "@alice bob carol")
+        );
+
+        test.mode(1, "#x", true, 'v', "bob");
+        assert_eq!(
+            test.both("#x"),
+            both("@alice +bob carol", "@alice +bob carol")
+        );
+        test.mode(1, "#x", true, 'o', "bob");
+        assert_eq!(
+            test.both("#x"),
+            both("@alice @bob carol", "@alice @+bob carol")
+        );
+        test.mode(1, "#x", false, 'o', "bob");
+        assert_eq!(
+            test.both("#x"),
+            both("@alice +bob carol", "@alice +bob carol")
+        );
+        test.mode(1, "#x", true, 'o', "carol");
+        test.mode(1, "#x", false, 'v', "bob");
+        assert_eq!(
+            test.both("#x"),
+            both("@alice bob @carol", "@alice bob @carol")
+        );
+
+        test.hub.rename(3, "caroline").unwrap();
+        assert_eq!(
+            test.both("#x"),
+            both("@alice bob @caroline", "@alice bob @caroline")
+        );
+        assert_eq!(test.join(4, "#x"), ["@alice bob @caroline dave"]);
+
+        test.hub.part(2, "#x", Some("bye")).unwrap();
+        assert_eq!(
+            test.both("#x"),
+            both("@alice @caroline dave", "@alice @caroline dave")
+        );
+        test.hub.kick(1, "#x", "dave", None).unwrap();
+        assert_eq!(
+            test.both("#x"),
+            both("@alice @caroline", "@alice @caroline")
+        );
+        test.hub.remove(1, Departure::Quit(None));
+        assert_eq!(test.both("#x"), both("@caroline", "@caroline"));
+        // Back in after leaving: a new entry at its place.
+        assert_eq!(test.join(2, "#x"), ["bob @caroline"]);
+        assert_eq!(test.both("#x"), both("bob @caroline", "bob @caroline"));
+    }
+
+    #[tokio::test]
+    async fn a_joiner_that_registered_before_others_goes_in_at_its_place() {
+        let mut test = TestHub::new();
+        let clients = [(1, "one"), (2, "anna"), (3, "bo"), (4, "an"), (5, "nan")];
+        for (id, nick) in clients {
+            test.register(id, nick).await;
+        }
+        assert_eq!(test.join(2, "#chat"), ["anna"]);
+        assert_eq!(test.both("#chat"), both("anna", "anna"));
+        assert_eq!(test.join(4, "#chat"), ["anna an"]);
+        // Before "an", not inside "anna".
+        assert_eq!(test.join(3, "#chat"), ["anna bo an"]);
+        assert_eq!(test.join(1, "#chat"), ["one anna bo an"]);
+        assert_eq!(test.join(5, "#chat"), ["one anna bo an nan"]);
+        let all = "one anna bo an nan";
+        assert_eq!(test.both("#chat"), both(all, all));
+
+        // Before a member with a prefix.
+        assert_eq!(test.join(5, "#x"), ["@nan"]);
+        assert_eq!(test.both("#x"), both("@nan", "@nan"));
+        test.mode(5, "#x", true, 'v', "nan");
+        assert_eq!(test.both("#x"), both("@nan", "@+nan"));
+        assert_eq!(test.join(4, "#x"), ["an @nan"]);
+        assert_eq!(test.both("#x"), both("an @nan", "an @+nan"));
+        assert_eq!(test.join(2, "#x"), ["anna an @nan"]);
+        assert_eq!(test.both("#x"), both("anna an @nan", "anna an @+nan"));
+    }
+
+    #[tokio::test]
+    async fn a_big_channel_lists_everyone_once_in_lines_that_fit() {
+        let mut test = TestHub::new();
+        let nicks: Vec<String> = (0..200)
+            .map(|n| format!("member{n}_{}", "x".repeat(n % 20)))
+            .collect();
+        for (id, nick) in (1..).zip(&nicks) {
+            test.register(id, nick).await;
+            test.join(id, "#chat");
+        }
+        for all_prefixes in [false, true] {
+            let (_, lines) = test.hub.names("#chat", WIDTH, all_prefixes).unwrap();
+            assert!(lines.len() > 5, "{lines:?}");
+            assert!(lines.iter().all(|line| line.len() <= WIDTH), "{lines:?}");
+            let listed: Vec<&str> = lines.iter().flat_map(|l| l.split(' ')).collect();
+            assert_eq!(listed, nicks);
+        }
+        assert_eq!(test.names("#chat", false).split(' ').count(), nicks.len());
+    }
 }

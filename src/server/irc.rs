@@ -1336,6 +1336,33 @@ pub(super) fn pack_words<W: std::fmt::Display>(
     lines
 }
 
+/// `entries` (words separated by single spaces) cut at spaces into lines
+/// of at most `width` bytes, packed as [`pack_words`] packs them: only
+/// slices of `entries`, so a channel's NAMES kept packed costs a request
+/// no more than the copies of its lines. A word longer than `width` is a
+/// line of its own.
+pub(super) fn pack_spaced(entries: &str, width: usize) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut rest = entries.trim_start_matches(' ');
+    while !rest.is_empty() {
+        if rest.len() <= width {
+            lines.push(rest);
+            break;
+        }
+        // The last space that leaves the line within `width`, or else the
+        // end of the first word.
+        let bytes = rest.as_bytes();
+        let cut = bytes[..=width]
+            .iter()
+            .rposition(|&b| b == b' ')
+            .or_else(|| bytes.iter().position(|&b| b == b' '))
+            .unwrap_or(rest.len());
+        lines.push(&rest[..cut]);
+        rest = rest[cut..].trim_start_matches(' ');
+    }
+    lines
+}
+
 /// Most distinct targets one PRIVMSG, NOTICE, JOIN, PART or NAMES may name:
 /// without a cap one line would be relayed once per repeated target.
 const MAX_TARGETS: usize = 4;
@@ -1388,6 +1415,43 @@ mod tests {
             let next_word = pair[1].split(' ').next().unwrap_or_default();
             assert!(pair[0].len() + 1 + next_word.len() > 50, "{pair:?}");
         }
+    }
+
+    #[test]
+    fn spaced_entries_are_cut_as_words_are_packed() {
+        let words: Vec<String> = (0..300)
+            .map(|i| {
+                format!(
+                    "{}nick{i}{}",
+                    ["", "@", "+", "@+"][i % 4],
+                    "x".repeat(i % 23)
+                )
+            })
+            .collect();
+        let spaced = words.join(" ");
+        for width in [
+            0,
+            1,
+            5,
+            10,
+            27,
+            50,
+            100,
+            400,
+            512,
+            spaced.len(),
+            spaced.len() + 1,
+        ] {
+            assert_eq!(
+                pack_spaced(&spaced, width),
+                pack_words(&words, width),
+                "width {width}"
+            );
+        }
+        assert!(pack_spaced("", 10).is_empty());
+        assert_eq!(pack_spaced("a", 10), ["a"]);
+        // A word too long for any line stands alone.
+        assert_eq!(pack_spaced("ab abcdef c d", 4), ["ab", "abcdef", "c d"]);
     }
 
     #[test]
