@@ -14,6 +14,10 @@ use crate::servers::{RunningServer, ServerKind};
 const QUIET: Duration = Duration::from_secs(2);
 /// Longest wait for the room to go quiet after everyone is in.
 const QUIET_LIMIT: Duration = Duration::from_secs(60);
+/// Longest wait for the server to settle after the crowd has left.
+const LEAVE_LIMIT: Duration = Duration::from_secs(120);
+/// How long the server's CPU time must stand still to count as settled.
+const SETTLED_FOR: Duration = Duration::from_secs(1);
 /// Members already in the room when the measured crowd comes: the memory
 /// a server takes on its first clients (code paged in on first use,
 /// worker threads' heaps, the room itself) is no client's, and the
@@ -49,6 +53,7 @@ impl Connections {
                 "RSS idle",
                 "KiB/client idle",
                 "server CPU-s",
+                "all leave: server CPU-s",
             ],
             "KiB/client idle",
             Better::Lower,
@@ -62,11 +67,14 @@ impl Connections {
              members have read nothing for {:?} (every JOIN delivered; send queues drained). Per \
              client: RSS minus RSS before, over the measured clients in the room: what each client \
              adds, not the server's start-up. Server CPU-s: its user+system time from the first \
-             measured connect to idle. Time-out {:?}.",
+             measured connect to idle. All leave: the measured clients then close their \
+             connections at once (the warm members stay and are told of each), and the server's \
+             CPU time until it stands still for {:?}. Time-out {:?}.",
             ServerKind::Ngircd.join_in_flight(),
             ServerKind::Inspircd.join_in_flight(),
             WARM_MEMBERS,
             QUIET,
+            SETTLED_FOR,
             self.limit
         ));
         table.notes.extend(self.goal.map(str::to_owned));
@@ -94,9 +102,16 @@ impl Connections {
         let dropped = shared.disconnects.get();
         // Read before the server is killed: joins still pending then fail.
         let first_error = shared.first_join_error.borrow().clone();
-        warm.set_phase(Phase::Stop);
-        crowd.finish(server).await;
-        warm.stopped().await;
+        // Then everyone leaves at once (a network outage, say): each
+        // departure is told to all who are still in the room.
+        let cpu_before_leaving = server.cpu_time();
+        crowd.set_phase(Phase::Stop);
+        crowd.stopped().await;
+        let leave_cpu = settled(&server, LEAVE_LIMIT)
+            .await
+            .then(|| server.cpu_since(cpu_before_leaving))
+            .flatten();
+        warm.finish(server).await;
         let elapsed = took.unwrap_or(self.limit);
         let per_client = |after: Option<u64>| match (rss_before, after) {
             (Some(before), Some(after)) if joined > 0 => {
@@ -127,6 +142,9 @@ impl Connections {
             mib(rss_idle),
             kib(per_client(rss_idle)),
             cpu_used.map_or("-".to_owned(), |cpu| format!("{:.2}", cpu.as_secs_f64())),
+            leave_cpu.map_or("- (busy)".to_owned(), |cpu| {
+                format!("{:.2}", cpu.as_secs_f64())
+            }),
         ];
         if let Some(error) = first_error.filter(|_| failed > 0) {
             cells[1] = format!("{failed} ({})", error.lines().next().unwrap_or_default());
@@ -137,4 +155,24 @@ impl Connections {
             key: per_client(rss_idle),
         })
     }
+}
+
+/// Waits until the server's CPU time stands still for [`SETTLED_FOR`], at
+/// most `limit`; returns whether it did. Polls: settling is an absence.
+async fn settled(server: &RunningServer, limit: Duration) -> bool {
+    const LOOK_EVERY: Duration = Duration::from_millis(100);
+    let started = Instant::now();
+    let mut last = server.cpu_time();
+    let mut still_since = Instant::now();
+    while started.elapsed() < limit {
+        tokio::time::sleep(LOOK_EVERY).await;
+        let now = server.cpu_time();
+        if now != last {
+            last = now;
+            still_since = Instant::now();
+        } else if still_since.elapsed() >= SETTLED_FOR {
+            return true;
+        }
+    }
+    false
 }

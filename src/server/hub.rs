@@ -7,7 +7,7 @@
 //! serialised once per style (IRC or plain text) and copied into every
 //! recipient's queue.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -691,15 +691,30 @@ impl State {
     }
 
     /// Everyone sharing a channel with `id` (each once), without `id`.
-    fn neighbours(&self, id: ClientId) -> HashSet<ClientId> {
-        let mut found = HashSet::new();
-        if let Some(member) = self.members.get(&id) {
-            for channel in member.channels.iter().filter_map(|c| self.channels.get(c)) {
-                found.extend(channel.members.keys().copied());
-            }
+    fn neighbours(&self, id: ClientId) -> Vec<&Recipient> {
+        self.members
+            .get(&id)
+            .map_or_else(Vec::new, |member| self.sharing(id, &member.channels))
+    }
+
+    /// Everyone in `channels` (each once), without `id`: taken from the
+    /// channels' own lists, which hold each member's queue, so no table is
+    /// looked up or built per recipient (one departure from a room of
+    /// thousands is told to all of them, and a crowd may leave at once).
+    fn sharing(&self, id: ClientId, channels: &Memberships) -> Vec<&Recipient> {
+        let mut found: Vec<(ClientId, &Recipient)> = channels
+            .iter()
+            .filter_map(|c| self.channels.get(c))
+            .flat_map(|channel| channel.members.iter())
+            .filter(|(member, _)| **member != id)
+            .map(|(member, recipient)| (*member, recipient))
+            .collect();
+        // One channel's list is sorted and single already.
+        if channels.len() > 1 {
+            found.sort_unstable_by_key(|(member, _)| *member);
+            found.dedup_by_key(|(member, _)| *member);
         }
-        found.remove(&id);
-        found
+        found.into_iter().map(|(_, recipient)| recipient).collect()
     }
 
     /// The identity of `id`, a member of `channel`, and the channel.
@@ -1170,9 +1185,9 @@ impl Hub {
         state.remember_gone(source.clone());
         state.nicks.insert(new_folded, id);
         let mut recipients = state.neighbours(id);
-        recipients.insert(id);
+        recipients.extend(state.members.get(&id).map(|m| &m.recipient));
         let mut delivery = Delivery::new(self, &source, Happening::Renamed { new });
-        State::deliver(state.recipients(&recipients), &mut delivery);
+        State::deliver(recipients, &mut delivery);
         Ok(())
     }
 
@@ -1290,9 +1305,9 @@ impl Hub {
         }
         member.away = reason.map(str::to_owned);
         let source = member.identity.clone();
-        let recipients = state.neighbours(id);
         let told = state
-            .recipients(&recipients)
+            .neighbours(id)
+            .into_iter()
             .filter(|r| r.takes(Caps::AWAY_NOTIFY));
         let mut delivery = Delivery::new(self, &source, Happening::Away { reason });
         State::deliver(told, &mut delivery);
@@ -1469,12 +1484,17 @@ impl Hub {
         };
         let mut guard = self.lock();
         let state = &mut *guard;
-        let recipients = state.neighbours(id);
         let Some(member) = state.members.remove(&id).map(|member| *member) else {
             return;
         };
+        // A closing host closes everyone: nobody needs to hear of the
+        // others, and telling each of thousands about all the rest would
+        // keep the host busy for minutes.
+        let tell_others = !matches!(why, Departure::HostClosing);
         let mut delivery = Delivery::new(self, &member.identity, Happening::Quit { why });
-        State::deliver(state.recipients(&recipients), &mut delivery);
+        if tell_others {
+            State::deliver(state.sharing(id, &member.channels), &mut delivery);
+        }
         state.nicks.remove(&fold_case(&member.identity.nick));
         for channel in &member.channels {
             self.leave(state, id, channel);
