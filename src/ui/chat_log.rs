@@ -38,6 +38,8 @@ const TIME_GAP: &str = "  ";
 const MATCHES_CHANGED: &str = "matches-changed";
 /// Where the view scrolls to show the current match.
 const CURRENT_MATCH_MARK: &str = "current-match";
+/// Scrolls to a match tried again, at most, when the first fell short.
+const SEEK_RETRIES: u32 = 10;
 
 /// The tags every line draws from, made once per log.
 #[derive(Debug)]
@@ -284,10 +286,9 @@ mod imp {
         /// unpins; any move while pinned is put back at the end, and
         /// reaching the end pins again.
         fn on_moved(&self) {
+            // A seek is ended by its own check once GTK is idle: while
+            // GTK lays lines out, a match seen in view may still move out.
             if self.seeking_match.get() {
-                if self.obj().current_match_in_view() {
-                    self.seeking_match.set(false);
-                }
                 self.queue_repaint();
                 return;
             }
@@ -1180,6 +1181,52 @@ impl TcpChatLog {
         imp.set_pinned(false);
         imp.seeking_match.set(true);
         imp.text_view.scroll_to_mark(&mark, 0.2, false, 0.0, 0.0);
+        self.finish_seek_frame_by_frame(SEEK_RETRIES);
+    }
+
+    /// Checks a seek frame by frame, and scrolls to the current match
+    /// again once the view has stopped short of it: GTK aims at a far line
+    /// by the heights it estimates for lines not yet laid out, and laying
+    /// them out can leave the match outside the view, with nothing left to
+    /// move it. A seek ends there, or after [`SEEK_RETRIES`] tries.
+    fn finish_seek_frame_by_frame(&self, retries: u32) {
+        let retries = Cell::new(retries);
+        let last_value = Cell::new(f64::NAN);
+        self.imp().text_view.add_tick_callback(glib::clone!(
+            #[weak(rename_to = this)]
+            self,
+            #[upgrade_or]
+            glib::ControlFlow::Break,
+            move |view, _| {
+                let imp = this.imp();
+                if !imp.seeking_match.get() {
+                    return glib::ControlFlow::Break;
+                }
+                if this.current_match_in_view() {
+                    imp.seeking_match.set(false);
+                    return glib::ControlFlow::Break;
+                }
+                let value = imp.scroller.vadjustment().value();
+                // Still moving: GTK has not done with this scroll yet.
+                if value != last_value.replace(value) {
+                    return glib::ControlFlow::Continue;
+                }
+                let mark = view.buffer().mark(CURRENT_MATCH_MARK);
+                match (retries.get(), mark) {
+                    (1.., Some(mark)) => {
+                        retries.set(retries.get() - 1);
+                        last_value.set(f64::NAN);
+                        view.scroll_to_mark(&mark, 0.2, false, 0.0, 0.0);
+                        glib::ControlFlow::Continue
+                    }
+                    // As near as it will get.
+                    _ => {
+                        imp.seeking_match.set(false);
+                        glib::ControlFlow::Break
+                    }
+                }
+            }
+        ));
     }
 
     /// The character offset at the bottom edge of the view.
