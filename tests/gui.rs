@@ -1826,6 +1826,10 @@ fn keyboard_alone_kicks_opens_details_and_reaches_banners() {
     // The connection drops: the banner's button by its mnemonic.
     fake.feed([lost_for(30, 1)]);
     assert!(fake.window.banner().shown_message().is_some());
+    // A mnemonic reaches only a mapped button: the banner slides in.
+    let remedy = fake.window.banner().remedy_button();
+    fake_network::wait_until("the banner's button on screen", || remedy.is_mapped());
+    fake.settle();
     focus_window(WINDOW);
     press(&["alt+n"]);
     fake_network::wait_until("Alt+N to reconnect now", || {
