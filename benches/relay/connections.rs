@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::crowd::{Crowd, Phase, Role};
+use crate::crowd::{until_unchanged, Crowd, Phase, Role};
 use crate::report::{self, per_second, rate, Better, Row, Table};
 use crate::servers::{RunningServer, ServerKind};
 
@@ -107,7 +107,7 @@ impl Connections {
         let cpu_before_leaving = server.cpu_time();
         crowd.set_phase(Phase::Stop);
         crowd.stopped().await;
-        let leave_cpu = settled(&server, LEAVE_LIMIT)
+        let leave_cpu = until_unchanged(|| server.cpu_time(), SETTLED_FOR, LEAVE_LIMIT)
             .await
             .then(|| server.cpu_since(cpu_before_leaving))
             .flatten();
@@ -155,24 +155,4 @@ impl Connections {
             key: per_client(rss_idle),
         })
     }
-}
-
-/// Waits until the server's CPU time stands still for [`SETTLED_FOR`], at
-/// most `limit`; returns whether it did. Polls: settling is an absence.
-async fn settled(server: &RunningServer, limit: Duration) -> bool {
-    const LOOK_EVERY: Duration = Duration::from_millis(100);
-    let started = Instant::now();
-    let mut last = server.cpu_time();
-    let mut still_since = Instant::now();
-    while started.elapsed() < limit {
-        tokio::time::sleep(LOOK_EVERY).await;
-        let now = server.cpu_time();
-        if now != last {
-            last = now;
-            still_since = Instant::now();
-        } else if still_since.elapsed() >= SETTLED_FOR {
-            return true;
-        }
-    }
-    false
 }

@@ -215,20 +215,7 @@ impl Crowd {
     /// announced and read), at most `limit`; returns whether it went quiet.
     /// Polls: quiet is an absence.
     pub async fn await_quiet(&self, quiet: Duration, limit: Duration) -> bool {
-        let started = Instant::now();
-        let mut last = self.shared.bytes_read.get();
-        let mut last_change = Instant::now();
-        while started.elapsed() < limit {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let now = self.shared.bytes_read.get();
-            if now != last {
-                last = now;
-                last_change = Instant::now();
-            } else if last_change.elapsed() >= quiet {
-                return true;
-            }
-        }
-        false
+        until_unchanged(|| self.shared.bytes_read.get(), quiet, limit).await
     }
 
     /// Stops every member. The server is killed first (dropped here) so it,
@@ -484,4 +471,27 @@ async fn sleep_until_or_forever(deadline: Option<Instant>) {
 
 pub fn micros_between(from: Instant, to: Instant) -> u64 {
     u64::try_from(to.saturating_duration_since(from).as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Waits until `read()` has given the same value for `still` (looked at
+/// every 100 ms), at most `limit`; returns whether it did.
+pub async fn until_unchanged<T: PartialEq>(
+    mut read: impl FnMut() -> T,
+    still: Duration,
+    limit: Duration,
+) -> bool {
+    let started = Instant::now();
+    let mut last = read();
+    let mut last_change = Instant::now();
+    while started.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = read();
+        if now != last {
+            last = now;
+            last_change = Instant::now();
+        } else if last_change.elapsed() >= still {
+            return true;
+        }
+    }
+    false
 }

@@ -196,6 +196,11 @@ pub(super) fn serve(
         // A handshake that stalls is a client that never registers.
         let registration_deadline = accepted + limits.registration_timeout;
         let greet_at = accepted + limits.plain_text_wait;
+        let times = |greet_at| Times {
+            accepted,
+            registration_deadline,
+            greet_at,
+        };
         // Chat lines are small and latency matters; the writer batches anyway.
         let _ = stream.set_nodelay(true);
         // Before the session is known: plain-text users (TLS ones too) need it.
@@ -219,12 +224,7 @@ pub(super) fn serve(
                 // Its first line is awaited afresh: the handshake took time.
                 let greet_at = Instant::now() + limits.plain_text_wait;
                 let (read, write) = transport::tls(encrypted);
-                let times = Times {
-                    accepted,
-                    registration_deadline,
-                    greet_at,
-                };
-                session(read, write, peer, &shared, times).await;
+                session(read, write, peer, &shared, times(greet_at)).await;
             }
             (Hello::Tls, None) => {
                 // Said at once, so a client trying TLS first falls back now.
@@ -237,12 +237,7 @@ pub(super) fn serve(
             }
             (Hello::Other, _) => {
                 let (read, write) = transport::plain(stream);
-                let times = Times {
-                    accepted,
-                    registration_deadline,
-                    greet_at,
-                };
-                session(read, write, peer, &shared, times).await;
+                session(read, write, peer, &shared, times(greet_at)).await;
             }
         }
     }
