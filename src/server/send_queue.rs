@@ -16,7 +16,7 @@
 use std::future::poll_fn;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -104,6 +104,9 @@ struct Shared {
     /// Woken when the writer has written some of the queue, for `send`.
     room: Notify,
     backlog: Arc<Backlog>,
+    /// Set for good once the client is dropped, so the writer, whose waker
+    /// stays registered, looks without taking the lock on every wake.
+    gone: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -360,6 +363,7 @@ impl Shared {
             return;
         }
         queue.dropped = Some(why);
+        self.gone.store(true, Ordering::Release);
         let watchers = [queue.reader_watching.take(), queue.writer_watching.take()];
         drop(queue);
         for waker in watchers.into_iter().flatten() {
@@ -425,6 +429,7 @@ pub(super) fn spawn(
         senders: AtomicUsize::new(1),
         room: Notify::new(),
         backlog,
+        gone: AtomicBool::new(false),
     });
     let task = tokio::spawn(drain(socket, Arc::clone(&shared), stall));
     let writer = Writer {
@@ -445,9 +450,15 @@ fn drain(
     async move {
         let mut written = pin!(write_until_closed(socket, &shared, stall));
         // The write is cut short as soon as the client is dropped.
+        let mut watching = false;
         let result = poll_fn(|cx| {
-            if shared.poll_dropped(cx, Watcher::Writer).is_ready() {
-                return Poll::Ready(Ok(()));
+            // The task's waker stays the same: registered once, it is
+            // woken by the drop, which sets `gone` first.
+            if !watching || shared.gone.load(Ordering::Acquire) {
+                if shared.poll_dropped(cx, Watcher::Writer).is_ready() {
+                    return Poll::Ready(Ok(()));
+                }
+                watching = true;
             }
             written.as_mut().poll(cx)
         })
