@@ -253,7 +253,7 @@ impl SendQueue {
     /// Resolves once the client must go, with why: its queue overflowed,
     /// or a write made no progress for the stall time (the queue may be far
     /// from full). For the connection's own task only (one waker slot).
-    pub(super) fn dropped(&self) -> impl std::future::Future<Output = Dropped> + '_ {
+    pub(super) fn dropped(&self) -> impl Future<Output = Dropped> + '_ {
         poll_fn(|cx| self.shared.poll_dropped(cx, Watcher::Reader))
     }
 
@@ -446,7 +446,7 @@ fn drain(
     socket: WriteHalf,
     shared: Arc<Shared>,
     stall: Duration,
-) -> impl std::future::Future<Output = ()> + Send {
+) -> impl Future<Output = ()> + Send {
     async move {
         let mut written = pin!(write_until_closed(socket, &shared, stall));
         // The write is cut short as soon as the client is dropped.
@@ -497,7 +497,7 @@ fn write_until_closed(
     mut socket: WriteHalf,
     shared: &Shared,
     stall: Duration,
-) -> impl std::future::Future<Output = std::io::Result<()>> + Send + '_ {
+) -> impl Future<Output = std::io::Result<()>> + Send + '_ {
     async move {
         while shared.lines_waiting().await {
             Box::pin(write_burst(&mut socket, shared, stall)).await?;
