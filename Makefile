@@ -118,8 +118,10 @@ INSTALLED_FILES = $(DESTDIR)$(PREFIX)/bin/tcp-chat $(foreach f,$(DATA_FILES),$(c
 
 # Rebuilt only when a source changed, so `sudo make install` after `make build` does not
 # need cargo in root's PATH. resources/ holds what build.rs compiles into the binary.
+# Cargo runs without make's variables: jemalloc's build script runs `make install` into
+# its own build directory, and a DESTDIR given to `make install` here would reach it.
 $(BINARY): Cargo.toml Cargo.lock $(shell find src resources data/icons -type f 2>/dev/null) $(wildcard build.rs)
-	$(CARGO) build --release
+	env -u DESTDIR -u MAKEFLAGS -u MFLAGS $(CARGO) build --release
 	touch $@
 
 # Each tool may be missing (a minimal system): skipping it only leaves a cache stale.
