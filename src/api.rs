@@ -542,6 +542,11 @@ pub enum Event {
     },
     /// The answer to a [`Command::Whois`].
     Whois(WhoisInfo),
+    /// The server passed a [`Command::Invite`] on to `nick` (341).
+    Invited {
+        nick: String,
+        room: String,
+    },
     /// Someone is away or back: an IRCv3 `away-notify` AWAY, an RPL_AWAY
     /// (301) after we wrote to them, or a WHO reply's `G` flag after
     /// joining. `own`: our own state, as the server confirmed it (305/306).

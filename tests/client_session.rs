@@ -966,3 +966,22 @@ async fn banned_on_joining() {
     .await;
     assert_eq!(wait_disconnected(&events).await, DisconnectReason::Banned);
 }
+
+#[tokio::test]
+async fn an_invitation_is_reported_once_the_server_passed_it_on() {
+    let (_server, mut peer, session, events) = joined("alice").await;
+    session.send(Command::Invite {
+        nick: "bob".to_owned(),
+    });
+    let invite = peer.expect("INVITE").await;
+    assert_eq!(invite.params[0], "bob");
+    let room = invite.params[1].clone();
+    peer.send(&format!(":irc.test 341 alice bob {room}")).await;
+    assert_eq!(
+        wait_for(&events, |e| matches!(e, Event::Invited { .. })).await,
+        Event::Invited {
+            nick: "bob".to_owned(),
+            room
+        }
+    );
+}

@@ -72,6 +72,8 @@ pub enum Reply {
     WhoisChannels { nick: String, channels: String },
     /// 318.
     EndOfWhois { nick: String },
+    /// 341: the server passed our invitation on.
+    Inviting { nick: String, room: String },
     /// 422: "no MOTD", an error only in name.
     NoMotd,
     /// Any other 4xx/5xx: its code and the parameters after our nick.
@@ -90,7 +92,7 @@ impl Reply {
             numeric::RPL_AWAY | numeric::RPL_TOPICWHOTIME | numeric::RPL_NAMREPLY => 3,
             numeric::RPL_WHOREPLY => 7,
             numeric::RPL_TOPIC | numeric::RPL_ENDOFNAMES | numeric::RPL_ENDOFWHOIS => 2,
-            numeric::RPL_CHANNELMODEIS | numeric::RPL_WHOISCHANNELS => 3,
+            numeric::RPL_CHANNELMODEIS | numeric::RPL_WHOISCHANNELS | numeric::RPL_INVITING => 3,
             numeric::RPL_WHOISSERVER | numeric::RPL_WHOISIDLE => 3,
             numeric::RPL_WHOISUSER => 6,
             _ => 0,
@@ -162,6 +164,10 @@ impl Reply {
                 channels: p(1),
             },
             numeric::RPL_ENDOFWHOIS => Reply::EndOfWhois { nick: p(0) },
+            numeric::RPL_INVITING => Reply::Inviting {
+                nick: p(0),
+                room: p(1),
+            },
             numeric::ERR_NOMOTD => Reply::NoMotd,
             code if matches!(code.as_bytes()[0], b'4' | b'5') => Reply::Error {
                 code: code.to_owned(),
@@ -194,6 +200,14 @@ mod tests {
             })
         );
         assert_eq!(read(":s 301 me bob"), None);
+        assert_eq!(
+            read(":s 341 me bob #room"),
+            Some(Reply::Inviting {
+                nick: "bob".into(),
+                room: "#room".into()
+            })
+        );
+        assert_eq!(read(":s 341 me bob"), None);
         assert_eq!(read(":s 352 me #r u h s bob"), None);
         assert_eq!(
             read(":s 433 * ann :taken"),

@@ -637,6 +637,7 @@ impl<'c> State<'c> {
                     }
                 }
             }
+            Reply::Inviting { nick, room } => self.emit(Event::Invited { nick, room })?,
             Reply::Error { code, rest } if self.is_whois_of_nobody(&code, &rest) => {
                 if let Some(whois) = &mut self.whois {
                     whois.unknown = true;

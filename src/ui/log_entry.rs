@@ -229,6 +229,7 @@ pub fn for_event(event: &Event) -> Option<LogEntry> {
         | Event::HistoryCleared { .. }
         | Event::Away { .. }
         | Event::Typing { .. }
+        | Event::Invited { .. }
         | Event::NearbyRoom(_)
         | Event::NearbyRoomGone { .. } => return None,
         Event::Joined {

@@ -518,6 +518,10 @@ impl Room {
                 self.log(&event, effects)
             }
             // Answers to what the person just did, where they did it.
+            Event::Invited { ref nick, .. } => effects.push(Effect::Toast(gettext_f(
+                "Invitation sent to {nick}",
+                &[("nick", nick)],
+            ))),
             Event::Notice { .. } | Event::ServerError { .. } | Event::Whois(_) => {
                 if let Some(entry) = log_entry::for_event(&event) {
                     let here = self.conversations.selected().clone();

@@ -427,6 +427,19 @@ fn a_missing_network_is_reported_not_waited_for() {
 }
 
 #[test]
+fn an_invitation_is_toasted_once_the_server_passed_it_on() {
+    let mut room = in_room();
+    let effects = room.apply(Event::Invited {
+        nick: "erin".into(),
+        room: "#chat".into(),
+    });
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Toast(text)] if text == "Invitation sent to erin"
+    ));
+}
+
+#[test]
 fn nick_in_use_is_toasted_and_logged() {
     let mut room = in_room();
     let effects = room.apply(Event::NickInUse {

@@ -105,8 +105,8 @@ impl TcpChatWindow {
                 #[weak]
                 nick,
                 move |_, _| {
+                    // The toast waits for the server's word (`Event::Invited`).
                     if let Some(nick) = validate::nick(&nick.text()) {
-                        window.toast(&gettext_f("Invitation sent to {nick}", &[("nick", &nick)]));
                         window.send_for_person(Command::Invite { nick });
                     }
                 }
