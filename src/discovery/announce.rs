@@ -10,6 +10,12 @@ use super::{DiscoveryError, SERVICE_TYPE, TLS_SERVICE_TYPE, TXT_VERSION};
 
 /// How long withdrawing waits for mDNS to say goodbye.
 const GOODBYE_WAIT: Duration = Duration::from_secs(1);
+/// mdns-sd says each goodbye twice, the second time 120 ms after the first
+/// in case a browser missed it (multicast has no delivery), and stopping
+/// the responder cancels what it has not sent yet: withdrawing waits this
+/// long before stopping it. (A browser that missed the one goodbye kept
+/// the room listed until its records expired; seen once in a CI run.)
+const GOODBYE_REPEATED: Duration = Duration::from_millis(200);
 
 /// What a host tells the network about its room.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,10 +161,14 @@ impl Announcer {
                     .ok()
             })
             .collect();
+        let said_goodbye = !goodbyes.is_empty();
         for status in goodbyes {
             if status.recv_timeout(GOODBYE_WAIT).is_err() {
                 log::debug!("mDNS did not confirm the goodbye in time");
             }
+        }
+        if said_goodbye {
+            std::thread::sleep(GOODBYE_REPEATED);
         }
         match self.daemon.shutdown() {
             Ok(status) => {
