@@ -457,22 +457,36 @@ struct NamesCache {
 
 /// Entries separated by single spaces, in joining order (that of the
 /// channel's members).
+#[derive(Default)]
 struct PackedNames {
     entries: String,
     /// How many entries `entries` holds.
     count: usize,
 }
 
+/// A member's NAMES entry: its prefix symbols (all, or the highest), then
+/// its nickname.
+fn names_entry(rank: Rank, nick: &str, all_prefixes: bool) -> String {
+    let mut entry = rank.symbols(all_prefixes);
+    entry.push_str(nick);
+    entry
+}
+
 impl PackedNames {
+    /// Puts `entry` in last.
+    fn push(&mut self, entry: &str) {
+        if self.count > 0 {
+            self.entries.push(' ');
+        }
+        self.entries.push_str(entry);
+        self.count += 1;
+    }
+
     /// Puts `entry` in before `next` (an entry it holds), or last when
     /// there is none. False if `next` is not there, so the cache is wrong.
     fn insert(&mut self, mut entry: String, next: Option<&str>) -> bool {
         let Some(next) = next else {
-            if self.count > 0 {
-                self.entries.push(' ');
-            }
-            self.entries.push_str(&entry);
-            self.count += 1;
+            self.push(&entry);
             return true;
         };
         // A nick may be part of another's entry: only a whole one counts.
@@ -515,13 +529,9 @@ impl NamesCache {
             let Some(packed) = form else {
                 continue;
             };
-            let entry = |rank: Rank, nick: &str| {
-                let mut entry = rank.symbols(all_prefixes);
-                entry.push_str(nick);
-                entry
-            };
-            let next = next.map(|(rank, nick)| entry(rank, nick));
-            if packed.count + 1 != members || !packed.insert(entry(rank, nick), next.as_deref()) {
+            let next = next.map(|(rank, nick)| names_entry(rank, nick, all_prefixes));
+            let entry = names_entry(rank, nick, all_prefixes);
+            if packed.count + 1 != members || !packed.insert(entry, next.as_deref()) {
                 *form = None;
             }
         }
@@ -605,21 +615,14 @@ impl Channel {
         let packed = match self.names.form(all_prefixes) {
             Some(packed) => packed,
             form => {
-                let mut entries = String::new();
-                let mut count = 0;
-                let ranked = self.members.keys().filter_map(|id| {
-                    let member = members.get(id)?;
-                    Some((self.ranks.get(id).copied().unwrap_or_default(), member))
-                });
-                for (rank, member) in ranked {
-                    if count > 0 {
-                        entries.push(' ');
+                let mut packed = PackedNames::default();
+                for id in self.members.keys() {
+                    if let Some(member) = members.get(id) {
+                        let rank = self.ranks.get(id).copied().unwrap_or_default();
+                        packed.push(&names_entry(rank, &member.identity.nick, all_prefixes));
                     }
-                    entries.push_str(&rank.symbols(all_prefixes));
-                    entries.push_str(&member.identity.nick);
-                    count += 1;
                 }
-                form.insert(PackedNames { entries, count })
+                form.insert(packed)
             }
         };
         pack_spaced(&packed.entries, width)
