@@ -2522,6 +2522,19 @@ fn invite_from_the_main_menu() {
     );
     fake_network::wait_until("the Invite dialog to close", || !dialog.is_visible());
     drop(dialog);
+    // Said once the server has passed the invitation on, not before.
+    let toast_shown = |fake: &FakeNetwork| {
+        descendants::<gtk::Label>(fake.window.upcast_ref())
+            .iter()
+            .any(|label| label.is_mapped() && label.label() == "Invitation sent to erin")
+    };
+    assert!(!toast_shown(&fake), "no toast before the server's answer");
+    fake.feed([Event::Invited {
+        nick: "erin".into(),
+        room: "#chat".into(),
+    }]);
+    fake_network::wait_until("the invitation's toast", || toast_shown(&fake));
+    shot("invite-sent-toast");
     // Invitation only: for its operators alone.
     fake.feed([Event::RoomModes {
         room: "#chat".into(),
